@@ -1,0 +1,60 @@
+// Thin N-API surface: argument checks live in the TypeScript wrapper
+// (src/native/index.ts); this file only converts and calls.
+#include <napi.h>
+
+#include <string>
+
+#include "murmur2.h"
+
+namespace {
+
+// murmur2(key: Buffer | string): number (signed 32-bit, as Java returns it)
+Napi::Value Murmur2(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info[0].IsBuffer()) {
+    auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+    return Napi::Number::New(env, order_engine::Murmur2(buf.Data(), buf.Length()));
+  }
+  if (info[0].IsString()) {
+    std::string s = info[0].As<Napi::String>().Utf8Value();
+    return Napi::Number::New(
+        env, order_engine::Murmur2(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
+  }
+  Napi::TypeError::New(env, "key must be a Buffer or a string").ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// partition(key: string, numPartitions: number): number
+Napi::Value Partition(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "expected (key: string, numPartitions: number)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  // Keys are order ids (at most 20 ASCII digits): a stack buffer avoids the
+  // std::string allocation of Utf8Value on the hot path.
+  char stack[64];
+  size_t len = 0;
+  napi_status status =
+      napi_get_value_string_utf8(env, info[0], stack, sizeof(stack), &len);
+  NAPI_THROW_IF_FAILED(env, status, env.Undefined());
+  const int32_t n = info[1].As<Napi::Number>().Int32Value();
+  if (len < sizeof(stack) - 1) {
+    return Napi::Number::New(
+        env, order_engine::PartitionFor(reinterpret_cast<const uint8_t*>(stack), len, n));
+  }
+  std::string s = info[0].As<Napi::String>().Utf8Value();
+  return Napi::Number::New(
+      env, order_engine::PartitionFor(reinterpret_cast<const uint8_t*>(s.data()), s.size(), n));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("murmur2", Napi::Function::New(env, Murmur2, "murmur2"));
+  exports.Set("partition", Napi::Function::New(env, Partition, "partition"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(order_engine_native, Init)

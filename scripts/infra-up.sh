@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Brings up the local infrastructure the service and its tests need, idempotently:
+#  - PostgreSQL on 127.0.0.1:5432 (the machine's cluster, started if it is down) and
+#    the databases named by DATABASE_URL / TEST_DATABASE_URL;
+#  - a single-node Apache Kafka broker (KRaft) on 127.0.0.1:9092, its jars fetched
+#    from Maven Central through infra/kafka/pom.xml (cached in ~/.m2), its data in
+#    .infra/kafka (git-ignored).
+# Running it twice is harmless: what is up stays up.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+infra="${ORDER_ENGINE_INFRA_DIR:-$here/.infra}"
+kafka_dir="$infra/kafka"
+kafka_host=127.0.0.1
+kafka_port=9092
+kafka_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/infra/kafka/pom.xml")
+
+log() { printf '[infra] %s\n' "$*" >&2; }
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+wait_for() { # wait_for <what> <seconds> <command...>
+  local what=$1 deadline=$(( $(date +%s) + $2 )); shift 2
+  until "$@"; do
+    if (( $(date +%s) > deadline )); then log "timed out waiting for $what"; return 1; fi
+    sleep 0.5
+  done
+}
+
+start_postgres() {
+  if pg_isready -q -h 127.0.0.1 -p 5432; then log "postgres: up"; return; fi
+  log "postgres: down, starting the local cluster"
+  local ver; ver=$(ls /etc/postgresql | sort -V | tail -n 1)
+  pg_ctlcluster --skip-systemctl-redirect "$ver" main start
+  mkdir -p "$infra" && touch "$infra/postgres.started-by-us"
+  wait_for postgres 30 pg_isready -q -h 127.0.0.1 -p 5432
+}
+
+ensure_database() { # ensure_database <postgres url>
+  local url=$1 name
+  name=${url##*/}; name=${name%%\?*}
+  local admin=${url%/*}/postgres
+  if ! psql "$admin" -Atqc "select 1 from pg_database where datname = '$name'" | grep -q 1; then
+    log "postgres: creating database $name"
+    psql "$admin" -qc "create database \"$name\""
+  fi
+}
+
+fetch_kafka() {
+  if [[ -f "$kafka_dir/libs/.version" && "$(cat "$kafka_dir/libs/.version")" == "$kafka_version" ]]; then return; fi
+  log "kafka: fetching Apache Kafka $kafka_version from Maven Central (cached in ~/.m2)"
+  rm -rf "$kafka_dir/libs"
+  mvn -q -B -f "$here/infra/kafka/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$kafka_dir/libs"
+  echo "$kafka_version" > "$kafka_dir/libs/.version"
+}
+
+start_kafka() {
+  if port_open $kafka_host $kafka_port; then log "kafka: up on $kafka_host:$kafka_port"; return; fi
+  fetch_kafka
+  mkdir -p "$kafka_dir/data"
+  sed "s:^log.dirs=.*::" "$here/infra/kafka/server.properties" > "$kafka_dir/server.properties"
+  echo "log.dirs=$kafka_dir/data" >> "$kafka_dir/server.properties"
+  local java=(java -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true
+    "-Dlog4j2.configurationFile=$here/infra/kafka/log4j2.yaml" -cp "$kafka_dir/libs/*")
+  if [[ ! -f "$kafka_dir/data/meta.properties" ]]; then
+    log "kafka: formatting storage"
+    "${java[@]}" kafka.tools.StorageTool format --ignore-formatted \
+      -t "$("${java[@]}" kafka.tools.StorageTool random-uuid)" \
+      -c "$kafka_dir/server.properties" >/dev/null
+  fi
+  log "kafka: starting broker $kafka_version (log: $kafka_dir/broker.log)"
+  nohup setsid "${java[@]}" kafka.Kafka "$kafka_dir/server.properties" \
+    >"$kafka_dir/broker.log" 2>&1 < /dev/null &
+  echo $! > "$kafka_dir/broker.pid"
+  wait_for "kafka on $kafka_host:$kafka_port" 90 port_open $kafka_host $kafka_port || {
+    tail -n 40 "$kafka_dir/broker.log" >&2; exit 1; }
+  log "kafka: up on $kafka_host:$kafka_port"
+}
+
+start_postgres
+ensure_database "${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/order_service}"
+if [[ -n "${TEST_DATABASE_URL:-}" ]]; then ensure_database "$TEST_DATABASE_URL"; fi
+start_kafka

@@ -1,0 +1,96 @@
+// Every setting of the service, read from the environment once, validated with a
+// JSON schema, typed and frozen. No other module reads process.env.
+import { Ajv } from 'ajv';
+import { ConfigError } from './errors.js';
+
+const processingGuarantees = ['exactly_once_v2', 'at_least_once'] as const;
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly kafkaBootstrapServers: string;
+  readonly databaseUrl: string;
+  readonly databasePoolSize: number;
+  readonly applicationId: string;
+  readonly numPartitions: number;
+  readonly replicationFactor: number;
+  readonly numStreamThreads: number;
+  readonly commitIntervalMs: number;
+  readonly cacheMaxBytes: number;
+  readonly stateDir: string;
+  readonly processingGuarantee: (typeof processingGuarantees)[number];
+  readonly numStandbyReplicas: number;
+  readonly joinWindowMs: number;
+  readonly catalogServiceUrl: string | undefined;
+  readonly catalogTimeoutMs: number;
+  readonly maxBodyBytes: number;
+  readonly nodeId: number | undefined;
+  readonly outboxBatchSize: number;
+  readonly outboxPollMs: number;
+  readonly outboxRelayEnabled: boolean;
+  readonly logLevel: (typeof logLevels)[number];
+}
+
+interface Setting {
+  readonly env: string;
+  readonly key: keyof Config;
+  readonly schema: Record<string, unknown>;
+  readonly default?: string | number | boolean;
+}
+
+const int = (minimum: number, maximum: number): Record<string, unknown> => ({ type: 'integer', minimum, maximum });
+const text = { type: 'string', minLength: 1 };
+
+// Names follow the seed's Spring properties (DESIGN.md, "Configuration").
+const settings: readonly Setting[] = [
+  { env: 'PORT', key: 'port', schema: int(0, 65535), default: 18282 },
+  { env: 'HOST', key: 'host', schema: text, default: '0.0.0.0' },
+  { env: 'KAFKA_BOOTSTRAP_SERVERS', key: 'kafkaBootstrapServers', schema: { ...text, pattern: '^[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*$' }, default: '127.0.0.1:9092' },
+  { env: 'DATABASE_URL', key: 'databaseUrl', schema: { ...text, pattern: '^postgres(ql)?://' }, default: 'postgres://postgres@127.0.0.1:5432/order_service' },
+  { env: 'DATABASE_POOL_SIZE', key: 'databasePoolSize', schema: int(1, 200), default: 10 },
+  { env: 'APPLICATION_ID', key: 'applicationId', schema: { ...text, pattern: '^[A-Za-z0-9._-]+$' }, default: 'order-service' },
+  { env: 'NUM_PARTITIONS', key: 'numPartitions', schema: int(1, 1024), default: 6 },
+  { env: 'REPLICATION_FACTOR', key: 'replicationFactor', schema: int(1, 16), default: 1 },
+  { env: 'NUM_STREAM_THREADS', key: 'numStreamThreads', schema: int(1, 64), default: 2 },
+  { env: 'COMMIT_INTERVAL_MS', key: 'commitIntervalMs', schema: int(1, 600_000), default: 1000 },
+  { env: 'CACHE_MAX_BYTES', key: 'cacheMaxBytes', schema: int(0, 2 ** 31 - 1), default: 10 * 1024 * 1024 },
+  { env: 'STATE_DIR', key: 'stateDir', schema: text, default: '/tmp/kafka-streams' },
+  { env: 'PROCESSING_GUARANTEE', key: 'processingGuarantee', schema: { enum: processingGuarantees }, default: 'exactly_once_v2' },
+  { env: 'NUM_STANDBY_REPLICAS', key: 'numStandbyReplicas', schema: int(0, 16), default: 0 },
+  { env: 'JOIN_WINDOW_MS', key: 'joinWindowMs', schema: int(1, 86_400_000), default: 10_000 },
+  { env: 'CATALOG_SERVICE_URL', key: 'catalogServiceUrl', schema: { ...text, pattern: '^https?://' } },
+  { env: 'CATALOG_TIMEOUT_MS', key: 'catalogTimeoutMs', schema: int(1, 60_000), default: 2000 },
+  { env: 'MAX_BODY_BYTES', key: 'maxBodyBytes', schema: int(256, 16 * 1024 * 1024), default: 64 * 1024 },
+  { env: 'NODE_ID', key: 'nodeId', schema: int(0, 31) },
+  { env: 'OUTBOX_BATCH_SIZE', key: 'outboxBatchSize', schema: int(1, 10_000), default: 500 },
+  { env: 'OUTBOX_POLL_MS', key: 'outboxPollMs', schema: int(10, 60_000), default: 1000 },
+  { env: 'OUTBOX_RELAY_ENABLED', key: 'outboxRelayEnabled', schema: { type: 'boolean' }, default: true },
+  { env: 'LOG_LEVEL', key: 'logLevel', schema: { enum: logLevels }, default: 'info' },
+];
+
+const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true });
+const validate = ajv.compile({
+  type: 'object',
+  properties: Object.fromEntries(settings.map((s) => [s.env, s.default === undefined ? s.schema : { ...s.schema, default: s.default }])),
+});
+
+/** Reads and validates the configuration; throws one ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<string, string>> = {}): Config {
+  const raw: Record<string, unknown> = {};
+  for (const s of settings) {
+    const value = overrides[s.env] ?? env[s.env];
+    // An empty variable means "not set", as in a Kubernetes manifest with value: "".
+    if (value !== undefined && value !== '') raw[s.env] = value;
+  }
+  if (!validate(raw)) {
+    const lines = (validate.errors ?? []).map((e) => {
+      const name = e.instancePath.slice(1);
+      return `${name}=${JSON.stringify(env[name] ?? overrides[name])}: ${e.message ?? 'invalid'}`;
+    });
+    throw new ConfigError(lines);
+  }
+  const config: Record<string, unknown> = {};
+  for (const s of settings) config[s.key] = raw[s.env];
+  return Object.freeze(config) as unknown as Config;
+}

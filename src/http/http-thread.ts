@@ -1,0 +1,98 @@
+// The HTTP thread: uWebSockets.js, request validation, the catalog check and the
+// Postgres writes of new orders. It never touches librdkafka (main thread only): a
+// committed batch of orders is announced to the main thread, whose outbox relay
+// publishes it.
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { CachedCatalog, type ProductCatalog } from '../catalog/catalog.js';
+import { DbCatalog } from '../catalog/db-catalog.js';
+import { HttpCatalog } from '../catalog/http-catalog.js';
+import type { OutboxStats } from '../db/outbox-relay.js';
+import { OrderRepository } from '../db/order-repository.js';
+import { createPool } from '../db/pool.js';
+import { IdGenerator } from '../domain/ids.js';
+import { createLogger } from '../logger.js';
+import { createMetrics } from '../metrics.js';
+import { OrderGenerator, SAMPLE_PRODUCT_CODES } from '../orders/order-generator.js';
+import { OrderService } from '../orders/order-service.js';
+import { registerActuatorRoutes } from './actuator-routes.js';
+import { registerOrderRoutes } from './order-routes.js';
+import type { HttpThreadData, HttpToMain, MainToHttp } from './protocol.js';
+import { HttpServer } from './server.js';
+
+if (parentPort === null) throw new Error('http-thread.ts must run as a worker thread');
+const port: MessagePort = parentPort;
+const { config } = workerData as HttpThreadData;
+const log = createLogger(config, { thread: 'http' });
+const post = (msg: HttpToMain): void => port.postMessage(msg);
+
+async function start(): Promise<void> {
+  const pool = createPool({ connectionString: config.databaseUrl, max: config.databasePoolSize, applicationName: config.applicationId });
+  const source: ProductCatalog =
+    config.catalogServiceUrl === undefined
+      ? new DbCatalog(pool)
+      : new HttpCatalog({ baseUrl: config.catalogServiceUrl, timeoutMs: config.catalogTimeoutMs, maxInFlight: 64, failureThreshold: 5, coolDownMs: 10_000 });
+  const catalog = new CachedCatalog(source, { ttlMs: 60_000, maxEntries: 100_000 });
+  const ids = new IdGenerator(config.nodeId);
+
+  // One wake-up per tick however many batches committed in it.
+  let wakePending = false;
+  const wakeOutbox = (): void => {
+    if (wakePending) return;
+    wakePending = true;
+    setImmediate(() => {
+      wakePending = false;
+      post({ type: 'outbox-wakeup' });
+    });
+  };
+  const orders = new OrderService(new OrderRepository(pool), catalog, ids, wakeOutbox, {
+    maxBatch: 256,
+    maxInFlight: Math.max(1, config.databasePoolSize - 2),
+    maxQueued: 20_000,
+  });
+  const generator = new OrderGenerator(pool, orders, log.child({ component: 'generate' }), SAMPLE_PRODUCT_CODES);
+
+  let outbox: OutboxStats | undefined;
+  let draining = false;
+  const registry = createMetrics({ outbox: () => outbox, groupCommit: () => orders.writeStats });
+  const http = new HttpServer({ host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes }, log);
+  registerOrderRoutes(http, orders, generator);
+  registerActuatorRoutes(
+    http,
+    {
+      async readiness() {
+        const db = await pool.query('select 1').then(
+          () => true,
+          () => false,
+        );
+        return { db, kafka: outbox !== undefined, accepting: !draining };
+      },
+    },
+    registry,
+    { app: 'order-engine', applicationId: config.applicationId, nodeId: String(ids.nodeId) },
+  );
+  http.fallback();
+  const listeningPort = await http.listen();
+
+  port.on('message', (msg: MainToHttp) => {
+    switch (msg.type) {
+      case 'outbox-stats':
+        outbox = msg.stats;
+        break;
+      case 'shutdown':
+        draining = true;
+        http.close();
+        void (async () => {
+          await generator.drain();
+          await pool.end();
+          post({ type: 'closed' });
+        })();
+        break;
+    }
+  });
+  post({ type: 'listening', port: listeningPort, nodeId: ids.nodeId });
+}
+
+start().catch((err: unknown) => {
+  log.error({ err }, 'http thread failed to start');
+  post({ type: 'fatal', message: (err as Error).message });
+});

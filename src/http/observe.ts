@@ -1,0 +1,18 @@
+// HTTP observability off the hot path: the server publishes one message per request
+// on a diagnostics channel; metrics subscribe to it (src/metrics.ts).
+import { channel } from 'node:diagnostics_channel';
+
+export interface RequestEvent {
+  readonly method: string;
+  readonly route: string;
+  readonly status: number;
+  readonly seconds: number;
+}
+
+export const httpRequestChannel = channel('orders:http:request');
+
+export function publishRequest(method: string, route: string, status: number, started: bigint): void {
+  if (!httpRequestChannel.hasSubscribers) return;
+  const event: RequestEvent = { method, route, status, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+  httpRequestChannel.publish(event);
+}

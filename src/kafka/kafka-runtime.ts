@@ -1,0 +1,61 @@
+// Every librdkafka handle of the process, on the main thread. node-rdkafka must live
+// on the main thread: it is not context-aware (a second thread that requires it fails
+// with "Module did not self-register"), and even alone in a worker it delivers its
+// callbacks (delivery reports, events, rebalances) through a uv_async handle on the
+// *default* loop (src/callbacks.cc: uv_async_init(uv_default_loop(), ...)), which
+// aborts the process with "Cannot create a handle without a HandleScope". So the main
+// thread is the kafka thread, and HTTP and stream processing run in workers.
+import type { Config } from '../config.js';
+import { OutboxRelay, type OutboxStats } from '../db/outbox-relay.js';
+import { createPool } from '../db/pool.js';
+import type { Logger } from '../logger.js';
+import { ensureTopics } from './admin.js';
+import { DeliveringProducer } from './producer.js';
+import { topicLayout } from './topics.js';
+
+export class KafkaRuntime {
+  readonly #producer: DeliveringProducer;
+  readonly #relay: OutboxRelay;
+  readonly #closePool: () => Promise<void>;
+
+  private constructor(producer: DeliveringProducer, relay: OutboxRelay, closePool: () => Promise<void>) {
+    this.#producer = producer;
+    this.#relay = relay;
+    this.#closePool = closePool;
+  }
+
+  static async start(config: Config, log: Logger): Promise<KafkaRuntime> {
+    const producer = await DeliveringProducer.connect({
+      brokers: config.kafkaBootstrapServers,
+      clientId: `${config.applicationId}-outbox`,
+      deliveryTimeoutMs: 30_000,
+    });
+    const { created } = await ensureTopics(config.kafkaBootstrapServers, producer.client, topicLayout(config));
+    if (created.length > 0) log.info({ topics: created }, 'created topics');
+
+    const pool = createPool({ connectionString: config.databaseUrl, max: 2, applicationName: `${config.applicationId}-outbox` });
+    const relay = new OutboxRelay(
+      pool,
+      producer,
+      { batchSize: config.outboxBatchSize, pollMs: config.outboxPollMs, retentionMs: 24 * 3600 * 1000 },
+      log.child({ component: 'outbox' }),
+    );
+    if (config.outboxRelayEnabled) relay.start();
+    else log.warn('outbox relay disabled (OUTBOX_RELAY_ENABLED=false): new orders stay in the outbox');
+    return new KafkaRuntime(producer, relay, () => pool.end());
+  }
+
+  wakeOutbox(): void {
+    this.#relay.wake();
+  }
+
+  get outboxStats(): OutboxStats {
+    return { ...this.#relay.stats };
+  }
+
+  async close(): Promise<void> {
+    await this.#relay.stop();
+    await this.#producer.close();
+    await this.#closePool();
+  }
+}

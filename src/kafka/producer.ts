@@ -1,0 +1,115 @@
+// A node-rdkafka producer whose sends resolve on the broker's acknowledgement. A
+// failed delivery rejects the batch it belongs to; it never vanishes into a callback
+// (Kafka Streams' RecordCollectorImpl latches the first send error the same way).
+import Kafka from 'node-rdkafka';
+import { EngineError } from '../errors.js';
+
+export interface OutgoingRecord {
+  readonly topic: string;
+  readonly key: string;
+  readonly value: Buffer;
+  /** Omit to let the murmur2_random partitioner choose, as the Java client would. */
+  readonly partition?: number;
+  readonly headers?: readonly Record<string, string | Buffer>[];
+}
+
+interface Batch {
+  remaining: number;
+  error: Kafka.LibrdKafkaError | undefined;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+const ERR_QUEUE_FULL = Kafka.CODES.ERRORS.ERR__QUEUE_FULL;
+
+export interface ProducerOptions {
+  readonly brokers: string;
+  readonly clientId: string;
+  /** Fail a delivery that the broker has not acknowledged after this long. */
+  readonly deliveryTimeoutMs: number;
+  readonly extra?: Kafka.ProducerGlobalConfig;
+}
+
+export class DeliveringProducer {
+  readonly #producer: Kafka.Producer;
+
+  private constructor(producer: Kafka.Producer) {
+    this.#producer = producer;
+    producer.on('delivery-report', (err, report) => {
+      const batch = report.opaque as Batch;
+      if (err && batch.error === undefined) batch.error = err;
+      if (--batch.remaining === 0) {
+        if (batch.error) batch.reject(new EngineError('ORD_ERR_KAFKA', `delivery failed: ${batch.error.message}`, { cause: batch.error }));
+        else batch.resolve();
+      }
+    });
+  }
+
+  static async connect(options: ProducerOptions): Promise<DeliveringProducer> {
+    const producer = new Kafka.Producer(
+      {
+        'metadata.broker.list': options.brokers,
+        'client.id': options.clientId,
+        dr_cb: true,
+        // Idempotent: retries never duplicate or reorder within a partition; acks=all.
+        'enable.idempotence': true,
+        'linger.ms': 2,
+        'compression.codec': 'lz4',
+        'socket.keepalive.enable': true,
+        ...options.extra,
+      },
+      {
+        acks: -1,
+        'message.timeout.ms': options.deliveryTimeoutMs,
+        // Byte-for-byte the Java client's default partitioner for keyed records
+        // (librdkafka's default is consistent_random, a different hash).
+        partitioner: 'murmur2_random',
+      },
+    );
+    await new Promise<void>((resolve, reject) => {
+      producer.connect({ timeout: 30_000 }, (err) => (err ? reject(new EngineError('ORD_ERR_KAFKA', `cannot connect producer: ${err.message}`, { cause: err })) : resolve()));
+    });
+    producer.setPollInterval(5);
+    return new DeliveringProducer(producer);
+  }
+
+  get client(): Kafka.Producer {
+    return this.#producer;
+  }
+
+  /** Sends every record; resolves when all are acknowledged, rejects if any fails. */
+  async sendAll(records: readonly OutgoingRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await new Promise<void>((resolve, reject) => {
+      void this.#produceAll(records, { remaining: records.length, error: undefined, resolve, reject });
+    });
+  }
+
+  async #produceAll(records: readonly OutgoingRecord[], batch: Batch): Promise<void> {
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      for (;;) {
+        try {
+          this.#producer.produce(r.topic, r.partition ?? null, r.value, r.key, Date.now(), batch, r.headers as Kafka.MessageHeader[] | undefined);
+          break;
+        } catch (err) {
+          if ((err as Kafka.LibrdKafkaError).code === ERR_QUEUE_FULL) {
+            // The local queue is full: wait for deliveries to drain it (backpressure).
+            await new Promise((wake) => setTimeout(wake, 5));
+            continue;
+          }
+          // Records already queued still report; the ones never queued are settled here.
+          batch.error ??= err as Kafka.LibrdKafkaError;
+          batch.remaining -= records.length - i;
+          if (batch.remaining === 0) batch.reject(new EngineError('ORD_ERR_KAFKA', `produce failed: ${(err as Error).message}`, { cause: err }));
+          return;
+        }
+      }
+    }
+  }
+
+  async close(timeoutMs = 10_000): Promise<void> {
+    await new Promise<void>((resolve) => this.#producer.flush(timeoutMs, () => resolve()));
+    await new Promise<void>((resolve) => this.#producer.disconnect(timeoutMs, () => resolve()));
+  }
+}

@@ -1,0 +1,40 @@
+// The topic layout of the seed: co-partitioned input topics (the same order id lands
+// on the same partition number in every one), the dead-letter topic, and the
+// compacted changelog of each store. Created by the service at start, idempotently;
+// an existing topic with another partition count is a fatal misconfiguration because
+// the saga join depends on co-partitioning.
+import type { Config } from '../config.js';
+
+export const TOPIC_ORDERS = 'orders';
+export const TOPIC_PAYMENT_ORDERS = 'payment-orders';
+export const TOPIC_STOCK_ORDERS = 'stock-orders';
+export const TOPIC_DLQ = 'recovererDLQ';
+export const ORDERS_STORE = 'orders-store';
+
+export function changelogTopic(applicationId: string, store: string): string {
+  return `${applicationId}-${store}-changelog`;
+}
+
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly config: Readonly<Record<string, string>>;
+  /** Must have exactly `partitions` partitions (co-partitioned with the others). */
+  readonly coPartitioned: boolean;
+}
+
+export function topicLayout(config: Pick<Config, 'numPartitions' | 'replicationFactor' | 'applicationId'>): TopicSpec[] {
+  const base = { partitions: config.numPartitions, replicationFactor: config.replicationFactor, coPartitioned: true };
+  return [
+    { ...base, name: TOPIC_ORDERS, config: { 'retention.ms': String(7 * 24 * 3600 * 1000) } },
+    { ...base, name: TOPIC_PAYMENT_ORDERS, config: { 'retention.ms': String(24 * 3600 * 1000) } },
+    { ...base, name: TOPIC_STOCK_ORDERS, config: { 'retention.ms': String(24 * 3600 * 1000) } },
+    { ...base, name: TOPIC_DLQ, coPartitioned: false, config: { 'retention.ms': String(14 * 24 * 3600 * 1000) } },
+    {
+      ...base,
+      name: changelogTopic(config.applicationId, ORDERS_STORE),
+      config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0', 'segment.ms': String(3600 * 1000) },
+    },
+  ];
+}

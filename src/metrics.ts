@@ -1,0 +1,47 @@
+// Prometheus metrics. The hot path never calls prom-client: HTTP timings arrive on a
+// diagnostics channel, and counters kept by their owners are read at scrape time.
+import client from 'prom-client';
+import { httpRequestChannel, type RequestEvent } from './http/observe.js';
+
+export interface MetricSources {
+  outbox(): { published: number; failures: number } | undefined;
+  groupCommit(): { batches: number; items: number; queued: number; inFlight: number };
+}
+
+export function createMetrics(sources: MetricSources): client.Registry {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+
+  const http = new client.Histogram({
+    name: 'http_server_requests_seconds',
+    help: 'HTTP request latency by method, route and status',
+    labelNames: ['method', 'uri', 'status'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  httpRequestChannel.subscribe((message) => {
+    const e = message as RequestEvent;
+    http.observe({ method: e.method, uri: e.route, status: String(e.status) }, e.seconds);
+  });
+
+  const counterFrom = (name: string, help: string, read: () => number | undefined): void => {
+    new client.Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const v = read();
+        if (v !== undefined) this.reset(), this.inc(v);
+      },
+    });
+  };
+  const gaugeFrom = (name: string, help: string, read: () => number): void => {
+    new client.Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+  };
+  counterFrom('orders_outbox_published_total', 'Outbox events published to Kafka', () => sources.outbox()?.published);
+  counterFrom('orders_outbox_failures_total', 'Outbox relay passes that failed and will be retried', () => sources.outbox()?.failures);
+  counterFrom('orders_db_group_commit_batches_total', 'Round trips that wrote new orders', () => sources.groupCommit().batches);
+  counterFrom('orders_db_group_commit_orders_total', 'Orders written by group commit', () => sources.groupCommit().items);
+  gaugeFrom('orders_db_group_commit_queued', 'Orders waiting for a database slot', () => sources.groupCommit().queued);
+  return registry;
+}
