@@ -61,21 +61,24 @@ export class HttpThread {
     this.#post({ type: 'outbox-stats', stats });
   }
 
-  /** Stops listening, lets requests in flight finish, then ends the thread. */
-  close(timeoutMs = 10_000): Promise<void> {
+  /**
+   * Stops listening and lets requests in flight finish; the thread then ends by itself
+   * once its keep-alive connections are gone (uWS closes idle ones within ~10 s).
+   * Terminating it earlier with sockets open aborts the process (uv_loop_close with
+   * open handles), so termination is only the last resort after `timeoutMs`.
+   */
+  close(timeoutMs = 20_000): Promise<void> {
     this.#closed ??= (async () => {
       this.#closing = true;
-      const closed = new Promise<void>((resolve) => {
-        this.#worker.on('message', (msg: HttpToMain) => msg.type === 'closed' && resolve());
-        this.#worker.once('exit', () => resolve());
-      });
+      const exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
       this.#post({ type: 'shutdown' });
-      const timer = setTimeout(() => this.#log.warn('http thread did not close in time'), timeoutMs);
-      await Promise.race([closed, new Promise((r) => setTimeout(r, timeoutMs))]);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
+      if (await Promise.race([exited.then(() => false), timedOut])) {
+        this.#log.warn({ timeoutMs }, 'http thread still has open connections; terminating it');
+        await this.#worker.terminate();
+      }
       clearTimeout(timer);
-      // The listen socket is closed by now; ending the thread with open keep-alive
-      // connections is safe.
-      await this.#worker.terminate();
     })();
     return this.#closed;
   }

@@ -85,6 +85,8 @@ async function start(): Promise<void> {
           await generator.drain();
           await pool.end();
           post({ type: 'closed' });
+          // Nothing else keeps the thread alive: it ends when uWS has no sockets left.
+          port.unref();
         })();
         break;
     }

@@ -64,7 +64,9 @@ export class HttpServer {
     const bodyPromise = options.body === true ? readBody(res, req, this.#options.maxBodyBytes) : undefined;
     const finish = (reply: Reply): void => {
       if (aborted) return;
-      writeReply(res, reply);
+      // While draining, every reply closes its connection: uWS has no way to close idle
+      // keep-alive sockets, so the thread ends once its clients are gone (or idle out).
+      writeReply(res, this.#draining ? { ...reply, close: true } : reply);
       publishRequest(input.method, route, reply.status, started);
     };
     const run = async (): Promise<Reply> => {
@@ -93,7 +95,7 @@ export class HttpServer {
     });
   }
 
-  /** Stops accepting connections; requests in flight get a 503 from now on. */
+  /** Stops accepting connections; requests from now on get a 503 and a closed connection. */
   close(): void {
     this.#draining = true;
     if (this.#listenSocket !== undefined) {
