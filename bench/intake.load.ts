@@ -1,0 +1,115 @@
+// Order intake under load: POST /api/orders from autocannon in this process against
+// the service in another process, for a fixed time, then the figures: requests/s,
+// latency percentiles, errors, and how far the outbox relay kept up.
+//
+//   npm run build && npm run infra:up && npm run bench:intake -- [--url URL] [--duration 20] [--connections 64]
+//
+// Without --url it starts the service itself (node dist/src/main.js) on a free port
+// against the local broker and Postgres, and stops it afterwards.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { printMachine, saveResults } from './machine.js';
+
+const { values: args } = parseArgs({
+  options: {
+    url: { type: 'string' },
+    duration: { type: 'string', default: '20' },
+    connections: { type: 'string', default: '64' },
+    pipelining: { type: 'string', default: '1' },
+  },
+});
+const duration = Number(args.duration);
+const connections = Number(args.connections);
+const pipelining = Number(args.pipelining);
+
+async function startService(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const child = spawn(process.execPath, ['dist/src/main.js'], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
+    const ok = await fetch(`${url}/actuator/health/readiness`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error('service not ready after 60 s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await fetch(`${url}/actuator/prometheus`).then((r) => r.text());
+  const line = text.split('\n').find((l) => l.startsWith(name + ' '));
+  return line === undefined ? NaN : Number(line.split(' ')[1]);
+}
+
+const service = args.url === undefined ? await startService() : { url: args.url, stop: async () => undefined };
+const m = printMachine('intake: POST /api/orders', { url: service.url, duration, connections, pipelining });
+const body = JSON.stringify({
+  customerId: 42,
+  items: [
+    { productCode: 'P001', quantity: 2, productPrice: 100 },
+    { productCode: 'P002', quantity: 1, productPrice: 250.5 },
+  ],
+  deliveryAddress: { addressLine1: '1 Load Street', city: 'Springfield', state: 'IL', zipCode: '62701', country: 'US' },
+});
+
+const publishedBefore = await metric(service.url, 'orders_outbox_published_total');
+const instance = autocannon({
+  url: `${service.url}/api/orders`,
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body,
+  duration,
+  connections,
+  pipelining,
+});
+let seconds = 0;
+(instance as unknown as NodeJS.EventEmitter).on('tick', () => {
+  if (++seconds % 5 === 0) process.stdout.write(`  ... ${seconds}/${duration} s\n`);
+});
+const result = await instance;
+
+// How long until the relay has published everything accepted during the run.
+const accepted = result['2xx'];
+const drainStarted = Date.now();
+let published = 0;
+while (Date.now() - drainStarted < 60_000) {
+  published = (await metric(service.url, 'orders_outbox_published_total')) - publishedBefore;
+  if (published >= accepted) break;
+  await new Promise((r) => setTimeout(r, 100));
+}
+const drainMs = Date.now() - drainStarted;
+const batches = await metric(service.url, 'orders_db_group_commit_batches_total');
+const orders = await metric(service.url, 'orders_db_group_commit_orders_total');
+await service.stop();
+
+const figures = {
+  'requests/s (mean)': Math.round(result.requests.average),
+  'requests/s (max 1 s)': result.requests.max,
+  '2xx': accepted,
+  'non-2xx': result.non2xx,
+  errors: result.errors,
+  timeouts: result.timeouts,
+  'latency p50 ms': result.latency.p50,
+  'latency p90 ms': result.latency.p90,
+  'latency p99 ms': result.latency.p99,
+  'latency max ms': result.latency.max,
+  'published to orders': published,
+  'outbox drained after run (ms)': drainMs,
+  'orders per DB round trip': Math.round((orders / batches) * 10) / 10,
+};
+console.table(figures);
+console.log(`saved: ${saveResults('intake', { machine: m, params: { duration, connections, pipelining }, figures })}`);
+if (result.non2xx > 0 || result.errors > 0) process.exitCode = 1;
