@@ -31,7 +31,10 @@ export function createMetrics(sources: MetricSources): client.Registry {
       registers: [registry],
       collect() {
         const v = read();
-        if (v !== undefined) this.reset(), this.inc(v);
+        if (v !== undefined) {
+          this.reset();
+          this.inc(v);
+        }
       },
     });
   };

@@ -59,7 +59,8 @@ export class GroupCommitter<T, R> {
     while (this.#inFlight < this.#options.maxInFlight && this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#options.maxBatch);
       this.#inFlight++;
-      this.#run(batch).finally(() => {
+      // #run settles every item itself and never rejects.
+      void this.#run(batch).finally(() => {
         this.#inFlight--;
         this.#drain();
       });

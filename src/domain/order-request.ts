@@ -102,7 +102,7 @@ export function parseOrderRequest(body: Buffer | string): OrderRequest {
     const violations = (validateShape.errors ?? []).map(violationOf);
     throw new EngineError('ORD_ERR_VALIDATION', 'the order request is invalid', { violations });
   }
-  const raw = value as RawRequest;
+  const raw: RawRequest = value;
   const seen = new Map<string, number>();
   const violations: Violation[] = [];
   const items = raw.items.map((item, i) => {

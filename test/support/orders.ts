@@ -22,7 +22,7 @@ export interface HttpResult {
   readonly contentType: string;
   readonly location: string | null;
   readonly text: string;
-  readonly json: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test assertions walk the body freely
+  readonly json: any;
 }
 
 export async function http(baseUrl: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult> {
