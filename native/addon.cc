@@ -33,14 +33,17 @@ Napi::Value Partition(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   // Keys are order ids (at most 20 ASCII digits): a stack buffer avoids the
-  // std::string allocation of Utf8Value on the hot path.
-  char stack[64];
+  // std::string allocation of Utf8Value on the hot path. The UTF-8 length is asked
+  // first: a copy into a too-small buffer stops at the last whole character, so its
+  // length alone cannot tell a short key from a truncated one.
   size_t len = 0;
-  napi_status status =
-      napi_get_value_string_utf8(env, info[0], stack, sizeof(stack), &len);
+  napi_status status = napi_get_value_string_utf8(env, info[0], nullptr, 0, &len);
   NAPI_THROW_IF_FAILED(env, status, env.Undefined());
   const int32_t n = info[1].As<Napi::Number>().Int32Value();
-  if (len < sizeof(stack) - 1) {
+  char stack[64];
+  if (len < sizeof(stack)) {
+    status = napi_get_value_string_utf8(env, info[0], stack, sizeof(stack), &len);
+    NAPI_THROW_IF_FAILED(env, status, env.Undefined());
     return Napi::Number::New(
         env, order_engine::PartitionFor(reinterpret_cast<const uint8_t*>(stack), len, n));
   }

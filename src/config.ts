@@ -86,7 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (!validate(raw)) {
     const lines = (validate.errors ?? []).map((e) => {
       const name = e.instancePath.slice(1);
-      return `${name}=${JSON.stringify(env[name] ?? overrides[name])}: ${e.message ?? 'invalid'}`;
+      return `${name}=${JSON.stringify(overrides[name] ?? env[name])}: ${e.message ?? 'invalid'}`;
     });
     throw new ConfigError(lines);
   }

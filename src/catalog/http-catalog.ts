@@ -1,7 +1,7 @@
 // The catalog service client: GET {url}/api/catalog/exists?productCodes=A&productCodes=B
 // → {"exists": boolean}, in batches of 25 codes. The original wraps it in a circuit
 // breaker, retry, rate limiter and bulkhead (resilience4j); here: a per-call timeout,
-// one retry on a transport error, a bulkhead bounding calls in flight, and a breaker
+// one retry of a failed call (resilience4j's default retries any failure), a bulkhead bounding calls in flight, and a breaker
 // that fails fast for a cool-down after consecutive failures.
 import { EngineError } from '../errors.js';
 import type { CatalogAnswer, ProductCatalog } from './catalog.js';
@@ -46,7 +46,7 @@ export class HttpCatalog implements ProductCatalog {
       try {
         result = await this.#call(codes);
       } catch {
-        result = await this.#call(codes); // one retry: most transport errors are a dropped keep-alive
+        result = await this.#call(codes); // one retry, then the failure counts toward the breaker
       }
       this.#consecutiveFailures = 0;
       return result;

@@ -27,7 +27,7 @@ export const orderRequestSchema = {
         properties: {
           productCode: nonBlank(64),
           quantity: { type: 'integer', minimum: 1, maximum: MAX_QUANTITY },
-          productPrice: { type: 'number', minimum: 0.01, maximum: MAX_PRICE, multipleOf: 0.01 },
+          productPrice: { type: 'number', minimum: 0.01, maximum: MAX_PRICE, cents: true },
         },
       },
     },
@@ -46,9 +46,18 @@ export const orderRequestSchema = {
   },
 } as const;
 
-// multipleOfPrecision: 0.29 / 0.01 is 28.999999999999996 in floating point; compare
-// within 1e-8 instead of demanding an exact integer (ajv's documented option).
-const ajv = new Ajv({ allErrors: true, multipleOfPrecision: 8 });
+const ajv = new Ajv({ allErrors: true });
+// "At most two decimals", decided on the double the JSON parser produced: the nearest
+// double to a 2-decimal literal survives the round trip through cents. ajv's
+// multipleOf: 0.01 cannot say this (0.29 / 0.01 is 28.999999999999996) and its
+// multipleOfPrecision tolerance wrongly refuses large prices such as 894784.94.
+ajv.addKeyword({
+  keyword: 'cents',
+  type: 'number',
+  schemaType: 'boolean',
+  errors: false,
+  validate: (_schema: boolean, data: number) => Math.round(data * 100) / 100 === data,
+});
 const validateShape = ajv.compile(orderRequestSchema);
 
 /** "/items/0/quantity" → "items[0].quantity" */
@@ -74,7 +83,7 @@ function violationOf(e: ErrorObject): Violation {
       return { field, message: `must be at least ${String(p.limit)}` };
     case 'maximum':
       return { field, message: `must be at most ${String(p.limit)}` };
-    case 'multipleOf':
+    case 'cents':
       return { field, message: 'must have at most 2 decimal places' };
     case 'minItems':
       return { field, message: 'must not be empty' };
