@@ -35,8 +35,17 @@ export function orderResponseJson(o: Order): string {
   );
 }
 
-/** OrderDto: the Kafka value on `orders` (JSON, no type information). */
-export function orderDtoJson(o: Pick<Order, 'orderId' | 'customerId' | 'status' | 'source' | 'items'>): string {
+/**
+ * What an OrderDto carries. The status is any string, not an OrderStatus: on
+ * payment-orders and stock-orders the participants answer ACCEPT or REJECT, and
+ * REJECT is not an order status.
+ */
+export interface OrderDtoFields extends Pick<Order, 'orderId' | 'customerId' | 'source' | 'items'> {
+  readonly status: string;
+}
+
+/** OrderDto: the Kafka value on `orders`, `payment-orders`, `stock-orders` (JSON, no type information). */
+export function orderDtoJson(o: OrderDtoFields): string {
   let items = '';
   for (const item of o.items) {
     if (items !== '') items += ',';
