@@ -1,5 +1,6 @@
 // Every setting of the service, read from the environment once, validated with a
 // JSON schema, typed and frozen. No other module reads process.env.
+import { hostname } from 'node:os';
 import { Ajv } from 'ajv';
 import { ConfigError } from './errors.js';
 
@@ -26,6 +27,8 @@ export interface Config {
   readonly catalogTimeoutMs: number;
   readonly maxBodyBytes: number;
   readonly nodeId: number | undefined;
+  /** Stable per instance (a StatefulSet pod name): part of the transactional.id. */
+  readonly instanceId: string;
   readonly outboxBatchSize: number;
   readonly outboxPollMs: number;
   readonly outboxRelayEnabled: boolean;
@@ -63,6 +66,7 @@ const settings: readonly Setting[] = [
   { env: 'CATALOG_TIMEOUT_MS', key: 'catalogTimeoutMs', schema: int(1, 60_000), default: 2000 },
   { env: 'MAX_BODY_BYTES', key: 'maxBodyBytes', schema: int(256, 16 * 1024 * 1024), default: 64 * 1024 },
   { env: 'NODE_ID', key: 'nodeId', schema: int(0, 31) },
+  { env: 'INSTANCE_ID', key: 'instanceId', schema: { ...text, pattern: '^[A-Za-z0-9._-]+$' }, default: hostname().replace(/[^A-Za-z0-9._-]/g, '-') },
   { env: 'OUTBOX_BATCH_SIZE', key: 'outboxBatchSize', schema: int(1, 10_000), default: 500 },
   { env: 'OUTBOX_POLL_MS', key: 'outboxPollMs', schema: int(10, 60_000), default: 1000 },
   { env: 'OUTBOX_RELAY_ENABLED', key: 'outboxRelayEnabled', schema: { type: 'boolean' }, default: true },

@@ -29,6 +29,9 @@ export const errorCodes = {
   ORD_ERR_INTERNAL: { status: 500, title: 'Internal Server Error', category: 'Generic', recovery: 'fatal' },
   ORD_ERR_CONFIG: { status: 500, title: 'Invalid Configuration', category: 'Configuration', recovery: 'fatal' },
   ORD_ERR_KAFKA: { status: 503, title: 'Kafka Unavailable', category: 'Unavailable', recovery: 'retry' },
+  ORD_ERR_ILLEGAL_STATE: { status: 500, title: 'Illegal State', category: 'Generic', recovery: 'fatal' },
+  ORD_ERR_STORE_NOT_READY: { status: 503, title: 'Store Not Ready', category: 'Unavailable', recovery: 'retry' },
+  ORD_ERR_TASK_MIGRATED: { status: 503, title: 'Task Migrated', category: 'Unavailable', recovery: 'retry' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -1,4 +1,5 @@
-// Process entry: config → Postgres migrations → Kafka (main thread) → HTTP thread.
+// Process entry: config → Postgres migrations → Kafka (main thread: outbox relay and
+// the stream engine) → stream threads → HTTP thread.
 import { loadConfig, type Config } from './config.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
@@ -6,6 +7,9 @@ import { ConfigError } from './errors.js';
 import { HttpThread } from './http/http-thread-client.js';
 import { KafkaRuntime } from './kafka/kafka-runtime.js';
 import { createLogger } from './logger.js';
+import { createCacheBuffer } from './state/cache.js';
+import { StreamEngine } from './stream/stream-engine.js';
+import { StreamThreads } from './stream/stream-threads.js';
 
 function readConfig(): Config {
   try {
@@ -32,15 +36,40 @@ async function main(): Promise<void> {
   }
 
   const kafka = await KafkaRuntime.start(config, log);
+  const cache = config.cacheMaxBytes > 0 ? createCacheBuffer(config.cacheMaxBytes, config.numPartitions) : undefined;
+  const threads = new StreamThreads(config.numStreamThreads, cache);
+  const queryPorts = await threads.queryPorts();
+
   let stopping: Promise<void> | undefined;
-  const http = await HttpThread.start(config, log, {
+  // Set once the engine started; shutdown may run before that (a failing HTTP thread).
+  const streams: { engine?: StreamEngine } = {};
+  const http = await HttpThread.start(config, log, { cache, queryPorts }, {
     onOutboxWakeup: () => kafka.wakeOutbox(),
     onFatal: (err) => {
       log.fatal({ err }, 'http thread failed');
       void shutdown(1);
     },
   });
-  const statsTimer = setInterval(() => http.sendOutboxStats(kafka.outboxStats), 1000);
+  const engine = await StreamEngine.start(config, log.child({ component: 'streams' }), threads, {
+    onTasksChanged: (state, tasks) => http.send({ type: 'tasks', state, tasks }),
+    onFatal: (err) => {
+      log.fatal({ err }, 'stream engine failed');
+      void shutdown(1);
+    },
+  });
+
+  streams.engine = engine;
+  let statsRound = 0;
+  const statsTimer = setInterval(() => {
+    http.sendOutboxStats(kafka.outboxStats);
+    void engine.stats().then(
+      (tasks) => {
+        http.send({ type: 'engine-stats', counters: { ...engine.counters }, tasks });
+        if (++statsRound % 30 === 0) log.info({ counters: engine.counters, tasks }, 'stream engine stats');
+      },
+      () => undefined,
+    );
+  }, 1000);
   http.sendOutboxStats(kafka.outboxStats);
   log.info({ port: http.port, nodeId: http.nodeId, catalog: config.catalogServiceUrl ?? 'built-in' }, 'order engine listening');
 
@@ -48,7 +77,19 @@ async function main(): Promise<void> {
     stopping ??= (async () => {
       log.info('shutting down');
       clearInterval(statsTimer);
+      // Kubernetes SIGKILLs after terminationGracePeriodSeconds (30 s) anyway; exit
+      // first, saying which step hung. Nothing is lost: uncommitted work is replayed.
+      let step = 'http';
+      setTimeout(() => {
+        log.error({ step }, 'shutdown did not finish in 25 s; exiting');
+        process.exit(code === 0 ? 1 : code);
+      }, 25_000).unref();
       await http.close();
+      step = 'stream engine';
+      await streams.engine?.close().catch((err: unknown) => log.error({ err }, 'stream engine did not close cleanly'));
+      step = 'stream threads';
+      await threads.close();
+      step = 'outbox relay and status projector';
       await kafka.close();
       log.info('stopped');
       process.exit(code);

@@ -2,10 +2,13 @@
 // diagnostics channel, and counters kept by their owners are read at scrape time.
 import client from 'prom-client';
 import { httpRequestChannel, type RequestEvent } from './http/observe.js';
+import type { TaskStats } from './stream/protocol.js';
+import type { EngineCounters } from './stream/stream-engine.js';
 
 export interface MetricSources {
   outbox(): { published: number; failures: number } | undefined;
   groupCommit(): { batches: number; items: number; queued: number; inFlight: number };
+  engine(): { counters: EngineCounters; tasks: readonly TaskStats[] } | undefined;
 }
 
 export function createMetrics(sources: MetricSources): client.Registry {
@@ -46,5 +49,29 @@ export function createMetrics(sources: MetricSources): client.Registry {
   counterFrom('orders_db_group_commit_batches_total', 'Round trips that wrote new orders', () => sources.groupCommit().batches);
   counterFrom('orders_db_group_commit_orders_total', 'Orders written by group commit', () => sources.groupCommit().items);
   gaugeFrom('orders_db_group_commit_queued', 'Orders waiting for a database slot', () => sources.groupCommit().queued);
+
+  // The seed's alerts read Kafka Streams' metrics; these carry the same meaning.
+  counterFrom('kafka_streams_process_total', 'Records processed by the stream tasks', () => sources.engine()?.counters.processed);
+  counterFrom('kafka_streams_skipped_records_total', 'Records sent to the DLQ instead of processed', () => sources.engine()?.counters.skipped);
+  counterFrom('kafka_streams_commit_total', 'Committed transactions of the stream engine', () => sources.engine()?.counters.commits);
+  counterFrom('kafka_streams_commit_latency_seconds_total', 'Time spent committing', () => sources.engine()?.counters.commitSeconds);
+  counterFrom('kafka_streams_aborted_total', 'Aborted commit cycles (tasks reinitialized from committed state)', () => sources.engine()?.counters.aborts);
+  const perTask = (name: string, help: string, read: (t: TaskStats) => number): void => {
+    new client.Gauge({
+      name,
+      help,
+      labelNames: ['partition'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const t of sources.engine()?.tasks ?? []) this.set({ partition: String(t.partition) }, read(t));
+      },
+    });
+  };
+  perTask('orders_store_bytes', 'Approximate RocksDB size of the task stores', (t) => t.storeBytes);
+  perTask('orders_store_cache_entries', 'Entries in the task cache slice', (t) => t.cacheEntries);
+  perTask('orders_store_cache_hit_ratio', 'Cache hits / (hits + misses) of the task slice', (t) =>
+    t.cacheHits + t.cacheMisses === 0 ? 0 : t.cacheHits / (t.cacheHits + t.cacheMisses),
+  );
   return registry;
 }

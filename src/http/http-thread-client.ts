@@ -24,9 +24,13 @@ export class HttpThread {
     this.#log = log;
   }
 
-  static async start(config: Config, log: Logger, events: HttpThreadEvents): Promise<HttpThread> {
-    const data: HttpThreadData = { config };
-    const worker = new Worker(new URL('./http-thread.js', import.meta.url), { workerData: data, name: 'http' });
+  static async start(config: Config, log: Logger, shared: Omit<HttpThreadData, 'config'>, events: HttpThreadEvents): Promise<HttpThread> {
+    const data: HttpThreadData = { config, ...shared };
+    const worker = new Worker(new URL('./http-thread.js', import.meta.url), {
+      workerData: data,
+      transferList: [...shared.queryPorts],
+      name: 'http',
+    });
     const thread = new HttpThread(worker, log);
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error): void => {
@@ -59,6 +63,10 @@ export class HttpThread {
 
   sendOutboxStats(stats: OutboxStats): void {
     this.#post({ type: 'outbox-stats', stats });
+  }
+
+  send(msg: MainToHttp): void {
+    this.#post(msg);
   }
 
   /**

@@ -16,12 +16,17 @@ import { OrderGenerator, SAMPLE_PRODUCT_CODES } from '../orders/order-generator.
 import { OrderService } from '../orders/order-service.js';
 import { registerActuatorRoutes } from './actuator-routes.js';
 import { registerOrderRoutes } from './order-routes.js';
+import { registerStoreRoutes } from './store-routes.js';
+import { StoreQueries } from './store-queries.js';
+import { CacheReader } from '../state/cache.js';
+import type { EngineCounters } from '../stream/stream-engine.js';
+import type { TaskStats } from '../stream/protocol.js';
 import type { HttpThreadData, HttpToMain, MainToHttp } from './protocol.js';
 import { HttpServer } from './server.js';
 
 if (parentPort === null) throw new Error('http-thread.ts must run as a worker thread');
 const port: MessagePort = parentPort;
-const { config } = workerData as HttpThreadData;
+const { config, cache, queryPorts } = workerData as HttpThreadData;
 const log = createLogger(config, { thread: 'http' });
 const post = (msg: HttpToMain): void => port.postMessage(msg);
 
@@ -51,10 +56,13 @@ async function start(): Promise<void> {
   });
   const generator = new OrderGenerator(pool, orders, log.child({ component: 'generate' }), SAMPLE_PRODUCT_CODES);
 
+  const store = new StoreQueries(config.numPartitions, cache === undefined ? undefined : new CacheReader(cache.sab, cache.layout), queryPorts);
   let outbox: OutboxStats | undefined;
+  let engine: { counters: EngineCounters; tasks: readonly TaskStats[] } | undefined;
   let draining = false;
-  const registry = createMetrics({ outbox: () => outbox, groupCommit: () => orders.writeStats });
+  const registry = createMetrics({ outbox: () => outbox, groupCommit: () => orders.writeStats, engine: () => engine });
   const http = new HttpServer({ host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes }, log);
+  registerStoreRoutes(http, store);
   registerOrderRoutes(http, orders, generator);
   registerActuatorRoutes(
     http,
@@ -64,7 +72,7 @@ async function start(): Promise<void> {
           () => true,
           () => false,
         );
-        return { db, kafka: outbox !== undefined, accepting: !draining };
+        return { db, kafka: outbox !== undefined, streams: store.ready, accepting: !draining };
       },
     },
     registry,
@@ -78,12 +86,19 @@ async function start(): Promise<void> {
       case 'outbox-stats':
         outbox = msg.stats;
         break;
+      case 'tasks':
+        store.updateTasks(msg.state, msg.tasks);
+        break;
+      case 'engine-stats':
+        engine = { counters: msg.counters, tasks: msg.tasks };
+        break;
       case 'shutdown':
         draining = true;
         http.close();
         void (async () => {
           await generator.drain();
           await pool.end();
+          for (const p of queryPorts) p.close();
           post({ type: 'closed' });
           // Nothing else keeps the thread alive: it ends when uWS has no sockets left.
           port.unref();

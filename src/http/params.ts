@@ -45,6 +45,14 @@ export function parseListQuery(q: URLSearchParams): PageQuery {
   return query;
 }
 
+/** GET /api/orders/store?pageNo=0&pageSize=10 */
+export function parseStorePageQuery(q: URLSearchParams): { pageNo: number; pageSize: number } {
+  const v: Violation[] = [];
+  const query = { pageNo: intParam(q, 'pageNo', 0, 0, 1_000_000, v), pageSize: intParam(q, 'pageSize', 10, 1, MAX_PAGE_SIZE, v) };
+  if (v.length > 0) throw bad(v);
+  return query;
+}
+
 /** GET /api/orders/customer/{customerId}?page=0&size=10&sort=id,asc (Spring Pageable) */
 export function parseCustomerQuery(customerId: string, q: URLSearchParams): PageQuery {
   const v: Violation[] = [];

@@ -1,14 +1,25 @@
 // Messages between the main thread (which owns every librdkafka handle) and the HTTP
 // thread. One union per direction; the worker's data is the frozen Config.
+import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import type { OutboxStats } from '../db/outbox-relay.js';
+import type { CacheLayout } from '../state/cache-layout.js';
+import type { EngineCounters, EngineState, TaskInfo } from '../stream/stream-engine.js';
+import type { TaskStats } from '../stream/protocol.js';
 
 export interface HttpThreadData {
   readonly config: Config;
+  /** The record cache, read here without a message hop (src/state/cache.ts). */
+  readonly cache: { readonly sab: SharedArrayBuffer; readonly layout: CacheLayout } | undefined;
+  /** One port per stream thread, for store reads that miss the cache. */
+  readonly queryPorts: readonly MessagePort[];
 }
 
 export type MainToHttp =
   | { readonly type: 'outbox-stats'; readonly stats: OutboxStats }
+  /** Which tasks this instance has, on which thread, in which state. */
+  | { readonly type: 'tasks'; readonly state: EngineState; readonly tasks: readonly TaskInfo[] }
+  | { readonly type: 'engine-stats'; readonly counters: EngineCounters; readonly tasks: readonly TaskStats[] }
   /** Stop listening, finish what is in flight, close the pool, then say 'closed'. */
   | { readonly type: 'shutdown' };
 

@@ -8,6 +8,7 @@
 import type { Config } from '../config.js';
 import { OutboxRelay, type OutboxStats } from '../db/outbox-relay.js';
 import { createPool } from '../db/pool.js';
+import { StatusProjector } from '../db/status-projector.js';
 import type { Logger } from '../logger.js';
 import { ensureTopics } from './admin.js';
 import { DeliveringProducer } from './producer.js';
@@ -16,11 +17,13 @@ import { topicLayout } from './topics.js';
 export class KafkaRuntime {
   readonly #producer: DeliveringProducer;
   readonly #relay: OutboxRelay;
+  readonly #projector: StatusProjector;
   readonly #closePool: () => Promise<void>;
 
-  private constructor(producer: DeliveringProducer, relay: OutboxRelay, closePool: () => Promise<void>) {
+  private constructor(producer: DeliveringProducer, relay: OutboxRelay, projector: StatusProjector, closePool: () => Promise<void>) {
     this.#producer = producer;
     this.#relay = relay;
+    this.#projector = projector;
     this.#closePool = closePool;
   }
 
@@ -33,7 +36,7 @@ export class KafkaRuntime {
     const { created } = await ensureTopics(config.kafkaBootstrapServers, producer.client, topicLayout(config));
     if (created.length > 0) log.info({ topics: created }, 'created topics');
 
-    const pool = createPool({ connectionString: config.databaseUrl, max: 2, applicationName: `${config.applicationId}-outbox` });
+    const pool = createPool({ connectionString: config.databaseUrl, max: 3, applicationName: `${config.applicationId}-outbox` });
     const relay = new OutboxRelay(
       pool,
       producer,
@@ -42,7 +45,13 @@ export class KafkaRuntime {
     );
     if (config.outboxRelayEnabled) relay.start();
     else log.warn('outbox relay disabled (OUTBOX_RELAY_ENABLED=false): new orders stay in the outbox');
-    return new KafkaRuntime(producer, relay, () => pool.end());
+    const projector = await StatusProjector.start(
+      config.kafkaBootstrapServers,
+      `${config.applicationId}-status-projector`,
+      pool,
+      log.child({ component: 'status-projector' }),
+    );
+    return new KafkaRuntime(producer, relay, projector, () => pool.end());
   }
 
   wakeOutbox(): void {
@@ -55,6 +64,7 @@ export class KafkaRuntime {
 
   async close(): Promise<void> {
     await this.#relay.stop();
+    await this.#projector.close();
     await this.#producer.close();
     await this.#closePool();
   }

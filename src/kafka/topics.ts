@@ -10,6 +10,7 @@ export const TOPIC_PAYMENT_ORDERS = 'payment-orders';
 export const TOPIC_STOCK_ORDERS = 'stock-orders';
 export const TOPIC_DLQ = 'recovererDLQ';
 export const ORDERS_STORE = 'orders-store';
+export const JOIN_STORE = 'saga-join-store';
 
 export function changelogTopic(applicationId: string, store: string): string {
   return `${applicationId}-${store}-changelog`;
@@ -31,10 +32,10 @@ export function topicLayout(config: Pick<Config, 'numPartitions' | 'replicationF
     { ...base, name: TOPIC_PAYMENT_ORDERS, config: { 'retention.ms': String(24 * 3600 * 1000) } },
     { ...base, name: TOPIC_STOCK_ORDERS, config: { 'retention.ms': String(24 * 3600 * 1000) } },
     { ...base, name: TOPIC_DLQ, coPartitioned: false, config: { 'retention.ms': String(14 * 24 * 3600 * 1000) } },
-    {
+    ...[ORDERS_STORE, JOIN_STORE].map((store) => ({
       ...base,
-      name: changelogTopic(config.applicationId, ORDERS_STORE),
+      name: changelogTopic(config.applicationId, store),
       config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0', 'segment.ms': String(3600 * 1000) },
-    },
+    })),
   ];
 }

@@ -1,0 +1,58 @@
+// The saga join: payment-orders ⋈ stock-orders by order id, records within
+// JOIN_WINDOW_MS of each other (no grace), wall-clock timestamps. Each record is
+// stored in the window and joined with the other side's records already there; every
+// pair (P, S) yields the decision of src/domain/saga.ts, written to `orders` under the
+// same key. A record that is not a valid OrderDto goes to the DLQ and the join goes on.
+import { parseOrderDto, serializeOrderDto } from '../domain/order-dto.js';
+import { decide } from '../domain/saga.js';
+import { TOPIC_ORDERS, TOPIC_PAYMENT_ORDERS } from '../kafka/topics.js';
+import { deadLetter } from './dead-letter.js';
+import { joinStoreKey, type JoinSide, type JoinWindow } from './join-window.js';
+import type { InputRecord, OutputRecord } from './protocol.js';
+
+export interface JoinWrites {
+  /** Store key → value (null deletes), the store's writes in the open transaction. */
+  set(key: string, value: Uint8Array | null): void;
+}
+
+export class JoinProcessor {
+  readonly #partition: number;
+  readonly #windowMs: number;
+  readonly #window: JoinWindow;
+
+  constructor(partition: number, windowMs: number, window: JoinWindow) {
+    this.#partition = partition;
+    this.#windowMs = windowMs;
+    this.#window = window;
+  }
+
+  /** Returns false when the record went to the DLQ instead. */
+  process(record: InputRecord, outputs: OutputRecord[], writes: JoinWrites): boolean {
+    const side: JoinSide = record.topic === TOPIC_PAYMENT_ORDERS ? 'P' : 'S';
+    let dto;
+    try {
+      if (record.key === null || record.value === null) throw new Error('record has no key or no value');
+      dto = parseOrderDto(Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength));
+      if (String(dto.orderId) !== record.key) throw new Error(`key ${record.key} is not the orderId ${dto.orderId}`);
+    } catch (err) {
+      outputs.push(deadLetter(record, this.#partition, err));
+      return false;
+    }
+    const entry = { orderId: record.key, side, timestamp: record.timestamp, value: record.value };
+    for (const other of this.#window.matches(entry.orderId, side, entry.timestamp, this.#windowMs)) {
+      const otherDto = parseOrderDto(Buffer.from(other.value));
+      const [payment, stock] = side === 'P' ? [dto, otherDto] : [otherDto, dto];
+      outputs.push({ topic: TOPIC_ORDERS, partition: this.#partition, key: entry.orderId, value: serializeOrderDto(decide(payment, stock)) });
+    }
+    this.#window.add(entry);
+    writes.set(joinStoreKey(entry), entry.value);
+    return true;
+  }
+
+  /** Drops entries that fell out of the window, deleting them from the store. */
+  expire(now: number, writes: JoinWrites): number {
+    const expired = this.#window.expire(now - this.#windowMs);
+    for (const e of expired) writes.set(joinStoreKey(e), null);
+    return expired.length;
+  }
+}

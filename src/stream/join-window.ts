@@ -1,0 +1,71 @@
+// The live part of the saga join's window store: every payment and stock answer of
+// the last JOIN_WINDOW_MS, indexed by order id. It mirrors the committed RocksDB
+// store plus the writes of the open transaction, so a lookup never waits on disk; a
+// reopened task rebuilds it from RocksDB. Bounded by the window: entries leave it as
+// wall-clock time passes them.
+
+export type JoinSide = 'P' | 'S';
+
+export interface JoinEntry {
+  readonly orderId: string;
+  readonly side: JoinSide;
+  readonly timestamp: number;
+  readonly value: Uint8Array;
+}
+
+/** The RocksDB / changelog key of an entry: order id, side, zero-padded time. */
+export function joinStoreKey(e: Pick<JoinEntry, 'orderId' | 'side' | 'timestamp'>): string {
+  return `${e.orderId}|${e.side}|${String(e.timestamp).padStart(15, '0')}`;
+}
+
+export function parseJoinStoreKey(key: string): Pick<JoinEntry, 'orderId' | 'side' | 'timestamp'> | undefined {
+  const [orderId, side, ts] = key.split('|');
+  if (orderId === undefined || (side !== 'P' && side !== 'S') || ts === undefined) return undefined;
+  return { orderId, side, timestamp: Number(ts) };
+}
+
+export class JoinWindow {
+  readonly #byOrder = new Map<string, JoinEntry[]>();
+  // Arrival order; wall-clock timestamps make it (nearly) time order, so expiry pops
+  // from the front. A late entry behind a newer one just waits for its turn.
+  #fifo: JoinEntry[] = [];
+  #head = 0;
+
+  get size(): number {
+    return this.#fifo.length - this.#head;
+  }
+
+  add(entry: JoinEntry): void {
+    const list = this.#byOrder.get(entry.orderId);
+    if (list === undefined) this.#byOrder.set(entry.orderId, [entry]);
+    else list.push(entry);
+    this.#fifo.push(entry);
+  }
+
+  /** Entries of the other side for this order within windowMs of `timestamp`. */
+  matches(orderId: string, side: JoinSide, timestamp: number, windowMs: number): JoinEntry[] {
+    const list = this.#byOrder.get(orderId);
+    if (list === undefined) return [];
+    return list.filter((e) => e.side !== side && Math.abs(e.timestamp - timestamp) <= windowMs);
+  }
+
+  /** Removes and returns the entries older than `cutoff` (they can join nothing new). */
+  expire(cutoff: number): JoinEntry[] {
+    const expired: JoinEntry[] = [];
+    while (this.#head < this.#fifo.length && this.#fifo[this.#head]!.timestamp < cutoff) {
+      const e = this.#fifo[this.#head++]!;
+      const list = this.#byOrder.get(e.orderId);
+      if (list !== undefined) {
+        const rest = list.filter((x) => x !== e);
+        if (rest.length === 0) this.#byOrder.delete(e.orderId);
+        else this.#byOrder.set(e.orderId, rest);
+      }
+      expired.push(e);
+    }
+    if (this.#head > 4096 && this.#head * 2 > this.#fifo.length) {
+      this.#fifo = this.#fifo.slice(this.#head);
+      this.#head = 0;
+    }
+    return expired;
+  }
+}

@@ -1,0 +1,94 @@
+// Messages between the kafka (main) thread and the stream threads, and between the
+// HTTP thread and the stream threads (interactive queries). Batch-first: records of a
+// partition travel together, never one message per record.
+
+/** A consumed record handed to the task that owns its partition. */
+export interface InputRecord {
+  readonly topic: string;
+  readonly offset: number;
+  readonly key: string | null;
+  readonly value: Uint8Array | null;
+  /** Wall-clock time the kafka thread took the batch (the seed uses wall-clock timestamps). */
+  readonly timestamp: number;
+}
+
+/** A record a task wants produced inside the current transaction. */
+export interface OutputRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly key: string;
+  readonly value: Uint8Array | null;
+  readonly headers?: readonly Record<string, string>[];
+}
+
+export interface ChangelogPosition {
+  readonly topic: string;
+  readonly partition: number;
+  /** The next offset to restore from. */
+  readonly offset: number;
+}
+
+export interface TaskConfig {
+  readonly partition: number;
+  readonly applicationId: string;
+  readonly stateDir: string;
+  readonly joinWindowMs: number;
+  readonly numPartitions: number;
+}
+
+export type StreamRequest =
+  /** Open (or reopen) the task's stores; answers where each changelog must be restored from. */
+  | { readonly type: 'open'; readonly task: TaskConfig }
+  /** Apply changelog records to the stores (restore), directly, outside the cache. */
+  | { readonly type: 'restore'; readonly partition: number; readonly records: readonly RestoreRecord[] }
+  /** Restore is complete: the task starts RUNNING. */
+  | { readonly type: 'restored'; readonly partition: number }
+  | { readonly type: 'process'; readonly partition: number; readonly records: readonly InputRecord[] }
+  /** Flush the cache: answers the changelog records of the transaction about to commit. */
+  | { readonly type: 'prepareCommit'; readonly partition: number }
+  /** The transaction committed: write the prepared batch and the checkpoint. */
+  | { readonly type: 'postCommit'; readonly partition: number; readonly changelogEnd: readonly ChangelogPosition[] }
+  /** Close the task; dirty = drop what is not committed (abort, fencing, lost). */
+  | { readonly type: 'close'; readonly partition: number; readonly dirty: boolean }
+  /** Stats of every task of this thread. */
+  | { readonly type: 'stats' };
+
+export interface RestoreRecord {
+  readonly topic: string;
+  readonly key: string;
+  readonly value: Uint8Array | null;
+}
+
+export interface OpenResult {
+  readonly restoreFrom: readonly ChangelogPosition[];
+}
+
+export interface ProcessResult {
+  readonly outputs: readonly OutputRecord[];
+  readonly processed: number;
+  readonly skipped: number;
+}
+
+export interface PrepareCommitResult {
+  readonly changelog: readonly OutputRecord[];
+}
+
+export interface TaskStats {
+  readonly partition: number;
+  readonly state: string;
+  readonly storeBytes: number;
+  readonly cacheHits: number;
+  readonly cacheMisses: number;
+  readonly cacheEntries: number;
+  readonly processed: number;
+  readonly skipped: number;
+}
+
+/** HTTP thread → stream thread, over a MessagePort given to each at start. */
+export type QueryRequest =
+  | { readonly id: number; readonly type: 'get'; readonly partition: number; readonly key: string }
+  | { readonly id: number; readonly type: 'range'; readonly partition: number; readonly offset: number; readonly limit: number };
+
+export type QueryResponse =
+  | { readonly id: number; readonly ok: true; readonly values: readonly Uint8Array[] }
+  | { readonly id: number; readonly ok: false; readonly code: 'not-owned' | 'restoring' | 'error'; readonly message: string };

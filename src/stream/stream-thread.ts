@@ -1,0 +1,85 @@
+// A stream thread: a piscina worker that owns the tasks the kafka thread pins to it
+// (the affinity balancer in stream-threads.ts), their RocksDB stores and their cache
+// slices. It answers the kafka thread's requests (one piscina task each) and the HTTP
+// thread's interactive queries, which arrive on a MessagePort of their own.
+import type { MessagePort } from 'node:worker_threads';
+import { workerData } from 'piscina';
+import { CacheSliceWriter } from '../state/cache.js';
+import type { CacheLayout } from '../state/cache-layout.js';
+import type {
+  OpenResult,
+  PrepareCommitResult,
+  ProcessResult,
+  QueryRequest,
+  QueryResponse,
+  StreamRequest,
+  TaskStats,
+} from './protocol.js';
+import { Task } from './task.js';
+
+export interface StreamThreadData {
+  readonly cache: { readonly sab: SharedArrayBuffer; readonly layout: CacheLayout } | undefined;
+}
+
+export type StreamThreadRequest = StreamRequest | { readonly type: 'attach-query-port'; readonly port: MessagePort };
+
+const { cache } = workerData as StreamThreadData;
+const tasks = new Map<number, Task>();
+
+function task(partition: number): Task {
+  const t = tasks.get(partition);
+  if (t === undefined) throw new Error(`task 0_${partition} is not open on this thread`);
+  return t;
+}
+
+async function answer(req: QueryRequest): Promise<QueryResponse> {
+  const t = tasks.get(req.partition);
+  if (t === undefined) return { id: req.id, ok: false, code: 'not-owned', message: `task 0_${req.partition} is not here` };
+  if (t.state !== 'RUNNING') return { id: req.id, ok: false, code: 'restoring', message: `task 0_${req.partition} is ${t.state}` };
+  if (req.type === 'get') {
+    const value = await t.get(req.key);
+    return { id: req.id, ok: true, values: value === undefined ? [] : [value] };
+  }
+  return { id: req.id, ok: true, values: await t.range(req.offset, req.limit) };
+}
+
+export default async function handle(req: StreamThreadRequest): Promise<unknown> {
+  switch (req.type) {
+    case 'attach-query-port':
+      req.port.on('message', (q: QueryRequest) => {
+        answer(q).then(
+          (res) => req.port.postMessage(res),
+          (err: unknown) => req.port.postMessage({ id: q.id, ok: false, code: 'error', message: (err as Error).message } satisfies QueryResponse),
+        );
+      });
+      return true;
+    case 'open': {
+      await tasks.get(req.task.partition)?.close(true);
+      const writer = cache === undefined ? undefined : new CacheSliceWriter(cache.sab, req.task.partition, cache.layout);
+      writer?.clear();
+      const { task: t, restoreFrom } = await Task.open(req.task, writer);
+      tasks.set(req.task.partition, t);
+      return { restoreFrom } satisfies OpenResult;
+    }
+    case 'restore':
+      await task(req.partition).restore(req.records);
+      return true;
+    case 'restored':
+      await task(req.partition).markRestored();
+      return true;
+    case 'process': {
+      return task(req.partition).process(req.records, Date.now()) satisfies ProcessResult;
+    }
+    case 'prepareCommit':
+      return { changelog: task(req.partition).prepareCommit() } satisfies PrepareCommitResult;
+    case 'postCommit':
+      await task(req.partition).postCommit(req.changelogEnd);
+      return true;
+    case 'close':
+      await tasks.get(req.partition)?.close(req.dirty);
+      tasks.delete(req.partition);
+      return true;
+    case 'stats':
+      return (await Promise.all([...tasks.values()].map((t) => t.stats()))) satisfies TaskStats[];
+  }
+}

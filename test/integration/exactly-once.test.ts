@@ -1,0 +1,99 @@
+// Exactly-once across a crash: several thousand saga pairs stream in while the
+// instance is SIGKILLed and restarted; afterwards every order has exactly one
+// decision in `orders` read committed, and orders-store agrees with the topic.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { DeliveringProducer, type OutgoingRecord } from '../../src/kafka/producer.js';
+import { KAFKA_BOOTSTRAP_SERVERS } from '../support/env.js';
+import { http } from '../support/orders.js';
+import { startService, waitFor, type Service } from '../support/service.js';
+import { TopicReader } from '../support/topic-reader.js';
+
+const PAIRS = 3000;
+let producer: DeliveringProducer;
+let orders: TopicReader;
+
+beforeAll(async () => {
+  producer = await DeliveringProducer.connect({ brokers: KAFKA_BOOTSTRAP_SERVERS, clientId: 'eos-test', deliveryTimeoutMs: 30_000 });
+  orders = await TopicReader.fromEnd('orders');
+});
+
+afterAll(async () => {
+  await orders?.close();
+  await producer?.close();
+});
+
+function dto(orderId: number, status: string, source: string): Buffer {
+  return Buffer.from(
+    JSON.stringify({ orderId, customerId: 1 + (orderId % 100), status, source, items: [{ itemId: orderId + 1, productId: 'P001', quantity: 1, productPrice: 100.0 }] }),
+  );
+}
+
+async function ready(service: Service): Promise<void> {
+  await waitFor('the stream engine to be ready', async () =>
+    (await http(service.baseUrl, 'GET', '/actuator/health/readiness')).json?.components?.streams?.status === 'UP' ? true : undefined,
+  60_000);
+}
+
+it('decides every order exactly once although the instance is SIGKILLed mid-stream', { timeout: 300_000 }, async () => {
+  const env = { APPLICATION_ID: `eos-${Date.now()}`, INSTANCE_ID: 'eos-pod-0', COMMIT_INTERVAL_MS: '300', OUTBOX_RELAY_ENABLED: 'false' };
+  let service = await startService(env);
+  await ready(service);
+
+  const base = Date.now() * 100;
+  const ids = Array.from({ length: PAIRS }, (_, i) => base + i * 7);
+  // Every third order rolls back, so the decisions differ by order.
+  const expected = new Map(ids.map((id, i) => [id, i % 3 === 0 ? 'ROLLBACK' : 'CONFIRMED']));
+  // Only this test's orders: other tests' records share the topic.
+  const mine = (): typeof orders.records => orders.records.filter((r) => expected.has(Number(r.key)));
+  const batches: OutgoingRecord[][] = [];
+  for (let i = 0; i < PAIRS; i += 100) {
+    batches.push(
+      ids.slice(i, i + 100).flatMap((id, j) => [
+        { topic: 'payment-orders', key: String(id), value: dto(id, (i + j) % 3 === 0 ? 'REJECT' : 'ACCEPT', 'PAYMENT') },
+        { topic: 'stock-orders', key: String(id), value: dto(id, 'ACCEPT', 'INVENTORY') },
+      ]),
+    );
+  }
+
+  let killed = false;
+  for (let b = 0; b < batches.length; b++) {
+    await producer.sendAll(batches[b]!);
+    if (b === Math.floor(batches.length / 2)) {
+      // Half the pairs are in: some decided and committed, some in the open transaction.
+      await waitFor('some decisions', () => (mine().length > 0 ? true : undefined));
+      expect(await service.kill('SIGKILL')).toBeNull();
+      killed = true;
+      service = await startService(env);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  expect(killed).toBe(true);
+  try {
+    await ready(service);
+    await waitFor(
+      `${PAIRS} decisions`,
+      () => (new Set(mine().map((r) => r.key)).size >= PAIRS ? true : undefined),
+      120_000,
+      200,
+    );
+    // Give a duplicate from a replayed, uncommitted transaction time to surface.
+    await new Promise((r) => setTimeout(r, 2000));
+    const counts = new Map<string, number>();
+    for (const r of mine()) counts.set(r.key, (counts.get(r.key) ?? 0) + 1);
+    const duplicated = [...counts].filter(([, n]) => n !== 1);
+    expect(duplicated).toEqual([]);
+    for (const r of mine()) expect(JSON.parse(r.value.toString()).status).toBe(expected.get(Number(r.key)));
+
+    // The store agrees with the topic (a sample across every partition).
+    for (const id of ids.filter((_, i) => i % 50 === 0)) {
+      const res = await http(service.baseUrl, 'GET', `/api/orders/store/${id}`);
+      expect(res.status).toBe(200);
+      expect(res.json.status).toBe(expected.get(id));
+    }
+  } catch (err) {
+    process.stderr.write(`--- service output (tail) ---\n${service.output().slice(-6000)}\n`);
+    throw err;
+  } finally {
+    await service.kill('SIGTERM');
+  }
+});
