@@ -90,16 +90,28 @@ export class CacheSliceWriter {
 
   /** The cached value (a pooled copy), null if the key is cached as deleted, undefined on a miss. */
   get(key: number): Buffer | null | undefined {
+    return this.#lookup(key, true);
+  }
+
+  /**
+   * get() that counts neither a hit nor a miss: for a second look by the owner after
+   * a reader already counted this query (the hit rate is per query, not per look).
+   */
+  peek(key: number): Buffer | null | undefined {
+    return this.#lookup(key, false);
+  }
+
+  #lookup(key: number, count: boolean): Buffer | null | undefined {
     checkKey(key);
     this.#checkUsable();
     const pos = findPosition(this.#v, this.#layout, this.#base, key);
     if (pos < 0) {
-      bumpCounter(this.#v.u32, this.#h + kMissesField);
+      if (count) bumpCounter(this.#v.u32, this.#h + kMissesField);
       return undefined;
     }
     const head = this.#v.i32[this.#index + pos]!;
     Atomics.store(this.#v.u8, this.#ref + head, 1);
-    bumpCounter(this.#v.u32, this.#h + kHitsField);
+    if (count) bumpCounter(this.#v.u32, this.#h + kHitsField);
     return copyValue(this.#v, this.#layout, this.#base, head);
   }
 

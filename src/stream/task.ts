@@ -17,6 +17,8 @@ import { TableProcessor } from './table-processor.js';
 import { transition, type TaskState } from './task-state.js';
 
 const STORE_OPTIONS = { blockCacheBytes: 8 * 1024 * 1024, writeBufferBytes: 4 * 1024 * 1024 };
+const CHECKPOINT_INTERVAL_MS = 5000;
+const CHECKPOINT_RECORDS = 10_000;
 
 /** Uncommitted writes of one store, latest value per key. */
 class Writes {
@@ -46,6 +48,10 @@ export class Task {
   readonly #window = new JoinWindow();
   #processed = 0;
   #skipped = 0;
+  /** Changelog ends committed and applied but not yet in the checkpoint file. */
+  readonly #checkpointDue = new Map<string, number>();
+  #sinceCheckpoint = 0;
+  #lastCheckpoint = Date.now();
 
   private constructor(config: TaskConfig, dir: string, table: RocksStore, joinDb: RocksStore, cache: CacheSliceWriter | undefined) {
     this.partition = config.partition;
@@ -124,31 +130,52 @@ export class Task {
     return changelog;
   }
 
-  /** Phase two, after the transaction committed: apply to RocksDB, then checkpoint. */
-  async postCommit(changelogEnd: readonly ChangelogPosition[]): Promise<void> {
+  /**
+   * Phase two, after the transaction committed: apply to RocksDB; now and then, a
+   * checkpoint. Writing the checkpoint costs fsyncs, so, as Kafka Streams does, it is
+   * written only every CHECKPOINT_INTERVAL_MS or CHECKPOINT_RECORDS and at a clean
+   * close: a checkpoint that lags only means a longer (idempotent) changelog replay on
+   * restore. The store write before a checkpoint is synced, which makes every earlier
+   * write durable too (RocksDB's WAL is sequential), so a checkpoint never claims
+   * offsets an OS crash could take from the store.
+   */
+  async postCommit(changelogEnd: readonly ChangelogPosition[], now = Date.now()): Promise<void> {
+    for (const p of changelogEnd) this.#checkpointDue.set(`${p.topic}:${p.partition}`, p.offset);
+    let written = 0;
+    for (const store of [this.#table, this.#join]) written += store.prepared?.map.size ?? 0;
+    this.#sinceCheckpoint += written;
+    const checkpoint = this.#checkpointDue.size > 0 && (now - this.#lastCheckpoint >= CHECKPOINT_INTERVAL_MS || this.#sinceCheckpoint >= CHECKPOINT_RECORDS);
+    await this.#applyPrepared(checkpoint);
+    if (checkpoint) await this.#writeCheckpoint(now);
+  }
+
+  async #applyPrepared(sync: boolean): Promise<void> {
     for (const store of [this.#table, this.#join]) {
       const prepared = store.prepared;
       store.prepared = undefined;
-      if (prepared === undefined || prepared.map.size === 0) continue;
-      // Synced: the checkpoint written next must never claim offsets an OS crash could
-      // take from the store (the changelog would then not be replayed for them).
-      await store.db.write(
-        [...prepared.map].map(([key, value]) => ({ key: Buffer.from(key), value: value === null ? null : Buffer.from(value) })),
-        { sync: true },
-      );
+      if (prepared === undefined || prepared.map.size === 0) {
+        if (sync) await store.db.write([], { sync: true });
+        continue;
+      }
+      const entries = [...prepared.map].map(([key, value]) => ({ key: Buffer.from(key), value: value === null ? null : Buffer.from(value) }));
+      await store.db.write(entries, { sync });
     }
-    if (changelogEnd.length > 0) {
-      const checkpoint = await readCheckpoint(this.dir);
-      for (const p of changelogEnd) checkpoint.set(`${p.topic}:${p.partition}`, p.offset);
-      await writeCheckpoint(this.dir, checkpoint);
-    }
+  }
+
+  async #writeCheckpoint(now: number): Promise<void> {
+    const checkpoint = await readCheckpoint(this.dir);
+    for (const [k, offset] of this.#checkpointDue) checkpoint.set(k, offset);
+    await writeCheckpoint(this.dir, checkpoint);
+    this.#checkpointDue.clear();
+    this.#sinceCheckpoint = 0;
+    this.#lastCheckpoint = now;
   }
 
   /** The latest committed-or-pending value of an order in orders-store. */
   async get(key: string): Promise<Uint8Array | undefined> {
     // The cache first: a value there is newer than anything below it, and null is a
-    // delete not yet written down.
-    const cached = this.#cache?.get(Number(key));
+    // delete not yet written down. The HTTP thread's reader already counted this query.
+    const cached = this.#cache?.peek(Number(key));
     if (cached !== undefined) return cached ?? undefined;
     for (const w of [this.#table.writes, this.#table.prepared]) {
       if (w?.map.has(key)) return w.map.get(key) ?? undefined;
@@ -172,6 +199,10 @@ export class Task {
         store.writes = new Writes();
         store.prepared = undefined;
       }
+    } else if (this.#checkpointDue.size > 0) {
+      // Everything committed is applied: a clean close leaves an up-to-date checkpoint.
+      await this.#applyPrepared(true);
+      await this.#writeCheckpoint(Date.now());
     }
     await Promise.all([this.#table.db.close(), this.#join.db.close()]);
   }
