@@ -55,6 +55,19 @@ export function createMetrics(sources: MetricSources): client.Registry {
   counterFrom('kafka_streams_skipped_records_total', 'Records sent to the DLQ instead of processed', () => sources.engine()?.counters.skipped);
   counterFrom('kafka_streams_commit_total', 'Committed transactions of the stream engine', () => sources.engine()?.counters.commits);
   counterFrom('kafka_streams_commit_latency_seconds_total', 'Time spent committing', () => sources.engine()?.counters.commitSeconds);
+  const phases = new client.Counter({
+    name: 'kafka_streams_commit_phase_seconds_total',
+    help: 'Commit time by phase: prepare (cache flush, changelog), flush (acks), transaction, postCommit (RocksDB, checkpoint)',
+    labelNames: ['phase'],
+    registers: [registry],
+    collect() {
+      const p = sources.engine()?.counters.commitPhases;
+      if (p === undefined) return;
+      this.reset();
+      for (const [phase, seconds] of Object.entries(p)) this.inc({ phase }, seconds);
+    },
+  });
+  void phases;
   counterFrom('kafka_streams_aborted_total', 'Aborted commit cycles (tasks reinitialized from committed state)', () => sources.engine()?.counters.aborts);
   const perTask = (name: string, help: string, read: (t: TaskStats) => number): void => {
     new client.Gauge({

@@ -44,6 +44,8 @@ export interface EngineCounters {
   skipped: number;
   commits: number;
   commitSeconds: number;
+  /** Where commit time goes: tasks' prepareCommit, producer flush, the transaction, postCommit. */
+  commitPhases: { prepare: number; flush: number; transaction: number; postCommit: number };
   aborts: number;
 }
 
@@ -64,7 +66,14 @@ export class StreamEngine {
   #running = true;
   #loop: Promise<void> | undefined;
   #lastCommit = Date.now();
-  readonly counters: EngineCounters = { processed: 0, skipped: 0, commits: 0, commitSeconds: 0, aborts: 0 };
+  readonly counters: EngineCounters = {
+    processed: 0,
+    skipped: 0,
+    commits: 0,
+    commitSeconds: 0,
+    commitPhases: { prepare: 0, flush: 0, transaction: 0, postCommit: 0 },
+    aborts: 0,
+  };
 
   private constructor(
     config: Config,
@@ -181,11 +190,20 @@ export class StreamEngine {
     this.#lastCommit = Date.now();
     if (this.#consumed.size === 0) return;
     const started = process.hrtime.bigint();
+    const lap = (phase: keyof EngineCounters['commitPhases'], since: bigint): bigint => {
+      const now = process.hrtime.bigint();
+      this.counters.commitPhases[phase] += Number(now - since) / 1e9;
+      return now;
+    };
     const running = [...this.#tasks].filter(([, s]) => s === 'RUNNING').map(([p]) => p);
     await this.#producer.begin();
     const prepared = await Promise.all(running.map((partition) => this.#threads.run<PrepareCommitResult>(partition, { type: 'prepareCommit', partition })));
     for (const p of prepared) await this.#producer.send(p.changelog);
+    let t = lap('prepare', started);
+    await this.#producer.flush();
+    t = lap('flush', t);
     await this.#producer.commit([...this.#consumed.values()], this.#consumer);
+    t = lap('transaction', t);
     this.#consumed.clear();
     const ends = this.#producer.takeEnds();
     await Promise.all(
@@ -198,6 +216,7 @@ export class StreamEngine {
         return this.#threads.run(partition, { type: 'postCommit', partition, changelogEnd });
       }),
     );
+    lap('postCommit', t);
     this.counters.commits++;
     this.counters.commitSeconds += Number(process.hrtime.bigint() - started) / 1e9;
   }

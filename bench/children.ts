@@ -1,0 +1,52 @@
+// Starts the service and the simulators as child processes for the load benchmarks,
+// each waited for by its own readiness signal, and stops them afterwards.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+
+export interface Child {
+  readonly process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function until(what: string, probe: () => Promise<boolean> | boolean, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${what}: the process exited with ${child.exitCode}`);
+    if (await probe()) return;
+    if (Date.now() > deadline) throw new Error(`${what}: not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return async () => {
+    if (child.exitCode !== null) return;
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  };
+}
+
+/** The service on `port`; ready when its readiness (db, kafka, streams) is UP. */
+export async function startService(port: number, env: Record<string, string>): Promise<Child> {
+  const child = spawn(process.execPath, ['dist/src/main.js'], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}/actuator/health/readiness`;
+  await until('service', () => fetch(url).then((r) => r.ok, () => false), child, 120_000);
+  return { process: child, stop: stopper(child) };
+}
+
+/** The payment and inventory simulators; ready when they own their partitions. */
+export async function startSimulators(env: Record<string, string>): Promise<Child> {
+  const child = spawn(process.execPath, ['dist/src/sim/main.js'], {
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let ready = false;
+  child.stdout.on('data', (d: Buffer) => {
+    if (!ready && d.toString().includes('"msg":"simulators ready"')) ready = true;
+  });
+  await until('simulators', () => ready, child, 60_000);
+  return { process: child, stop: stopper(child) };
+}

@@ -1,0 +1,177 @@
+// The whole saga under load: orders POSTed over HTTP, answered by the payment and
+// inventory simulators, joined by the stream engine, decided. For each order the time
+// from sending its POST to seeing its decision committed on `orders` (read_committed:
+// the same commit that puts it in orders-store). Reports decided orders/s over the
+// run, and the percentiles of that time; plus intake, the store's cache hit rate (a
+// reader loop queries /api/orders/store/{id} of recent orders) and store sizes.
+//
+//   npm run build && npm run infra:up && npm run bench:saga -- [--duration 60] [--connections 32]
+import { Agent, request } from 'node:http';
+import { parseArgs } from 'node:util';
+import Kafka from 'node-rdkafka';
+import { startService, startSimulators, type Child } from './children.js';
+import { printMachine, saveResults } from './machine.js';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '60' },
+    connections: { type: 'string', default: '32' },
+    port: { type: 'string', default: '18290' },
+    'reject-rate': { type: 'string', default: '0.1' },
+  },
+});
+const durationS = Number(args.duration);
+const connections = Number(args.connections);
+const port = Number(args.port);
+const brokers = process.env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092';
+const m = printMachine('saga end to end: POST → decision', { durationS, connections, rejectRate: args['reject-rate'], brokers });
+
+// A stable application id: repeated runs resume from their committed offsets
+// instead of re-deciding the topics' whole history.
+const children: Child[] = [];
+const stopAll = async (): Promise<void> => {
+  for (const c of children.reverse()) await c.stop();
+};
+process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+children.push(await startSimulators({ SIM_APPLICATION_ID: 'bench', SIM_PAYMENT_REJECT_RATE: args['reject-rate'], SIM_INVENTORY_REJECT_RATE: args['reject-rate'] }));
+children.push(await startService(port, { APPLICATION_ID: 'order-service-bench', INSTANCE_ID: 'bench-0' }));
+const base = `http://127.0.0.1:${port}`;
+
+// Decisions, read committed from the current end of `orders`.
+const sentAt = new Map<string, number>();
+const latencies: number[] = [];
+const decisions = new Map<string, string>();
+let firstDecision = 0;
+let lastDecision = 0;
+const consumer = new Kafka.KafkaConsumer(
+  { 'metadata.broker.list': brokers, 'group.id': `bench-reader-${Date.now()}`, 'enable.auto.commit': false, 'isolation.level': 'read_committed' },
+  {},
+);
+await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
+const assignment = await Promise.all(
+  Array.from({ length: 6 }, (_, partition) =>
+    new Promise<Kafka.Assignment & { offset: number }>((resolve, reject) => {
+      consumer.queryWatermarkOffsets('orders', partition, 10_000, (err, o) => (err ? reject(err) : resolve({ topic: 'orders', partition, offset: o.highOffset })));
+    }),
+  ),
+);
+consumer.assign(assignment);
+consumer.setDefaultConsumeTimeout(50);
+let reading = true;
+const readLoop = (async () => {
+  while (reading) {
+    const messages = await new Promise<Kafka.Message[]>((resolve) => consumer.consume(1000, (err, ms) => resolve(err ? [] : ms)));
+    const now = performance.now();
+    for (const msg of messages) {
+      const status = (JSON.parse(msg.value!.toString()) as { status: string }).status;
+      const key = msg.key!.toString();
+      if (status === 'NEW' || decisions.has(key)) continue;
+      decisions.set(key, status);
+      const t0 = sentAt.get(key);
+      if (t0 !== undefined) {
+        latencies.push(now - t0);
+        firstDecision ||= now;
+        lastDecision = now;
+      }
+    }
+  }
+})();
+
+// Load: `connections` loops POSTing orders over keep-alive connections.
+const agent = new Agent({ keepAlive: true, maxSockets: connections + 2 });
+function call(method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${path}`, { method, agent, headers: body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {} }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (data += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+const accepted: string[] = [];
+let refused = 0;
+let errors = 0;
+let storeReads = 0;
+let storeHits200 = 0;
+const started = performance.now();
+const endAt = started + durationS * 1000;
+const poster = async (): Promise<void> => {
+  while (performance.now() < endAt) {
+    const body = JSON.stringify({
+      customerId: 1 + Math.floor(Math.random() * 100),
+      items: [
+        { productCode: `P00${1 + Math.floor(Math.random() * 9)}`, quantity: 1 + Math.floor(Math.random() * 5), productPrice: 100 },
+        { productCode: `P0${10 + Math.floor(Math.random() * 90)}`, quantity: 1, productPrice: 250.5 },
+      ],
+      deliveryAddress: { addressLine1: '1 Load Street', city: 'Springfield', state: 'IL', zipCode: '62701', country: 'US' },
+    });
+    const t0 = performance.now();
+    try {
+      const res = await call('POST', '/api/orders', body);
+      if (res.status === 201) {
+        const id = String((JSON.parse(res.body) as { orderId: number }).orderId);
+        sentAt.set(id, t0);
+        accepted.push(id);
+      } else refused++;
+    } catch {
+      errors++;
+    }
+  }
+};
+// Interactive queries of recent orders: what a client polling its order does.
+const queries = async (): Promise<void> => {
+  while (performance.now() < endAt) {
+    const id = accepted[accepted.length - 1 - Math.floor(Math.random() * Math.min(accepted.length, 2000))];
+    if (id === undefined) {
+      await new Promise((r) => setTimeout(r, 50));
+      continue;
+    }
+    const res = await call('GET', `/api/orders/store/${id}`).catch(() => ({ status: 0, body: '' }));
+    storeReads++;
+    if (res.status === 200) storeHits200++;
+  }
+};
+const progress = setInterval(() => {
+  const s = Math.round((performance.now() - started) / 1000);
+  console.log(`  ... ${s}/${durationS} s: ${accepted.length} accepted, ${decisions.size} decided`);
+}, 10_000);
+await Promise.all([...Array.from({ length: connections }, poster), queries()]);
+clearInterval(progress);
+const loadEnded = performance.now();
+
+// Let the tail of the saga finish.
+const drainDeadline = performance.now() + 60_000;
+while (latencies.length < accepted.length && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 200));
+const metrics = await fetch(`${base}/actuator/prometheus`).then((r) => r.text());
+reading = false;
+await readLoop;
+await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+await stopAll();
+
+const sorted = [...latencies].sort((a, b) => a - b);
+const pct = (p: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN);
+const counts: Record<string, number> = {};
+for (const status of decisions.values()) counts[status] = (counts[status] ?? 0) + 1;
+const metric = (name: string): string[] => metrics.split('\n').filter((l) => l.startsWith(name));
+const figures = {
+  'orders accepted (201)': accepted.length,
+  'intake requests/s': Math.round(accepted.length / ((loadEnded - started) / 1000)),
+  'refused (non-201)': refused,
+  'transport errors': errors,
+  'orders decided': latencies.length,
+  'decided orders/s (first→last decision)': Math.round(latencies.length / ((lastDecision - firstDecision) / 1000)),
+  'POST→decision p50 ms': pct(50),
+  'POST→decision p95 ms': pct(95),
+  'POST→decision p99 ms': pct(99),
+  'POST→decision max ms': Math.round(sorted.at(-1) ?? NaN),
+  'undecided after 60 s drain': accepted.length - latencies.length,
+  'store reads (200)': `${storeReads} (${storeHits200})`,
+};
+console.table(figures);
+console.log('decisions:', counts);
+for (const line of [...metric('orders_store_cache_hit_ratio'), ...metric('orders_store_bytes'), ...metric('orders_store_cache_entries'), ...metric('kafka_streams_')]) console.log(`  ${line}`);
+console.log(`saved: ${saveResults('saga', { machine: m, params: { durationS, connections }, figures, decisions: counts, metrics: metric('orders_store').concat(metric('kafka_streams_')) })}`);
+process.exit(latencies.length === accepted.length ? 0 : 1);
