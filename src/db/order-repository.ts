@@ -128,7 +128,8 @@ export class OrderRepository {
       push(18, event.payload);
     }
     try {
-      await this.#pool.query(INSERT_ORDERS, cols);
+      // Named: each connection parses and plans the statement once, then only binds.
+      await this.#pool.query({ name: 'insert-orders', text: INSERT_ORDERS, values: cols });
     } catch (err) {
       throw dbError(err, 'insert orders');
     }

@@ -85,8 +85,10 @@ export class StatusProjector {
       }
       const offsets = new Map<string, Kafka.TopicPartitionOffset>();
       for (const m of messages) offsets.set(`${m.topic}:${m.partition}`, { topic: m.topic, partition: m.partition, offset: m.offset + 1 });
+      // Asynchronous: a lost commit only replays an idempotent batch, and a synchronous
+      // one would block the main thread, which every librdkafka handle shares.
       try {
-        this.#consumer.commitSync([...offsets.values()]);
+        this.#consumer.commit([...offsets.values()]);
       } catch (err) {
         this.#log.warn({ err }, 'status projector: offset commit failed (the batch will be replayed, harmlessly)');
       }
