@@ -5,7 +5,7 @@
 // 10 MiB cache over 6 tasks. Run: npm run build && node dist/bench/cache.bench.js
 import { Bench } from 'tinybench';
 import { CacheReader, CacheSliceWriter, createCacheBuffer } from '../src/state/cache.js';
-import { printMachine, saveResults } from './machine.js';
+import { printMachine, saveResults, tinybenchRows } from './machine.js';
 
 const KEYS = 4096;
 const VALUE_BYTES = 300;
@@ -73,15 +73,7 @@ bench
   );
 await bench.run();
 
-const rows = bench.tasks.map((t) => {
-  const r = t.result as { throughput?: { mean: number }; latency?: { mean: number; p99?: number } } | undefined;
-  return {
-    task: t.name,
-    'ops/s': Math.round(r?.throughput?.mean ?? 0),
-    'mean ns': Math.round((r?.latency?.mean ?? 0) * 1e6),
-    'p99 ns': Math.round((r?.latency?.p99 ?? 0) * 1e6),
-  };
-});
+const rows = tinybenchRows(bench);
 console.table(rows);
 console.log(`slice 0: ${JSON.stringify(reader.stats(0))} (sink ${sink & 1})`);
 console.log(`saved: ${saveResults('cache', { machine: m, params, rows })}`);

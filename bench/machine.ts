@@ -30,6 +30,26 @@ export function printMachine(name: string, params: Record<string, unknown>): Mac
   return m;
 }
 
+export interface BenchRow {
+  readonly task: string;
+  readonly 'ops/s': number;
+  readonly 'mean ns': number;
+  readonly 'p99 ns': number;
+}
+
+/** One row per tinybench task: throughput and latency in the units the tables print. */
+export function tinybenchRows(bench: { tasks: readonly { name: string; result?: unknown }[] }): BenchRow[] {
+  return bench.tasks.map((t) => {
+    const r = t.result as { throughput?: { mean: number }; latency?: { mean: number; p99?: number } } | undefined;
+    return {
+      task: t.name,
+      'ops/s': Math.round(r?.throughput?.mean ?? 0),
+      'mean ns': Math.round((r?.latency?.mean ?? 0) * 1e6),
+      'p99 ns': Math.round((r?.latency?.p99 ?? 0) * 1e6),
+    };
+  });
+}
+
 /** Writes bench/results/<name>-<timestamp>.json (git-ignored) for later comparison. */
 export function saveResults(name: string, data: unknown): string {
   const dir = new URL('../../bench/results/', import.meta.url);

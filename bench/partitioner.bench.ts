@@ -5,7 +5,7 @@ import { Bench } from 'tinybench';
 import { IdGenerator } from '../src/domain/ids.js';
 import { murmur2, partitionFor } from '../src/kafka/partitioner.js';
 import { nativePartition } from '../src/native/index.js';
-import { printMachine, saveResults } from './machine.js';
+import { printMachine, saveResults, tinybenchRows } from './machine.js';
 
 const KEYS = 4096;
 const PARTITIONS = 6;
@@ -30,15 +30,7 @@ bench
   });
 await bench.run();
 
-const rows = bench.tasks.map((t) => {
-  const r = t.result as { throughput?: { mean: number }; latency?: { mean: number; p99?: number } } | undefined;
-  return {
-    task: t.name,
-    'ops/s': Math.round(r?.throughput?.mean ?? 0),
-    'mean ns': Math.round((r?.latency?.mean ?? 0) * 1e6),
-    'p99 ns': Math.round((r?.latency?.p99 ?? 0) * 1e6),
-  };
-});
+const rows = tinybenchRows(bench);
 console.table(rows);
 console.log(`winner: ${[...rows].sort((a, b) => b['ops/s'] - a['ops/s'])[0]!.task} (sink ${sink & 1})`);
 console.log(`saved: ${saveResults('partitioner', { machine: m, params, rows })}`);

@@ -1,11 +1,9 @@
 // Every setting of the service, read from the environment once, validated with a
 // JSON schema, typed and frozen. No other module reads process.env.
 import { hostname } from 'node:os';
-import { Ajv } from 'ajv';
-import { ConfigError } from './errors.js';
+import { bootstrapServersSchema, intSchema, logLevels, settingsLoader, textSchema, type Setting } from './settings.js';
 
 const processingGuarantees = ['exactly_once_v2', 'at_least_once'] as const;
-const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export interface Config {
   readonly port: number;
@@ -35,21 +33,14 @@ export interface Config {
   readonly logLevel: (typeof logLevels)[number];
 }
 
-interface Setting {
-  readonly env: string;
-  readonly key: keyof Config;
-  readonly schema: Record<string, unknown>;
-  readonly default?: string | number | boolean;
-}
-
-const int = (minimum: number, maximum: number): Record<string, unknown> => ({ type: 'integer', minimum, maximum });
-const text = { type: 'string', minLength: 1 };
+const int = intSchema;
+const text = textSchema;
 
 // Names follow the seed's Spring properties (DESIGN.md, "Configuration").
-const settings: readonly Setting[] = [
+const settings: readonly Setting<keyof Config>[] = [
   { env: 'PORT', key: 'port', schema: int(0, 65535), default: 18282 },
   { env: 'HOST', key: 'host', schema: text, default: '0.0.0.0' },
-  { env: 'KAFKA_BOOTSTRAP_SERVERS', key: 'kafkaBootstrapServers', schema: { ...text, pattern: '^[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*$' }, default: '127.0.0.1:9092' },
+  { env: 'KAFKA_BOOTSTRAP_SERVERS', key: 'kafkaBootstrapServers', schema: bootstrapServersSchema, default: '127.0.0.1:9092' },
   { env: 'DATABASE_URL', key: 'databaseUrl', schema: { ...text, pattern: '^postgres(ql)?://' }, default: 'postgres://postgres@127.0.0.1:5432/order_service' },
   { env: 'DATABASE_POOL_SIZE', key: 'databasePoolSize', schema: int(1, 200), default: 10 },
   { env: 'APPLICATION_ID', key: 'applicationId', schema: { ...text, pattern: '^[A-Za-z0-9._-]+$' }, default: 'order-service' },
@@ -73,28 +64,9 @@ const settings: readonly Setting[] = [
   { env: 'LOG_LEVEL', key: 'logLevel', schema: { enum: logLevels }, default: 'info' },
 ];
 
-const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true });
-const validate = ajv.compile({
-  type: 'object',
-  properties: Object.fromEntries(settings.map((s) => [s.env, s.default === undefined ? s.schema : { ...s.schema, default: s.default }])),
-});
+const load = settingsLoader(settings);
 
 /** Reads and validates the configuration; throws one ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<string, string>> = {}): Config {
-  const raw: Record<string, unknown> = {};
-  for (const s of settings) {
-    const value = overrides[s.env] ?? env[s.env];
-    // An empty variable means "not set", as in a Kubernetes manifest with value: "".
-    if (value !== undefined && value !== '') raw[s.env] = value;
-  }
-  if (!validate(raw)) {
-    const lines = (validate.errors ?? []).map((e) => {
-      const name = e.instancePath.slice(1);
-      return `${name}=${JSON.stringify(overrides[name] ?? env[name])}: ${e.message ?? 'invalid'}`;
-    });
-    throw new ConfigError(lines);
-  }
-  const config: Record<string, unknown> = {};
-  for (const s of settings) config[s.key] = raw[s.env];
-  return Object.freeze(config) as unknown as Config;
+  return Object.freeze(load(env, overrides)) as unknown as Config;
 }

@@ -2,9 +2,8 @@
 // schema, typed and frozen, the same way src/config.ts reads the service's. Kafka
 // and topic names are the service's own (KAFKA_BOOTSTRAP_SERVERS, NUM_PARTITIONS,
 // REPLICATION_FACTOR, LOG_LEVEL), so one environment file can drive both.
-import { Ajv } from 'ajv';
 import type { Config } from '../config.js';
-import { ConfigError } from '../errors.js';
+import { bootstrapServersSchema, intSchema, logLevels, settingsLoader, type Setting } from '../settings.js';
 
 export const serviceNames = ['payment', 'inventory'] as const;
 export type ServiceName = (typeof serviceNames)[number];
@@ -27,19 +26,12 @@ export interface SimConfig {
   readonly logLevel: Config['logLevel'];
 }
 
-interface Setting {
-  readonly env: string;
-  readonly key: keyof SimConfig;
-  readonly schema: Record<string, unknown>;
-  readonly default?: string | number;
-}
-
-const int = (minimum: number, maximum: number): Record<string, unknown> => ({ type: 'integer', minimum, maximum });
+const int = intSchema;
 const rate = { type: 'number', minimum: 0, maximum: 1 };
 const servicePattern = `^\\s*(${serviceNames.join('|')})\\s*(,\\s*(${serviceNames.join('|')})\\s*)*$`;
 
-const settings: readonly Setting[] = [
-  { env: 'KAFKA_BOOTSTRAP_SERVERS', key: 'kafkaBootstrapServers', schema: { type: 'string', pattern: '^[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*$' }, default: '127.0.0.1:9092' },
+const settings: readonly Setting<keyof SimConfig>[] = [
+  { env: 'KAFKA_BOOTSTRAP_SERVERS', key: 'kafkaBootstrapServers', schema: bootstrapServersSchema, default: '127.0.0.1:9092' },
   { env: 'SIM_SERVICES', key: 'services', schema: { type: 'string', pattern: servicePattern }, default: 'payment,inventory' },
   { env: 'SIM_PAYMENT_REJECT_RATE', key: 'paymentRejectRate', schema: rate, default: 0.1 },
   { env: 'SIM_INVENTORY_REJECT_RATE', key: 'inventoryRejectRate', schema: rate, default: 0.1 },
@@ -48,29 +40,15 @@ const settings: readonly Setting[] = [
   { env: 'REPLICATION_FACTOR', key: 'replicationFactor', schema: int(1, 16), default: 1 },
   { env: 'SIM_BATCH_SIZE', key: 'batchSize', schema: int(1, 10_000), default: 500 },
   { env: 'SIM_REPORT_INTERVAL_MS', key: 'reportIntervalMs', schema: int(100, 3_600_000), default: 5000 },
-  { env: 'LOG_LEVEL', key: 'logLevel', schema: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, default: 'info' },
+  { env: 'LOG_LEVEL', key: 'logLevel', schema: { enum: logLevels }, default: 'info' },
 ];
 
-const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true });
-const validate = ajv.compile({
-  type: 'object',
-  properties: Object.fromEntries(settings.map((s) => [s.env, s.default === undefined ? s.schema : { ...s.schema, default: s.default }])),
-});
+const load = settingsLoader(settings);
 
 /** Reads and validates the simulators' configuration; throws one ConfigError naming every bad variable. */
 export function loadSimConfig(env: NodeJS.ProcessEnv = process.env): SimConfig {
-  const raw: Record<string, unknown> = {};
-  for (const s of settings) {
-    const value = env[s.env];
-    // An empty variable means "not set", as in src/config.ts.
-    if (value !== undefined && value !== '') raw[s.env] = value;
-  }
-  if (!validate(raw)) {
-    throw new ConfigError((validate.errors ?? []).map((e) => `${e.instancePath.slice(1)}=${JSON.stringify(env[e.instancePath.slice(1)])}: ${e.message ?? 'invalid'}`));
-  }
-  const config: Record<string, unknown> = {};
-  for (const s of settings) config[s.key] = raw[s.env];
-  const names = String(raw.SIM_SERVICES).split(',').map((name) => name.trim() as ServiceName);
+  const config = load(env);
+  const names = String(config.services).split(',').map((name) => name.trim() as ServiceName);
   config.services = Object.freeze([...new Set(names)]);
   return Object.freeze(config) as unknown as SimConfig;
 }
