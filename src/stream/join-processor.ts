@@ -38,7 +38,7 @@ export class JoinProcessor {
       outputs.push(deadLetter(record, this.#partition, err));
       return false;
     }
-    const entry = { orderId: record.key, side, timestamp: record.timestamp, value: record.value };
+    const entry = { orderId: record.key, side, timestamp: record.timestamp, offset: record.offset, value: record.value };
     for (const other of this.#window.matches(entry.orderId, side, entry.timestamp, this.#windowMs)) {
       const otherDto = parseOrderDto(Buffer.from(other.value));
       const [payment, stock] = side === 'P' ? [dto, otherDto] : [otherDto, dto];

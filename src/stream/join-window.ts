@@ -10,18 +10,28 @@ export interface JoinEntry {
   readonly orderId: string;
   readonly side: JoinSide;
   readonly timestamp: number;
+  /** The record's offset in its topic partition: tells apart two answers of one side. */
+  readonly offset: number;
   readonly value: Uint8Array;
 }
 
-/** The RocksDB / changelog key of an entry: order id, side, zero-padded time. */
-export function joinStoreKey(e: Pick<JoinEntry, 'orderId' | 'side' | 'timestamp'>): string {
-  return `${e.orderId}|${e.side}|${String(e.timestamp).padStart(15, '0')}`;
+export type JoinKey = Pick<JoinEntry, 'orderId' | 'side' | 'timestamp' | 'offset'>;
+
+/**
+ * The RocksDB / changelog key of an entry: order id, side, zero-padded time, offset.
+ * The offset keeps duplicates (Kafka Streams' join stores add a sequence number for
+ * the same reason): every record of a poll batch has the same wall-clock time, and
+ * without it two answers of one side in one batch would overwrite each other in the
+ * store, so a restored task would join differently from the live one.
+ */
+export function joinStoreKey(e: JoinKey): string {
+  return `${e.orderId}|${e.side}|${String(e.timestamp).padStart(15, '0')}|${e.offset}`;
 }
 
-export function parseJoinStoreKey(key: string): Pick<JoinEntry, 'orderId' | 'side' | 'timestamp'> | undefined {
-  const [orderId, side, ts] = key.split('|');
-  if (orderId === undefined || (side !== 'P' && side !== 'S') || ts === undefined) return undefined;
-  return { orderId, side, timestamp: Number(ts) };
+export function parseJoinStoreKey(key: string): JoinKey | undefined {
+  const [orderId, side, ts, offset] = key.split('|');
+  if (orderId === undefined || (side !== 'P' && side !== 'S') || ts === undefined || offset === undefined) return undefined;
+  return { orderId, side, timestamp: Number(ts), offset: Number(offset) };
 }
 
 export class JoinWindow {

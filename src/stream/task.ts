@@ -11,7 +11,7 @@ import { readCheckpoint, writeCheckpoint } from '../state/checkpoint.js';
 import type { CacheSliceWriter } from '../state/cache.js';
 import { RocksStore } from '../state/rocksdb-store.js';
 import { JoinProcessor } from './join-processor.js';
-import { JoinWindow, parseJoinStoreKey } from './join-window.js';
+import { JoinWindow, parseJoinStoreKey, type JoinEntry } from './join-window.js';
 import type { ChangelogPosition, InputRecord, OutputRecord, ProcessResult, RestoreRecord, TaskConfig, TaskStats } from './protocol.js';
 import { TableProcessor } from './table-processor.js';
 import { transition, type TaskState } from './task-state.js';
@@ -96,10 +96,14 @@ export class Task {
 
   /** Restore is done: rebuild the live join window from the committed store and run. */
   async markRestored(): Promise<void> {
+    const entries: JoinEntry[] = [];
     for (const { key, value } of await this.#join.db.range({})) {
       const k = parseJoinStoreKey(key.toString());
-      if (k !== undefined) this.#window.add({ ...k, value: new Uint8Array(value) });
+      if (k !== undefined) entries.push({ ...k, value: new Uint8Array(value) });
     }
+    // Time order, as the live window receives them: expiry pops from the front.
+    entries.sort((a, b) => a.timestamp - b.timestamp);
+    for (const e of entries) this.#window.add(e);
     this.#state = transition(this.partition, this.#state, 'RUNNING');
   }
 
