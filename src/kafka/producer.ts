@@ -56,6 +56,7 @@ export class DeliveringProducer {
         'linger.ms': 2,
         'compression.codec': 'lz4',
         'socket.keepalive.enable': true,
+        'queue.buffering.max.kbytes': 32 * 1024,
         ...options.extra,
       },
       {

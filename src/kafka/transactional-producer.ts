@@ -56,6 +56,9 @@ export class TransactionalProducer {
         'linger.ms': 5,
         'compression.codec': 'lz4',
         'socket.keepalive.enable': true,
+        // Bounded for a 2 GiB pod (librdkafka's default is 1 GiB); a full queue makes
+        // send() wait for deliveries instead.
+        'queue.buffering.max.kbytes': 64 * 1024,
         ...(options.exactlyOnce ? { 'transactional.id': options.transactionalId, 'transaction.timeout.ms': options.transactionTimeoutMs } : {}),
       },
       { acks: -1 },

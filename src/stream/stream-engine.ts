@@ -66,6 +66,7 @@ export class StreamEngine {
   #running = true;
   #loop: Promise<void> | undefined;
   #lastCommit = Date.now();
+  #reinitializePending = false;
   readonly counters: EngineCounters = {
     processed: 0,
     skipped: 0,
@@ -122,6 +123,8 @@ export class StreamEngine {
         'session.timeout.ms': 10_000,
         'heartbeat.interval.ms': 3000,
         'max.poll.interval.ms': 300_000,
+        // Prefetch bounded for a 2 GiB pod (librdkafka's default queues 64 MiB).
+        'queued.max.messages.kbytes': 16 * 1024,
         rebalance_cb: function (this: Kafka.KafkaConsumer, err: Kafka.LibrdKafkaError | undefined, assignment: Kafka.Assignment[]) {
           const assign = err?.code === ERR_ASSIGN;
           if (rebalances.closing !== true) rebalances.push({ assign, assignment });
@@ -153,6 +156,10 @@ export class StreamEngine {
     while (this.#running) {
       try {
         await this.#handleRebalances();
+        if (this.#reinitializePending) {
+          await this.#reinitialize();
+          continue;
+        }
         const messages = await new Promise<Kafka.Message[]>((resolve, reject) => this.#consumer.consume(1000, (err, m) => (err ? reject(err) : resolve(m))));
         if (messages.length > 0) await this.#process(messages);
         if (Date.now() - this.#lastCommit >= this.#config.commitIntervalMs) await this.#commit();
@@ -307,18 +314,30 @@ export class StreamEngine {
     }
     this.#log.warn({ err }, 'commit cycle failed: aborting the transaction and reinitializing tasks from committed state');
     this.#consumed.clear();
+    this.#reinitializePending = true;
+    await this.#producer.abort().catch((abortErr: unknown) => this.#log.warn({ err: abortErr }, 'abortTransaction failed'));
+    await this.#reinitialize();
+  }
+
+  /**
+   * Closes every task dirty and reopens it from committed state, with the consumer
+   * rewound to the committed offsets. Until that has succeeded (the broker may still
+   * be away), the loop tries again each round, a second apart, and consumes nothing.
+   */
+  async #reinitialize(): Promise<void> {
     try {
-      await this.#producer.abort();
-      const partitions = [...this.#tasks.keys()];
+      const partitions = [...new Set(this.#assignment.map((a) => a.partition))];
+      this.#consumer.unassign();
       await this.#closeTasks(true);
-      if (this.#assignment.length > 0) {
-        this.#consumer.unassign();
+      if (partitions.length > 0) {
         await this.#openTasks(partitions);
         this.#consumer.assign(this.#assignment);
-        this.#setState('RUNNING');
       }
-    } catch (again) {
-      this.#log.error({ err: again }, 'recovery failed; retrying in 1 s');
+      this.#reinitializePending = false;
+      this.#setState('RUNNING');
+    } catch (err) {
+      this.#setState('REBALANCING');
+      this.#log.error({ err }, 'reinitializing tasks failed; retrying in 1 s');
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
