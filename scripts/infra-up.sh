@@ -6,12 +6,18 @@
 #    from Maven Central through infra/kafka/pom.xml (cached in ~/.m2), its data in
 #    .infra/kafka (git-ignored).
 # Running it twice is harmless: what is up stays up.
+#
+# Environment: ORDER_ENGINE_INFRA_DIR (default .infra) holds the broker's data, log
+# and pid; KAFKA_PORT / KAFKA_CONTROLLER_PORT (9092 / 9093) its listeners. The tests
+# run their own broker this way (test/integration/global-setup.ts), beside a dev one.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 infra="${ORDER_ENGINE_INFRA_DIR:-$here/.infra}"
 kafka_dir="$infra/kafka"
+libs_dir="$here/.infra/kafka-libs"
 kafka_host=127.0.0.1
-kafka_port=9092
+kafka_port="${KAFKA_PORT:-9092}"
+controller_port="${KAFKA_CONTROLLER_PORT:-9093}"
 kafka_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/infra/kafka/pom.xml")
 
 log() { printf '[infra] %s\n' "$*" >&2; }
@@ -45,22 +51,23 @@ ensure_database() { # ensure_database <postgres url>
 }
 
 fetch_kafka() {
-  if [[ -f "$kafka_dir/libs/.version" && "$(cat "$kafka_dir/libs/.version")" == "$kafka_version" ]]; then return; fi
+  if [[ -f "$libs_dir/.version" && "$(cat "$libs_dir/.version")" == "$kafka_version" ]]; then return; fi
   log "kafka: fetching Apache Kafka $kafka_version from Maven Central (cached in ~/.m2)"
-  rm -rf "$kafka_dir/libs"
+  rm -rf "$libs_dir"
   mvn -q -B -f "$here/infra/kafka/pom.xml" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$kafka_dir/libs"
-  echo "$kafka_version" > "$kafka_dir/libs/.version"
+    -DincludeScope=runtime -DoutputDirectory="$libs_dir"
+  echo "$kafka_version" > "$libs_dir/.version"
 }
 
 start_kafka() {
-  if port_open $kafka_host $kafka_port; then log "kafka: up on $kafka_host:$kafka_port"; return; fi
+  if port_open $kafka_host "$kafka_port"; then log "kafka: up on $kafka_host:$kafka_port"; return; fi
   fetch_kafka
   mkdir -p "$kafka_dir/data"
-  sed "s:^log.dirs=.*::" "$here/infra/kafka/server.properties" > "$kafka_dir/server.properties"
+  sed -e "s:^log.dirs=.*::" -e "s/:9092/:$kafka_port/g" -e "s/:9093/:$controller_port/g" \
+    "$here/infra/kafka/server.properties" > "$kafka_dir/server.properties"
   echo "log.dirs=$kafka_dir/data" >> "$kafka_dir/server.properties"
   local java=(java -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true
-    "-Dlog4j2.configurationFile=$here/infra/kafka/log4j2.yaml" -cp "$kafka_dir/libs/*")
+    "-Dlog4j2.configurationFile=$here/infra/kafka/log4j2.yaml" -cp "$libs_dir/*")
   if [[ ! -f "$kafka_dir/data/meta.properties" ]]; then
     log "kafka: formatting storage"
     "${java[@]}" kafka.tools.StorageTool format --ignore-formatted \
@@ -71,7 +78,7 @@ start_kafka() {
   nohup setsid "${java[@]}" kafka.Kafka "$kafka_dir/server.properties" \
     >"$kafka_dir/broker.log" 2>&1 < /dev/null &
   echo $! > "$kafka_dir/broker.pid"
-  wait_for "kafka on $kafka_host:$kafka_port" 90 port_open $kafka_host $kafka_port || {
+  wait_for "kafka on $kafka_host:$kafka_port" 90 port_open $kafka_host "$kafka_port" || {
     tail -n 40 "$kafka_dir/broker.log" >&2; exit 1; }
   log "kafka: up on $kafka_host:$kafka_port"
 }

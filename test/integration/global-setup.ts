@@ -1,24 +1,27 @@
-// Brings up the real broker and Postgres with the project's own script, gives the run
-// a fresh test database, and on teardown stops what this run started (a broker that
-// was already up, say for `npm run dev`, is left alone).
+// Brings up a broker for this test run (the project's own script, its own ports and a
+// data folder wiped first) and Postgres with a fresh test database, creates the
+// shared topics, and stops that broker again on teardown. A dev broker on 9092 is
+// left alone.
 import { execFileSync } from 'node:child_process';
-import { connect } from 'node:net';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { ensureTopics } from '../../src/kafka/admin.js';
 import { DeliveringProducer } from '../../src/kafka/producer.js';
 import { topicLayout } from '../../src/kafka/topics.js';
-import { KAFKA_BOOTSTRAP_SERVERS, NUM_PARTITIONS, TEST_DATABASE_URL } from '../support/env.js';
+import { KAFKA_BOOTSTRAP_SERVERS, NUM_PARTITIONS, TEST_DATABASE_URL, TEST_KAFKA_PORT } from '../support/env.js';
 
-function portOpen(hostPort: string): Promise<boolean> {
-  const [host = '127.0.0.1', port = '9092'] = hostPort.split(',')[0]!.split(':');
-  return new Promise((resolve) => {
-    const socket = connect({ host, port: Number(port) }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
+const infraDir = join(process.cwd(), '.infra', 'test');
+const scriptEnv = {
+  ...process.env,
+  ORDER_ENGINE_INFRA_DIR: infraDir,
+  KAFKA_PORT: String(TEST_KAFKA_PORT),
+  KAFKA_CONTROLLER_PORT: String(TEST_KAFKA_PORT + 1),
+  TEST_DATABASE_URL,
+};
+const script = (name: string): void => {
+  execFileSync('bash', [`scripts/${name}.sh`], { stdio: 'inherit', env: scriptEnv });
+};
 
 async function recreateDatabase(url: string): Promise<void> {
   const name = new URL(url).pathname.slice(1);
@@ -33,8 +36,9 @@ async function recreateDatabase(url: string): Promise<void> {
 }
 
 export default async function setup(): Promise<() => Promise<void>> {
-  const brokerWasUp = await portOpen(KAFKA_BOOTSTRAP_SERVERS);
-  execFileSync('bash', ['scripts/infra-up.sh'], { stdio: 'inherit' });
+  script('infra-down'); // a broker left over by an interrupted run
+  rmSync(join(infraDir, 'kafka', 'data'), { recursive: true, force: true });
+  script('infra-up');
   await recreateDatabase(TEST_DATABASE_URL);
   // The shared topics exist before any test reads them, whichever test file runs first
   // (the service creates them too, with the same layout, at its start).
@@ -44,7 +48,5 @@ export default async function setup(): Promise<() => Promise<void>> {
   } finally {
     await producer.close();
   }
-  return async () => {
-    if (!brokerWasUp) execFileSync('bash', ['scripts/infra-down.sh'], { stdio: 'inherit' });
-  };
+  return async () => script('infra-down');
 }

@@ -8,7 +8,7 @@ import { expect, it } from 'vitest';
 import { murmur2String, partitionFor } from '../../src/kafka/partitioner.js';
 import { nativeMurmur2 } from '../../src/native/index.js';
 
-const libs = join(process.cwd(), '.infra/kafka/libs');
+const libs = join(process.cwd(), '.infra/kafka-libs');
 
 it('matches org.apache.kafka.common.utils.Utils.murmur2 byte for byte', () => {
   const jar = readdirSync(libs).find((f) => /^kafka-clients-.*\.jar$/.test(f));

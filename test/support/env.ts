@@ -1,4 +1,7 @@
-// Where the integration tests find the local infrastructure (scripts/infra-up.sh).
-export const KAFKA_BOOTSTRAP_SERVERS = process.env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092';
+// Where the integration tests find their infrastructure. They run their own Kafka
+// broker (test/integration/global-setup.ts: fresh data each run, its own ports), so
+// a broker with history or a dev session's load never slows or skews them.
+export const TEST_KAFKA_PORT = Number(process.env.TEST_KAFKA_PORT ?? 19092);
+export const KAFKA_BOOTSTRAP_SERVERS = `127.0.0.1:${TEST_KAFKA_PORT}`;
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/order_service_test';
 export const NUM_PARTITIONS = 6;
