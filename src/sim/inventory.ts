@@ -4,6 +4,7 @@
 // Pure and in memory: a simulator, seeded generously and restocked when a product
 // runs short, so that only the configured share is ever rejected.
 import type { OrderDto } from '../domain/order-dto.js';
+import { touchLru } from './lru.js';
 import { SimulatedService, type Ledger } from './simulated-service.js';
 
 export interface StockLevel {
@@ -102,18 +103,7 @@ export class StockLedger implements Ledger {
 
   /** The product's level, created with the seed stock, moved to most recently used. */
   #product(productId: string): { available: number; reserved: number } {
-    let level = this.#products.get(productId);
-    if (level !== undefined) {
-      this.#products.delete(productId);
-    } else {
-      level = { available: this.#options.seedStock, reserved: 0 };
-      if (this.#products.size >= this.#options.maxProducts) {
-        const [oldest] = this.#products.keys();
-        if (oldest !== undefined) this.#products.delete(oldest);
-      }
-    }
-    this.#products.set(productId, level);
-    return level;
+    return touchLru(this.#products, productId, this.#options.maxProducts, () => ({ available: this.#options.seedStock, reserved: 0 }));
   }
 }
 

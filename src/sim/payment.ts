@@ -5,6 +5,7 @@
 // when a customer runs short, so that only the configured share is ever rejected.
 import { toCents } from '../domain/money.js';
 import type { OrderDto } from '../domain/order-dto.js';
+import { touchLru } from './lru.js';
 import { SimulatedService, type Ledger } from './simulated-service.js';
 
 export interface Balance {
@@ -104,18 +105,7 @@ export class FundsLedger implements Ledger {
 
   /** The customer's account, created with the seed balance, moved to most recently used. */
   #account(customerId: number): { available: number; reserved: number } {
-    let account = this.#accounts.get(customerId);
-    if (account !== undefined) {
-      this.#accounts.delete(customerId);
-    } else {
-      account = { available: this.#options.seedBalanceCents, reserved: 0 };
-      if (this.#accounts.size >= this.#options.maxAccounts) {
-        const [oldest] = this.#accounts.keys();
-        if (oldest !== undefined) this.#accounts.delete(oldest);
-      }
-    }
-    this.#accounts.set(customerId, account);
-    return account;
+    return touchLru(this.#accounts, customerId, this.#options.maxAccounts, () => ({ available: this.#options.seedBalanceCents, reserved: 0 }));
   }
 }
 
