@@ -39,13 +39,18 @@ function readConfig(): SimConfig {
   }
 }
 
-/** A progress line every few seconds: answered, accepted, rejected… per service. */
+/** A progress line every few seconds while orders are answered: answered, accepted, rejected… per service. */
 function startReporting(participants: ReadonlyMap<ServiceName, Participant>, intervalMs: number, log: Logger): () => Record<string, ParticipantStats> {
   const snapshot = (): Record<string, ParticipantStats> => Object.fromEntries([...participants].map(([name, p]) => [name, p.stats]));
   let last = snapshot();
   let lastAt = Date.now();
   const timer = setInterval(() => {
     const now = snapshot();
+    // Idle simulators say nothing: a line per interval forever buries what matters.
+    if (JSON.stringify(now) === JSON.stringify(last)) {
+      lastAt = Date.now();
+      return;
+    }
     const seconds = (Date.now() - lastAt) / 1000;
     const perSecond = Object.fromEntries(Object.entries(now).map(([name, s]) => [name, Math.round((s.answered - (last[name]?.answered ?? 0)) / seconds)]));
     log.info({ ...now, answeredPerSecond: perSecond }, 'progress');
