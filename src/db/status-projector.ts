@@ -7,8 +7,9 @@
 import Kafka from 'node-rdkafka';
 import type pg from 'pg';
 import { parseOrderDto } from '../domain/order-dto.js';
-import type { Logger } from '../logger.js';
+import { pollBatch } from '../kafka/poll.js';
 import { TOPIC_ORDERS } from '../kafka/topics.js';
+import type { Logger } from '../logger.js';
 
 const FINAL = new Set(['CONFIRMED', 'REJECTED', 'ROLLBACK', 'FAILED']);
 
@@ -46,7 +47,6 @@ export class StatusProjector {
       { 'auto.offset.reset': 'earliest' },
     );
     await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 30_000 }, (err) => (err ? reject(err) : resolve())));
-    consumer.setDefaultConsumeTimeout(100);
     consumer.subscribe([TOPIC_ORDERS]);
     return new StatusProjector(consumer, pool, log);
   }
@@ -55,7 +55,7 @@ export class StatusProjector {
     while (this.#running) {
       let messages: Kafka.Message[];
       try {
-        messages = await new Promise<Kafka.Message[]>((resolve, reject) => this.#consumer.consume(1000, (err, m) => (err ? reject(err) : resolve(m))));
+        messages = await pollBatch(this.#consumer, 1000, 100);
       } catch (err) {
         this.#log.warn({ err }, 'status projector: consume failed; retrying');
         await new Promise((r) => setTimeout(r, 1000));

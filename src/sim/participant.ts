@@ -7,6 +7,7 @@
 // context-aware and dispatches its callbacks on the default loop.
 import Kafka from 'node-rdkafka';
 import { parseOrderDto, serializeOrderDto, type OrderDto } from '../domain/order-dto.js';
+import { pollBatch } from '../kafka/poll.js';
 import type { OutgoingRecord } from '../kafka/producer.js';
 import { TOPIC_ORDERS } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
@@ -80,7 +81,6 @@ export class Participant {
     const participant = new Participant(service, sender, options, log);
     const consumer = participant.#consumer;
     await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 30_000 }, (err) => (err ? reject(err) : resolve())));
-    consumer.setDefaultConsumeTimeout(CONSUME_TIMEOUT_MS);
     consumer.subscribe([TOPIC_ORDERS]);
     participant.#loop = participant.#run();
     return participant;
@@ -118,15 +118,15 @@ export class Participant {
     }
   }
 
-  #consume(): Promise<Kafka.Message[]> {
-    return new Promise((resolve) => {
-      this.#consumer.consume(this.#options.batchSize, (err, messages) => {
-        if (!err) return resolve(messages);
-        // Broker trouble shows here and in event.error; librdkafka reconnects by itself.
-        this.#log.warn({ err }, 'consume failed');
-        setTimeout(() => resolve([]), CONSUME_TIMEOUT_MS);
-      });
-    });
+  async #consume(): Promise<Kafka.Message[]> {
+    try {
+      return await pollBatch(this.#consumer, this.#options.batchSize, CONSUME_TIMEOUT_MS);
+    } catch (err) {
+      // Broker trouble shows here and in event.error; librdkafka reconnects by itself.
+      this.#log.warn({ err }, 'consume failed');
+      await new Promise((r) => setTimeout(r, CONSUME_TIMEOUT_MS));
+      return [];
+    }
   }
 
   async #answerBatch(messages: readonly Kafka.Message[]): Promise<void> {

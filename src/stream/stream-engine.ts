@@ -15,6 +15,7 @@
 import Kafka from 'node-rdkafka';
 import type { Config } from '../config.js';
 import { EngineError } from '../errors.js';
+import { pollBatch } from '../kafka/poll.js';
 import { restoreChangelogs } from '../kafka/restore-consumer.js';
 import { TransactionalProducer } from '../kafka/transactional-producer.js';
 import { JOIN_STORE, ORDERS_STORE, TOPIC_ORDERS, TOPIC_PAYMENT_ORDERS, TOPIC_STOCK_ORDERS, changelogTopic } from '../kafka/topics.js';
@@ -25,6 +26,10 @@ import { groupByPartition } from './thread-assignment.js';
 
 const ERR_ASSIGN = Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS;
 const SOURCE_TOPICS = [TOPIC_PAYMENT_ORDERS, TOPIC_STOCK_ORDERS, TOPIC_ORDERS];
+/** Records per poll (Kafka Streams' max.poll.records is 1000 too). */
+const MAX_POLL_RECORDS = 1000;
+/** How long an idle poll waits for a record before the loop checks commits and rebalances. */
+const POLL_WAIT_MS = 50;
 
 export type EngineState = 'CREATED' | 'REBALANCING' | 'RUNNING' | 'PENDING_SHUTDOWN' | 'NOT_RUNNING' | 'ERROR';
 
@@ -135,7 +140,6 @@ export class StreamEngine {
       { 'auto.offset.reset': 'earliest' },
     );
     await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 30_000 }, (err) => (err ? reject(err) : resolve())));
-    consumer.setDefaultConsumeTimeout(50);
     const engine = new StreamEngine(config, log, threads, events, consumer, producer, rebalances);
     consumer.subscribe(SOURCE_TOPICS);
     engine.#setState('REBALANCING');
@@ -160,7 +164,7 @@ export class StreamEngine {
           await this.#reinitialize();
           continue;
         }
-        const messages = await new Promise<Kafka.Message[]>((resolve, reject) => this.#consumer.consume(1000, (err, m) => (err ? reject(err) : resolve(m))));
+        const messages = await pollBatch(this.#consumer, MAX_POLL_RECORDS, POLL_WAIT_MS);
         if (messages.length > 0) await this.#process(messages);
         if (Date.now() - this.#lastCommit >= this.#config.commitIntervalMs) await this.#commit();
       } catch (err) {

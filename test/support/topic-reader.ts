@@ -1,6 +1,7 @@
 // Reads a topic from its current end, read_committed, with a plain assigned consumer
 // (no group): what a downstream service would see from now on.
 import Kafka from 'node-rdkafka';
+import { pollBatch } from '../../src/kafka/poll.js';
 import { KAFKA_BOOTSTRAP_SERVERS } from './env.js';
 
 export interface ReadRecord {
@@ -53,8 +54,8 @@ export class TopicReader {
 
   #loop(): void {
     if (this.#closed) return;
-    this.#consumer.consume(500, (err, messages) => {
-      if (!err) {
+    void pollBatch(this.#consumer, 500, 100).then(
+      (messages) => {
         for (const m of messages) {
           const headers: Record<string, string> = {};
           for (const h of m.headers ?? []) for (const [k, v] of Object.entries(h)) headers[k] = Buffer.from(v as Buffer).toString();
@@ -67,9 +68,9 @@ export class TopicReader {
             headers,
           });
         }
-      }
-      setImmediate(() => this.#loop());
-    });
+      },
+      () => undefined, // a failed poll (broker away, or closing) is tried again
+    ).finally(() => setImmediate(() => this.#loop()));
   }
 
   byKey(key: string): ReadRecord[] {
