@@ -16,6 +16,7 @@
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import Kafka from 'node-rdkafka';
+import { pollBatch } from '../src/kafka/poll.js';
 import { startService, startSimulators, type Child } from './children.js';
 import { printMachine, saveResults } from './machine.js';
 
@@ -69,11 +70,10 @@ const assignment = await Promise.all(
   ),
 );
 consumer.assign(assignment);
-consumer.setDefaultConsumeTimeout(50);
 let reading = true;
 const readLoop = (async () => {
   while (reading) {
-    const messages = await new Promise<Kafka.Message[]>((resolve) => consumer.consume(1000, (err, ms) => resolve(err ? [] : ms)));
+    const messages = await pollBatch(consumer, 1000, 50).catch(() => []);
     const now = performance.now();
     for (const msg of messages) {
       const status = (JSON.parse(msg.value!.toString()) as { status: string }).status;
@@ -109,6 +109,7 @@ const accepted: string[] = [];
 const postLatencies: number[] = [];
 let refused = 0;
 let errors = 0;
+const errorKinds: Record<string, number> = {};
 let storeReads = 0;
 let storeFound = 0;
 const started = performance.now();
@@ -142,8 +143,10 @@ const poster = async (): Promise<void> => {
         sentAt.set(id, t0);
         accepted.push(id);
       } else refused++;
-    } catch {
+    } catch (err) {
       errors++;
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      errorKinds[code] = (errorKinds[code] ?? 0) + 1;
     }
   }
 };
@@ -159,6 +162,9 @@ const queries = async (): Promise<void> => {
     const res = await call('GET', `/api/orders/store/${id}`).catch(() => ({ status: 0, body: '' }));
     storeReads++;
     if (res.status === 200) storeFound++;
+    // At a fixed rate, one read per order placed: reads as fast as answered would be
+    // a load of their own, competing with the saga for the same two cores.
+    if (rate !== undefined) await new Promise((r) => setTimeout(r, 1000 / rate));
   }
 };
 const progress = setInterval(() => {
@@ -192,7 +198,7 @@ const figures = {
   'intake requests/s': Math.round(accepted.length / ((loadEnded - started) / 1000)),
   'POST p50 / p95 / p99 ms': `${post(50)} / ${post(95)} / ${post(99)}`,
   'refused (non-201)': refused,
-  'transport errors': errors,
+  'transport errors': errors === 0 ? 0 : `${errors} ${JSON.stringify(errorKinds)}`,
   'orders decided': latencies.length,
   'decided orders/s (first→last decision)': Math.round(latencies.length / ((lastDecision - firstDecision) / 1000)),
   'POST→decision p50 ms': pct(50),
