@@ -48,7 +48,9 @@ it('returns the records at hand while a steady stream is still flowing, not afte
     polled.push(...batch.map((m) => Number(m.key!.toString())));
   }
   await stream;
-  expect(sentWhenFirstReturned).toBeGreaterThan(0);
+  // The first records came back while most of the stream was still to be sent (the
+  // count may be 0: a record can arrive before its producer has seen the ack).
+  expect(sentWhenFirstReturned).toBeGreaterThanOrEqual(0);
   expect(sentWhenFirstReturned).toBeLessThan(total / 2);
   // Nothing lost or reordered by the two-step poll.
   expect(polled).toEqual(Array.from({ length: total }, (_, i) => i));
