@@ -2,6 +2,10 @@
 // on the thread that owns its stores (the affinity balancer below); piscina gives the
 // worker lifecycle, error propagation and run-time histograms. The pool is fixed-size
 // and never idles workers out, so a thread's identity is stable for its tasks.
+// Batches travel as plain structured-cloned arrays: bench/dispatch.bench.ts found
+// msgpackr with a transferred buffer no faster (1000 records: within 5%; 100: 5-17%
+// slower), and piscina's run() ~50 µs per round trip dearer than a bare MessagePort,
+// which at a few hundred round trips a second is noise beside what it gives.
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { PiscinaTask } from 'piscina';
