@@ -2,6 +2,7 @@
 // each waited for by its own readiness signal, and stops them afterwards.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 
 export interface Child {
   readonly process: ChildProcess;
@@ -49,4 +50,16 @@ export async function startSimulators(env: Record<string, string>): Promise<Chil
   });
   await until('simulators', () => ready, child, 60_000);
   return { process: child, stop: stopper(child) };
+}
+
+/** The resident memory of a process now and at its peak (Linux /proc), in MiB. */
+export function memoryOf(pid: number | undefined): { rssMiB: number; peakRssMiB: number } | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? NaN);
+    return { rssMiB: Math.round(kib('VmRSS') / 1024), peakRssMiB: Math.round(kib('VmHWM') / 1024) };
+  } catch {
+    return undefined;
+  }
 }

@@ -17,7 +17,7 @@ import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import Kafka from 'node-rdkafka';
 import { pollBatch } from '../src/kafka/poll.js';
-import { startService, startSimulators, type Child } from './children.js';
+import { memoryOf, startService, startSimulators, type Child } from './children.js';
 import { printMachine, saveResults } from './machine.js';
 
 const { values: args } = parseArgs({
@@ -45,7 +45,8 @@ const stopAll = async (): Promise<void> => {
 };
 process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
 children.push(await startSimulators({ SIM_APPLICATION_ID: 'bench', SIM_PAYMENT_REJECT_RATE: args['reject-rate'], SIM_INVENTORY_REJECT_RATE: args['reject-rate'] }));
-children.push(await startService(port, { APPLICATION_ID: 'order-service-bench', INSTANCE_ID: 'bench-0' }));
+const service = await startService(port, { APPLICATION_ID: 'order-service-bench', INSTANCE_ID: 'bench-0' });
+children.push(service);
 const base = `http://127.0.0.1:${port}`;
 
 // Decisions, read committed from the current end of `orders`.
@@ -179,6 +180,7 @@ const loadEnded = performance.now();
 const drainDeadline = performance.now() + 60_000;
 while (latencies.length < accepted.length && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 200));
 const metrics = await fetch(`${base}/actuator/prometheus`).then((r) => r.text());
+const memory = memoryOf(service.process.pid);
 reading = false;
 await readLoop;
 await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
@@ -207,6 +209,7 @@ const figures = {
   'POST→decision max ms': pct(100),
   'undecided after 60 s drain': accepted.length - latencies.length,
   'store reads of decided orders (found)': `${storeReads} (${storeFound})`,
+  'service RSS now / peak MiB': memory === undefined ? 'n/a' : `${memory.rssMiB} / ${memory.peakRssMiB}`,
 };
 console.table(figures);
 console.log('decisions:', counts);
