@@ -2,9 +2,11 @@
 // inventory simulators, joined by the stream engine, decided. For each order the time
 // from sending its POST to seeing its decision committed on `orders` (read_committed:
 // the same commit that puts it in orders-store). Reports decided orders/s over the
-// run, and the percentiles of that time and of the POST itself; plus the store's cache
-// hit rate (a reader loop queries /api/orders/store/{id} of recently decided orders,
-// as a client polling its order does) and store sizes.
+// run, and the percentiles of that time and of the POST itself. A sample of the decided
+// orders (every --store-sample'th) is then read from /api/orders/store/{id} until the
+// store shows the decision, as a client told its order is done would read it: that
+// gives POST → decision in the store, and how long the store trails the topic. Last,
+// the store's cache hit rate and sizes from the service's metrics.
 //
 // Without --rate the load is closed: `connections` loops POST as fast as they are
 // answered, which finds the saturation throughput (latency then is mostly queueing).
@@ -27,6 +29,7 @@ const { values: args } = parseArgs({
     port: { type: 'string', default: '18290' },
     rate: { type: 'string' },
     'reject-rate': { type: 'string', default: '0.1' },
+    'store-sample': { type: 'string', default: '5' },
   },
 });
 const durationS = Number(args.duration);
@@ -34,8 +37,10 @@ const connections = Number(args.connections);
 const port = Number(args.port);
 const rate = args.rate === undefined ? undefined : Number(args.rate);
 if (rate !== undefined && !(rate > 0)) throw new Error(`--rate must be a positive number of orders/s, got '${args.rate}'`);
+const storeSample = Number(args['store-sample']);
+if (!Number.isInteger(storeSample) || storeSample < 1) throw new Error(`--store-sample must be a positive integer, got '${args['store-sample']}'`);
 const brokers = process.env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092';
-const m = printMachine('saga end to end: POST → decision', { durationS, connections, rate: rate ?? 'closed loop', rejectRate: args['reject-rate'], brokers });
+const m = printMachine('saga end to end: POST → decision', { durationS, connections, rate: rate ?? 'closed loop', rejectRate: args['reject-rate'], storeSample, brokers });
 
 // A stable application id: repeated runs resume from their committed offsets
 // instead of re-deciding the topics' whole history.
@@ -53,9 +58,10 @@ const base = `http://127.0.0.1:${port}`;
 const sentAt = new Map<string, number>();
 const latencies: number[] = [];
 const decisions = new Map<string, string>();
-/** The most recently decided orders (a ring), for the store reader. */
-const decided: string[] = [];
-let decidedNext = 0;
+/** Sampled decided orders waiting to be read from the store, oldest first (bounded). */
+const toWatch: { id: string; status: string; t0: number; seenAt: number }[] = [];
+const WATCH_QUEUE_MAX = 1000;
+let watchDropped = 0;
 let firstDecision = 0;
 let lastDecision = 0;
 const consumer = new Kafka.KafkaConsumer(
@@ -81,12 +87,15 @@ const readLoop = (async () => {
       const key = msg.key!.toString();
       if (status === 'NEW' || decisions.has(key)) continue;
       decisions.set(key, status);
-      decided[decidedNext++ % 2000] = key;
       const t0 = sentAt.get(key);
       if (t0 !== undefined) {
         latencies.push(now - t0);
         firstDecision ||= now;
         lastDecision = now;
+        if (latencies.length % storeSample === 0) {
+          if (toWatch.length < WATCH_QUEUE_MAX) toWatch.push({ id: key, status, t0, seenAt: now });
+          else watchDropped++;
+        }
       }
     }
   }
@@ -111,8 +120,11 @@ const postLatencies: number[] = [];
 let refused = 0;
 let errors = 0;
 const errorKinds: Record<string, number> = {};
-let storeReads = 0;
-let storeFound = 0;
+const storeLatencies: number[] = [];
+const storeLags: number[] = [];
+/** What each store read answered: the decision, an earlier state of the order, or an HTTP status. */
+const storeAnswers: Record<string, number> = {};
+let storeNeverShown = 0;
 const started = performance.now();
 const endAt = started + durationS * 1000;
 let due = 0;
@@ -151,37 +163,53 @@ const poster = async (): Promise<void> => {
     }
   }
 };
-// Interactive queries of recently decided orders: what a client that was told its
-// order is done reads next. Each should be found, from the cache while it holds them.
-const queries = async (): Promise<void> => {
-  while (performance.now() < endAt) {
-    const id = decided[Math.floor(Math.random() * Math.min(decided.length, 2000))];
-    if (id === undefined) {
-      await new Promise((r) => setTimeout(r, 50));
+// Interactive queries of decided orders, as a client told its order is done reads
+// it: each sampled order is read until the store shows its decision (every 5 ms, at
+// most 10 s), so the time to that read is POST → decision in the store.
+const watcher = async (): Promise<void> => {
+  while (reading) {
+    const order = toWatch.shift();
+    if (order === undefined) {
+      if (performance.now() > endAt && latencies.length >= accepted.length) return;
+      await new Promise((r) => setTimeout(r, 20));
       continue;
     }
-    const res = await call('GET', `/api/orders/store/${id}`).catch(() => ({ status: 0, body: '' }));
-    storeReads++;
-    if (res.status === 200) storeFound++;
-    // At a fixed rate, one read per order placed: reads as fast as answered would be
-    // a load of their own, competing with the saga for the same two cores.
-    if (rate !== undefined) await new Promise((r) => setTimeout(r, 1000 / rate));
+    for (const giveUpAt = performance.now() + 10_000; ; ) {
+      const res = await call('GET', `/api/orders/store/${order.id}`).catch(() => ({ status: 0, body: '' }));
+      const shown = res.status === 200 ? (JSON.parse(res.body) as { status: string }).status : undefined;
+      const answer = shown === undefined ? `http ${res.status}` : shown === order.status ? 'decision' : `earlier state (${shown})`;
+      storeAnswers[answer] = (storeAnswers[answer] ?? 0) + 1;
+      const now = performance.now();
+      if (shown === order.status) {
+        storeLatencies.push(now - order.t0);
+        storeLags.push(now - order.seenAt);
+        break;
+      }
+      if (now > giveUpAt) {
+        storeNeverShown++;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 };
 const progress = setInterval(() => {
   const s = Math.round((performance.now() - started) / 1000);
   console.log(`  ... ${s}/${durationS} s: ${accepted.length} accepted, ${decisions.size} decided`);
 }, 10_000);
-await Promise.all([...Array.from({ length: connections }, poster), queries()]);
+const watchers = Array.from({ length: 4 }, watcher);
+await Promise.all(Array.from({ length: connections }, poster));
 clearInterval(progress);
 const loadEnded = performance.now();
 
 // Let the tail of the saga finish.
 const drainDeadline = performance.now() + 60_000;
 while (latencies.length < accepted.length && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 200));
+while (toWatch.length > 0 && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 200));
+reading = false;
+await Promise.all(watchers);
 const metrics = await fetch(`${base}/actuator/prometheus`).then((r) => r.text());
 const memory = memoryOf(service.process.pid);
-reading = false;
 await readLoop;
 await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
 await stopAll();
@@ -192,6 +220,8 @@ const percentiles = (values: number[]): ((p: number) => number) => {
 };
 const pct = percentiles(latencies);
 const post = percentiles(postLatencies);
+const inStore = percentiles(storeLatencies);
+const lag = percentiles(storeLags);
 const counts: Record<string, number> = {};
 for (const status of decisions.values()) counts[status] = (counts[status] ?? 0) + 1;
 const metric = (name: string): string[] => metrics.split('\n').filter((l) => l.startsWith(name));
@@ -208,11 +238,14 @@ const figures = {
   'POST→decision p99 ms': pct(99),
   'POST→decision max ms': pct(100),
   'undecided after 60 s drain': accepted.length - latencies.length,
-  'store reads of decided orders (found)': `${storeReads} (${storeFound})`,
+  'POST→decision in the store p50 / p95 / p99 ms': `${inStore(50)} / ${inStore(95)} / ${inStore(99)} (${storeLatencies.length} sampled)`,
+  'store trails the topic p50 / p99 ms': `${lag(50)} / ${lag(99)}`,
+  'sampled decisions never shown by the store': storeNeverShown + (watchDropped > 0 ? ` (${watchDropped} not sampled: queue full)` : ''),
+  'store reads': JSON.stringify(storeAnswers),
   'service RSS now / peak MiB': memory === undefined ? 'n/a' : `${memory.rssMiB} / ${memory.peakRssMiB}`,
 };
 console.table(figures);
 console.log('decisions:', counts);
 for (const line of [...metric('orders_store_cache_hit_ratio'), ...metric('orders_store_bytes'), ...metric('orders_store_cache_entries'), ...metric('kafka_streams_')]) console.log(`  ${line}`);
-console.log(`saved: ${saveResults('saga', { machine: m, params: { durationS, connections, rate }, figures, decisions: counts, metrics: metric('orders_store').concat(metric('kafka_streams_')) })}`);
-process.exit(latencies.length === accepted.length ? 0 : 1);
+console.log(`saved: ${saveResults('saga', { machine: m, params: { durationS, connections, rate, storeSample }, figures, decisions: counts, metrics: metric('orders_store').concat(metric('kafka_streams_')) })}`);
+process.exit(latencies.length === accepted.length && storeNeverShown === 0 ? 0 : 1);
