@@ -4,7 +4,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DeliveringProducer } from '../../src/kafka/producer.js';
 import { KAFKA_BOOTSTRAP_SERVERS } from '../support/env.js';
 import { http, orderBody } from '../support/orders.js';
-import { startService, waitFor, type Service } from '../support/service.js';
+import { startService, type Service } from '../support/service.js';
+import { waitFor } from '../support/wait.js';
 
 let service: Service;
 let producer: DeliveringProducer;

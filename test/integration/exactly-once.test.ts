@@ -5,7 +5,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DeliveringProducer, type OutgoingRecord } from '../../src/kafka/producer.js';
 import { KAFKA_BOOTSTRAP_SERVERS } from '../support/env.js';
 import { http } from '../support/orders.js';
-import { startService, waitFor, type Service } from '../support/service.js';
+import { startService, type Service } from '../support/service.js';
+import { waitFor } from '../support/wait.js';
 import { TopicReader } from '../support/topic-reader.js';
 
 const PAIRS = 3000;

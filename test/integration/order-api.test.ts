@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionFor } from '../../src/kafka/partitioner.js';
 import { NUM_PARTITIONS, TEST_DATABASE_URL } from '../support/env.js';
 import { http, orderBody } from '../support/orders.js';
-import { startService, waitFor, type Service } from '../support/service.js';
+import { startService, type Service } from '../support/service.js';
+import { waitFor } from '../support/wait.js';
 import { TopicReader } from '../support/topic-reader.js';
 
 let service: Service;

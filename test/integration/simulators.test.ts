@@ -8,7 +8,7 @@ import { parseOrderDto, serializeOrderDto, type OrderDto } from '../../src/domai
 import { partitionFor } from '../../src/kafka/partitioner.js';
 import { DeliveringProducer, type OutgoingRecord } from '../../src/kafka/producer.js';
 import { KAFKA_BOOTSTRAP_SERVERS, NUM_PARTITIONS } from '../support/env.js';
-import { waitFor } from '../support/service.js';
+import { waitFor } from '../support/wait.js';
 import { startSimulators, type Simulators } from '../support/simulators.js';
 import { TopicReader, type ReadRecord } from '../support/topic-reader.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { murmur2, murmur2String, partitionFor } from '../../src/kafka/partitioner.js';
 import { nativeMurmur2, nativePartition } from '../../src/native/index.js';
+import { rng } from '../support/rng.js';
 
 // org.apache.kafka.common.utils.UtilsTest#testMurmur2: what the Java client (and so
 // every other producer of the co-partitioned topics) computes for these keys.
@@ -16,16 +17,6 @@ const javaVectors: readonly [key: string, hash: number, partitions: { 1: number;
 
 const partitionCounts = [1, 6, 12, 1000] as const;
 
-/** mulberry32: a seeded PRNG, so a failure names a key that reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A decimal order-id string of 1..20 digits. */
 function decimalKey(rand: () => number): string {
@@ -56,7 +47,7 @@ function unicodeKey(rand: () => number, maxCodePoints: number): string {
 }
 
 function randomKeys(seed: number, count: number, maxCodePoints: number): string[] {
-  const rand = prng(seed);
+  const rand = rng(seed);
   return Array.from({ length: count }, (_, i) => (i % 2 === 0 ? decimalKey(rand) : unicodeKey(rand, maxCodePoints)));
 }
 
@@ -112,7 +103,7 @@ describe('partitionFor', () => {
   // longer non-ASCII keys have their own regression test below.
   it('agrees with nativePartition for 5,000 random keys and 1, 6, 12 and 1000 partitions', () => {
     const keys = randomKeys(0xc0ffee, 5_000, 15);
-    const rand = prng(99);
+    const rand = rng(99);
     for (let i = 0; i < 200; i++) keys.push('k'.repeat(60 + Math.floor(rand() * 100))); // long ASCII keys
     const mismatches: string[] = [];
     for (const key of keys) {
@@ -141,7 +132,7 @@ describe('partitionFor', () => {
 
   it('spreads decimal order ids over all 6 partitions', () => {
     const counts = new Array<number>(6).fill(0);
-    const rand = prng(1);
+    const rand = rng(1);
     for (let i = 0; i < 6_000; i++) counts[partitionFor(decimalKey(rand), 6)]!++;
     expect(counts.every((c) => c > 0)).toBe(true);
   });

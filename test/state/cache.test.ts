@@ -8,6 +8,7 @@ import { kSeqField, sliceBase } from '../../src/state/cache-layout.js';
 import { CacheReader, CacheSliceWriter, createCacheBuffer, type DirtyEntry } from '../../src/state/cache.js';
 import { transpileTree } from './support/transpile.js';
 import { tornTestValue } from './support/torn-values.js';
+import { rng } from '../support/rng.js';
 
 const bytes = (n: number, fill = n & 0xff): Buffer => Buffer.alloc(n, fill);
 /** Byte equality without expect's element-by-element walk (the random test does thousands). */
@@ -20,16 +21,6 @@ function oneSlice(maxBytes = 64 * 1024): { sab: SharedArrayBuffer; layout: Retur
   return { sab, layout, w: new CacheSliceWriter(sab, 0, layout) };
 }
 
-/** xorshift32: reproducible random operations per seed. */
-function rng(seed: number): () => number {
-  let x = seed | 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4_294_967_296;
-  };
-}
 
 describe('CacheSliceWriter', () => {
   const { layout } = oneSlice();

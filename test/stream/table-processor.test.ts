@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CacheSliceWriter, createCacheBuffer } from '../../src/state/cache.js';
 import type { InputRecord, OutputRecord } from '../../src/stream/protocol.js';
 import { TableProcessor, type TableWrites } from '../../src/stream/table-processor.js';
+import { rng } from '../support/rng.js';
 
 const PARTITION = 2;
 
@@ -39,16 +40,6 @@ function cached(maxBytes: number): { processor: TableProcessor; writer: CacheSli
   return { processor: new TableProcessor(PARTITION, writer), writer, maxValueBytes: layout.maxValueBytes };
 }
 
-/** xorshift32: a seeded sequence, so a failing seed reproduces. */
-function rng(seed: number): () => number {
-  let x = seed | 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4_294_967_296;
-  };
-}
 
 describe('TableProcessor with the record cache', () => {
   it('dedupes the updates of one key between flushes to one write of the latest value, at flush()', () => {
