@@ -1,7 +1,7 @@
 // The whole saga under load: orders POSTed over HTTP, answered by the payment and
 // inventory simulators, joined by the stream engine, decided. For each order the time
-// from sending its POST to seeing its decision committed on `orders` (read_committed:
-// the same commit that puts it in orders-store). Reports decided orders/s over the
+// from sending its POST to seeing its decision committed on `orders` (read_committed;
+// the store materializes it from there a little later). Reports decided orders/s over the
 // run, and the percentiles of that time and of the POST itself. A sample of the decided
 // orders (every --store-sample'th) is then read from /api/orders/store/{id} until the
 // store shows the decision, as a client told its order is done would read it: that
