@@ -17,7 +17,6 @@ const javaVectors: readonly [key: string, hash: number, partitions: { 1: number;
 
 const partitionCounts = [1, 6, 12, 1000] as const;
 
-
 /** A decimal order-id string of 1..20 digits. */
 function decimalKey(rand: () => number): string {
   const digits = 1 + Math.floor(rand() * 20);

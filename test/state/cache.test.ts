@@ -21,7 +21,6 @@ function oneSlice(maxBytes = 64 * 1024): { sab: SharedArrayBuffer; layout: Retur
   return { sab, layout, w: new CacheSliceWriter(sab, 0, layout) };
 }
 
-
 describe('CacheSliceWriter', () => {
   const { layout } = oneSlice();
   it.each([

@@ -40,7 +40,6 @@ function cached(maxBytes: number): { processor: TableProcessor; writer: CacheSli
   return { processor: new TableProcessor(PARTITION, writer), writer, maxValueBytes: layout.maxValueBytes };
 }
 
-
 describe('TableProcessor with the record cache', () => {
   it('dedupes the updates of one key between flushes to one write of the latest value, at flush()', () => {
     const { processor } = cached(64 * 1024);
