@@ -1,9 +1,15 @@
 // The error vocabulary of the engine. Every error has a stable code, an HTTP status
 // for the edge, a category for problem+json, and a recovery class that says what the
-// caller should do (Kafka Streams' split: fix the input / retry / stop the process).
+// caller should do, after Kafka Streams' split (StreamThread.runLoop): fix the input
+// (client), try again (retry), wipe the local state and restore it from its changelog
+// (wipe: TaskCorruptedException), or stop the process (fatal).
 // test/errors.test.ts checks codes are unique and documented here.
+//
+// Errors cross threads (piscina, MessagePorts) by structured clone, which keeps only
+// name, message and stack: toWire/fromWire carry the code, the recovery class and the
+// cause chain across, so a fatal error stays fatal on the other side.
 
-export type Recovery = 'client' | 'retry' | 'fatal';
+export type Recovery = 'client' | 'retry' | 'wipe' | 'fatal';
 
 interface ErrorSpec {
   readonly status: number;
@@ -32,6 +38,10 @@ export const errorCodes = {
   ORD_ERR_ILLEGAL_STATE: { status: 500, title: 'Illegal State', category: 'Generic', recovery: 'fatal' },
   ORD_ERR_STORE_NOT_READY: { status: 503, title: 'Store Not Ready', category: 'Unavailable', recovery: 'retry' },
   ORD_ERR_TASK_MIGRATED: { status: 503, title: 'Task Migrated', category: 'Unavailable', recovery: 'retry' },
+  ORD_ERR_METHOD_NOT_ALLOWED: { status: 405, title: 'Method Not Allowed', category: 'Validation', recovery: 'client' },
+  ORD_ERR_STATE_CORRUPTED: { status: 500, title: 'State Store Corrupted', category: 'Generic', recovery: 'wipe' },
+  ORD_ERR_STORE_NOT_OWNED: { status: 503, title: 'Partition Not Owned Here', category: 'Unavailable', recovery: 'retry' },
+  ORD_ERR_STORE_QUERY_TIMEOUT: { status: 503, title: 'Store Query Timed Out', category: 'Unavailable', recovery: 'retry' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCodes;
@@ -98,4 +108,63 @@ export function toProblem(err: unknown, instance: string, now: Date = new Date()
     code: e.code,
     ...(e.violations === undefined ? {} : { violations: e.violations }),
   };
+}
+
+/** An error as it crosses a thread boundary: plain data that structured clone keeps whole. */
+export interface WireError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+  /** An ErrorCode for EngineErrors; a driver's own code (ECONNREFUSED, 57P01) otherwise. */
+  readonly code?: string | number;
+  readonly recovery?: Recovery;
+  readonly violations?: readonly Violation[];
+  readonly cause?: WireError;
+}
+
+const MAX_CAUSE_DEPTH = 8;
+
+/** Flattens any thrown value (and its cause chain) into a WireError. */
+export function toWire(err: unknown, depth = 0): WireError {
+  if (!(err instanceof Error)) {
+    const e = err as { message?: unknown; code?: unknown } | null;
+    if (e !== null && typeof e === 'object' && typeof e.message === 'string') {
+      // node-rdkafka's LibrdKafkaError and other error-shaped objects.
+      return { name: 'Error', message: e.message, ...(typeof e.code === 'string' || typeof e.code === 'number' ? { code: e.code } : {}) };
+    }
+    return { name: 'Error', message: String(err) };
+  }
+  const code = (err as { code?: unknown }).code;
+  const cause = err.cause === undefined || depth >= MAX_CAUSE_DEPTH ? undefined : toWire(err.cause, depth + 1);
+  return {
+    name: err.name,
+    message: err.message,
+    ...(err.stack === undefined ? {} : { stack: err.stack }),
+    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+    ...(err instanceof EngineError ? { recovery: err.recovery, ...(err.violations === undefined ? {} : { violations: err.violations }) } : {}),
+    ...(cause === undefined ? {} : { cause }),
+  };
+}
+
+const isErrorCode = (code: unknown): code is ErrorCode => typeof code === 'string' && Object.hasOwn(errorCodes, code);
+
+/** Rebuilds an error sent with toWire: an EngineError when it carried a known code. */
+export function fromWire(wire: WireError): Error {
+  const cause = wire.cause === undefined ? undefined : fromWire(wire.cause);
+  let err: Error;
+  if (isErrorCode(wire.code)) {
+    err = new EngineError(wire.code, wire.message, { ...(cause === undefined ? {} : { cause }), ...(wire.violations === undefined ? {} : { violations: wire.violations }) });
+    if (wire.name !== 'EngineError') err.name = wire.name;
+  } else {
+    err = new Error(wire.message, cause === undefined ? undefined : { cause });
+    err.name = wire.name;
+    if (wire.code !== undefined) Object.assign(err, { code: wire.code });
+  }
+  if (wire.stack !== undefined) err.stack = wire.stack;
+  return err;
+}
+
+/** The recovery class of anything thrown: an EngineError's own; unknown errors are fatal (bugs). */
+export function recoveryOf(err: unknown): Recovery {
+  return err instanceof EngineError ? err.recovery : 'fatal';
 }

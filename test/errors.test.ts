@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, EngineError, errorCodes, toProblem, type ErrorCode } from '../src/errors.js';
+import { MessageChannel } from 'node:worker_threads';
+import { ConfigError, EngineError, errorCodes, fromWire, recoveryOf, toProblem, toWire, type ErrorCode } from '../src/errors.js';
 
 const codes = Object.keys(errorCodes) as ErrorCode[];
 const NOW = new Date(Date.UTC(2026, 10, 25, 10, 20, 30, 123));
@@ -22,7 +23,7 @@ describe('errorCodes', () => {
     expect(spec.status).toBeLessThanOrEqual(599);
     expect(spec.title.trim()).not.toBe('');
     expect(['Validation', 'NotFound', 'Unavailable', 'Generic', 'Configuration']).toContain(spec.category);
-    expect(['client', 'retry', 'fatal']).toContain(spec.recovery);
+    expect(['client', 'retry', 'wipe', 'fatal']).toContain(spec.recovery);
   });
 
   it('documents every ORD_ERR_ code used anywhere in src/', () => {
@@ -119,5 +120,64 @@ describe('toProblem', () => {
       code: 'ORD_ERR_INTERNAL',
     });
     expect(JSON.stringify(problem)).not.toContain('hunter2');
+  });
+});
+
+describe('errors across threads (toWire / fromWire)', () => {
+  // Regression: structured clone keeps only name, message and stack, so a fatal
+  // EngineError from a stream thread arrived as a plain Error and was retried forever.
+  const viaPort = async (value: unknown): Promise<unknown> => {
+    const { port1, port2 } = new MessageChannel();
+    const received = new Promise((resolve) => port2.once('message', resolve));
+    port1.postMessage(value);
+    const out = await received;
+    port1.close();
+    port2.close();
+    return out;
+  };
+
+  it('a bare EngineError loses its code when cloned: the reason for the wire form', async () => {
+    const cloned = (await viaPort(new EngineError('ORD_ERR_ILLEGAL_STATE', 'bad move'))) as Record<string, unknown>;
+    expect(cloned.code).toBeUndefined();
+  });
+
+  it.each(codes)('%s keeps its code, recovery class and message through a MessagePort', async (code) => {
+    const err = fromWire((await viaPort(toWire(new EngineError(code, 'what happened')))) as ReturnType<typeof toWire>);
+    expect(err).toBeInstanceOf(EngineError);
+    expect(err).toMatchObject({ code, recovery: errorCodes[code].recovery, message: 'what happened' });
+    expect(recoveryOf(err)).toBe(errorCodes[code].recovery);
+  });
+
+  it('keeps the cause chain, violations, stacks and drivers\' own codes', async () => {
+    const root = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const violations = [{ field: 'customerId', message: 'is required' }];
+    const err = new EngineError('ORD_ERR_VALIDATION', 'outer', { cause: new EngineError('ORD_ERR_DATABASE_UNAVAILABLE', 'db down', { cause: root }), violations });
+    const back = fromWire((await viaPort(toWire(err))) as ReturnType<typeof toWire>) as EngineError;
+    expect(back).toMatchObject({ code: 'ORD_ERR_VALIDATION', violations });
+    expect(back.stack).toBe(err.stack);
+    const cause = back.cause as EngineError;
+    expect(cause).toBeInstanceOf(EngineError);
+    expect(cause.code).toBe('ORD_ERR_DATABASE_UNAVAILABLE');
+    expect(cause.cause).toMatchObject({ message: root.message, code: 'ECONNREFUSED' });
+  });
+
+  it('turns non-errors and error-shaped objects (LibrdKafkaError) into plain errors with their code', () => {
+    expect(fromWire(toWire('boom'))).toMatchObject({ message: 'boom' });
+    expect(fromWire(toWire({ message: 'Local: Broker transport failure', code: -195 }))).toMatchObject({ message: 'Local: Broker transport failure', code: -195 });
+  });
+
+  it('stops at a bounded cause depth (a cyclic cause cannot loop)', () => {
+    const a = new Error('a');
+    const b = new Error('b', { cause: a });
+    Object.assign(a, { cause: b });
+    let depth = 0;
+    for (let w: ReturnType<typeof toWire> | undefined = toWire(a); w !== undefined; w = w.cause) depth++;
+    expect(depth).toBeLessThanOrEqual(9);
+  });
+
+  it('classifies unknown errors as fatal: a bug is not retried', () => {
+    expect(recoveryOf(new TypeError('x is undefined'))).toBe('fatal');
+    expect(recoveryOf(new EngineError('ORD_ERR_KAFKA', 'broker down'))).toBe('retry');
+    expect(recoveryOf(new EngineError('ORD_ERR_STATE_CORRUPTED', 'bad sst'))).toBe('wipe');
   });
 });
