@@ -21,6 +21,8 @@ export interface Config {
   readonly processingGuarantee: (typeof processingGuarantees)[number];
   readonly numStandbyReplicas: number;
   readonly joinWindowMs: number;
+  /** Forward join inputs whose key hashes to another partition through a repartition topic. */
+  readonly repartitionInputs: boolean;
   readonly catalogServiceUrl: string | undefined;
   readonly catalogTimeoutMs: number;
   readonly maxBodyBytes: number;
@@ -53,6 +55,7 @@ const settings: readonly Setting<keyof Config>[] = [
   { env: 'PROCESSING_GUARANTEE', key: 'processingGuarantee', schema: { enum: processingGuarantees }, default: 'exactly_once_v2' },
   { env: 'NUM_STANDBY_REPLICAS', key: 'numStandbyReplicas', schema: int(0, 16), default: 0 },
   { env: 'JOIN_WINDOW_MS', key: 'joinWindowMs', schema: int(1, 86_400_000), default: 10_000 },
+  { env: 'REPARTITION_INPUTS', key: 'repartitionInputs', schema: { type: 'boolean' }, default: false },
   { env: 'CATALOG_SERVICE_URL', key: 'catalogServiceUrl', schema: { ...text, pattern: '^https?://' } },
   { env: 'CATALOG_TIMEOUT_MS', key: 'catalogTimeoutMs', schema: int(1, 60_000), default: 2000 },
   { env: 'MAX_BODY_BYTES', key: 'maxBodyBytes', schema: int(256, 16 * 1024 * 1024), default: 64 * 1024 },

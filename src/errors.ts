@@ -42,6 +42,7 @@ export const errorCodes = {
   ORD_ERR_STATE_CORRUPTED: { status: 500, title: 'State Store Corrupted', category: 'Generic', recovery: 'wipe' },
   ORD_ERR_STORE_NOT_OWNED: { status: 503, title: 'Partition Not Owned Here', category: 'Unavailable', recovery: 'retry' },
   ORD_ERR_STORE_QUERY_TIMEOUT: { status: 503, title: 'Store Query Timed Out', category: 'Unavailable', recovery: 'retry' },
+  ORD_ERR_STREAM_THREAD_LOST: { status: 503, title: 'Stream Thread Lost', category: 'Unavailable', recovery: 'retry' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -1,10 +1,12 @@
 // Process entry: config → Postgres migrations → Kafka (main thread: outbox relay and
 // the stream engine) → stream threads → HTTP thread.
+import './threadpool.js';
 import { loadConfig, type Config } from './config.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { ConfigError } from './errors.js';
 import { HttpThread } from './http/http-thread-client.js';
+import { KafkaHealth } from './kafka/kafka-health.js';
 import { KafkaRuntime } from './kafka/kafka-runtime.js';
 import { createLogger } from './logger.js';
 import { createCacheBuffer } from './state/cache.js';
@@ -26,6 +28,14 @@ function readConfig(): Config {
 async function main(): Promise<void> {
   const config = readConfig();
   const log = createLogger(config, { thread: 'main' });
+  const health = new KafkaHealth(log.child({ component: 'kafka' }));
+
+  // First of all: the transactional producer's initTransactions fences a crashed
+  // predecessor with our INSTANCE_ID and aborts the transaction it left open. Until
+  // then every read_committed reader of `orders` (the payment and inventory services)
+  // is held at that transaction's first offset, so this runs beside the migrations.
+  const producer = StreamEngine.createProducer(config, log, health);
+  producer.catch(() => undefined); // awaited below; an early failure must not go unhandled meanwhile
 
   const migrationPool = createPool({ connectionString: config.databaseUrl, max: 1, applicationName: `${config.applicationId}-migrate` });
   try {
@@ -35,48 +45,64 @@ async function main(): Promise<void> {
     await migrationPool.end();
   }
 
-  const kafka = await KafkaRuntime.start(config, log);
+  const kafka = await KafkaRuntime.start(config, log, health);
   const cache = config.cacheMaxBytes > 0 ? createCacheBuffer(config.cacheMaxBytes, config.numPartitions) : undefined;
-  const threads = new StreamThreads(config.numStreamThreads, cache);
+  // Set as they start; a fatal error (and so a shutdown) may come before any of them.
+  const started: { engine?: StreamEngine; http?: HttpThread; statsTimer?: NodeJS.Timeout } = {};
+  let stopping: Promise<void> | undefined;
+  const threads = new StreamThreads(config.numStreamThreads, cache, {
+    onThreadLost: (thread, err) => {
+      if (started.engine !== undefined) started.engine.threadLost(thread, err);
+      else fatal(err, 'a stream thread died during start');
+    },
+  });
   const queryPorts = await threads.queryPorts();
 
-  let stopping: Promise<void> | undefined;
-  // Set once the engine started; shutdown may run before that (a failing HTTP thread).
-  const streams: { engine?: StreamEngine } = {};
-  const http = await HttpThread.start(config, log, { cache, queryPorts }, {
+  const httpThread = await HttpThread.start(config, log, { cache, queryPorts }, {
     onOutboxWakeup: () => kafka.wakeOutbox(),
-    onFatal: (err) => {
-      log.fatal({ err }, 'http thread failed');
-      void shutdown(1);
-    },
+    onFatal: (err) => fatal(err, 'http thread failed'),
   });
-  const engine = await StreamEngine.start(config, log.child({ component: 'streams' }), threads, {
-    onTasksChanged: (state, tasks) => http.send({ type: 'tasks', state, tasks }),
-    onFatal: (err) => {
-      log.fatal({ err }, 'stream engine failed');
-      void shutdown(1);
+  started.http = httpThread;
+  const engine = await StreamEngine.start(
+    config,
+    log.child({ component: 'streams' }),
+    threads,
+    await producer,
+    {
+      onTasksChanged: (state, tasks) => httpThread.send({ type: 'tasks', state, tasks }),
+      onQueryPort: (thread, port) => httpThread.sendQueryPort(thread, port),
+      onFatal: (err) => fatal(err, 'stream engine failed'),
     },
-  });
+    { dlqPartitions: kafka.dlqPartitions, health },
+  );
 
-  streams.engine = engine;
+  started.engine = engine;
   let statsRound = 0;
-  const statsTimer = setInterval(() => {
-    http.sendOutboxStats(kafka.outboxStats);
+  started.statsTimer = setInterval(() => {
+    httpThread.sendOutboxStats(kafka.outboxStats);
+    httpThread.send({ type: 'kafka-health', health: health.snapshot() });
     void engine.stats().then(
       (tasks) => {
-        http.send({ type: 'engine-stats', counters: { ...engine.counters }, tasks });
+        httpThread.send({ type: 'engine-stats', counters: structuredClone(engine.counters), tasks });
         if (++statsRound % 30 === 0) log.info({ counters: engine.counters, tasks }, 'stream engine stats');
       },
       () => undefined,
     );
   }, 1000);
-  http.sendOutboxStats(kafka.outboxStats);
-  log.info({ port: http.port, nodeId: http.nodeId, catalog: config.catalogServiceUrl ?? 'built-in' }, 'order engine listening');
+  httpThread.sendOutboxStats(kafka.outboxStats);
+  log.info({ port: httpThread.port, nodeId: httpThread.nodeId, catalog: config.catalogServiceUrl ?? 'built-in' }, 'order engine listening');
+
+  /** A fatal error: one clear line saying what and why, then a shutdown with a non-zero exit. */
+  function fatal(err: Error, what: string): void {
+    log.fatal({ err, code: (err as { code?: unknown }).code }, `${what}: ${err.message}; stopping`);
+    void shutdown(1);
+  }
 
   function shutdown(code: number): Promise<void> {
     stopping ??= (async () => {
       log.info('shutting down');
-      clearInterval(statsTimer);
+      clearInterval(started.statsTimer);
+      health.stop();
       // Kubernetes SIGKILLs after terminationGracePeriodSeconds (30 s) anyway; exit
       // first, saying which step hung. Nothing is lost: uncommitted work is replayed.
       let step = 'http';
@@ -84,9 +110,9 @@ async function main(): Promise<void> {
         log.error({ step }, 'shutdown did not finish in 25 s; exiting');
         process.exit(code === 0 ? 1 : code);
       }, 25_000).unref();
-      await http.close();
+      await started.http?.close();
       step = 'stream engine';
-      await streams.engine?.close().catch((err: unknown) => log.error({ err }, 'stream engine did not close cleanly'));
+      await started.engine?.close().catch((err: unknown) => log.error({ err }, 'stream engine did not close cleanly'));
       step = 'stream threads';
       await threads.close();
       step = 'outbox relay and status projector';

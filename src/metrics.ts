@@ -2,6 +2,7 @@
 // diagnostics channel, and counters kept by their owners are read at scrape time.
 import client from 'prom-client';
 import { httpRequestChannel, type RequestEvent } from './http/observe.js';
+import type { KafkaHealthSnapshot } from './kafka/kafka-health.js';
 import type { TaskStats } from './stream/protocol.js';
 import type { EngineCounters } from './stream/stream-engine.js';
 
@@ -9,6 +10,9 @@ export interface MetricSources {
   outbox(): { published: number; failures: number } | undefined;
   groupCommit(): { batches: number; items: number; queued: number; inFlight: number };
   engine(): { counters: EngineCounters; tasks: readonly TaskStats[] } | undefined;
+  kafka(): KafkaHealthSnapshot | undefined;
+  /** Store queries waiting for a stream thread's answer. */
+  storeQueries(): number;
 }
 
 export function createMetrics(sources: MetricSources): client.Registry {
@@ -68,7 +72,36 @@ export function createMetrics(sources: MetricSources): client.Registry {
     },
   });
   void phases;
-  counterFrom('kafka_streams_aborted_total', 'Aborted commit cycles (tasks reinitialized from committed state)', () => sources.engine()?.counters.aborts);
+  counterFrom('kafka_streams_aborted_total', 'Failed commit cycles (transaction aborted, tasks rolled back to committed state)', () => sources.engine()?.counters.aborts);
+  counterFrom('kafka_streams_forwarded_records_total', 'Records forwarded to their key\'s partition through a repartition topic', () => sources.engine()?.counters.forwarded);
+  counterFrom('kafka_streams_thread_lost_total', 'Stream threads that died and were replaced (their tasks reopened)', () => sources.engine()?.counters.threadsLost);
+  const labelled = (name: string, help: string, label: string, read: () => Record<string, number> | undefined): void => {
+    new client.Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
+      collect() {
+        const values = read();
+        if (values === undefined) return;
+        this.reset();
+        for (const [k, v] of Object.entries(values)) this.inc({ [label]: k }, v);
+      },
+    });
+  };
+  labelled(
+    'kafka_streams_mispartitioned_records_total',
+    'Input records whose key hashes to another partition than the one they arrived on (a producer not partitioning like Kafka\'s default partitioner)',
+    'topic',
+    () => sources.engine()?.counters.mispartitioned,
+  );
+  labelled('kafka_streams_transaction_events_total', 'Transactional producer events: calls resumed after a retriable error, aborts, producers replaced after a fatal error', 'event', () => {
+    const t = sources.engine()?.counters.transactions;
+    return t === undefined ? undefined : { resumed: t.resumed, aborted: t.aborts, replaced: t.replaced };
+  });
+  labelled('kafka_client_errors_total', 'librdkafka error events by client and error code', 'client_code', () => sources.kafka()?.errors);
+  gaugeFrom('kafka_broker_up', 'Whether the kafka thread reaches a broker (its metadata probe answered)', () => (sources.kafka()?.up === false ? 0 : 1));
+  gaugeFrom('orders_store_queries_pending', 'Store queries waiting for a stream thread', () => sources.storeQueries());
   const perTask = (name: string, help: string, read: (t: TaskStats) => number): void => {
     new client.Gauge({
       name,

@@ -34,7 +34,7 @@ export class StatusProjector {
     this.#loop = this.#run();
   }
 
-  static async start(brokers: string, groupId: string, pool: pg.Pool, log: Logger): Promise<StatusProjector> {
+  static async start(brokers: string, groupId: string, pool: pg.Pool, log: Logger, onClientError?: (err: Kafka.LibrdKafkaError) => void): Promise<StatusProjector> {
     const consumer = new Kafka.KafkaConsumer(
       {
         'metadata.broker.list': brokers,
@@ -46,6 +46,7 @@ export class StatusProjector {
       },
       { 'auto.offset.reset': 'earliest' },
     );
+    if (onClientError !== undefined) consumer.on('event.error', onClientError);
     await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 30_000 }, (err) => (err ? reject(err) : resolve())));
     consumer.subscribe([TOPIC_ORDERS]);
     return new StatusProjector(consumer, pool, log);

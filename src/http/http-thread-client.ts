@@ -1,6 +1,6 @@
 // The main thread's handle on the HTTP thread: start it, forward its outbox wake-ups,
 // feed it the relay's stats, and stop it (listen socket closed before it ends).
-import { Worker } from 'node:worker_threads';
+import { Worker, type MessagePort } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import type { OutboxStats } from '../db/outbox-relay.js';
 import type { Logger } from '../logger.js';
@@ -67,6 +67,11 @@ export class HttpThread {
 
   send(msg: MainToHttp): void {
     this.#post(msg);
+  }
+
+  sendQueryPort(thread: number, port: MessagePort): void {
+    if (this.#closing) return;
+    this.#worker.postMessage({ type: 'query-port', thread, port } satisfies MainToHttp, [port]);
   }
 
   /**

@@ -7,6 +7,7 @@ import { CachedCatalog, type ProductCatalog } from '../catalog/catalog.js';
 import { DbCatalog } from '../catalog/db-catalog.js';
 import { HttpCatalog } from '../catalog/http-catalog.js';
 import type { OutboxStats } from '../db/outbox-relay.js';
+import type { KafkaHealthSnapshot } from '../kafka/kafka-health.js';
 import { OrderRepository } from '../db/order-repository.js';
 import { createPool } from '../db/pool.js';
 import { IdGenerator } from '../domain/ids.js';
@@ -58,9 +59,10 @@ async function start(): Promise<void> {
 
   const store = new StoreQueries(config.numPartitions, cache === undefined ? undefined : new CacheReader(cache.sab, cache.layout), queryPorts);
   let outbox: OutboxStats | undefined;
+  let kafkaHealth: KafkaHealthSnapshot | undefined;
   let engine: { counters: EngineCounters; tasks: readonly TaskStats[] } | undefined;
   let draining = false;
-  const registry = createMetrics({ outbox: () => outbox, groupCommit: () => orders.writeStats, engine: () => engine });
+  const registry = createMetrics({ outbox: () => outbox, groupCommit: () => orders.writeStats, engine: () => engine, kafka: () => kafkaHealth, storeQueries: () => store.pending });
   const http = new HttpServer({ host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes }, log);
   registerStoreRoutes(http, store);
   registerOrderRoutes(http, orders, generator);
@@ -72,7 +74,8 @@ async function start(): Promise<void> {
           () => true,
           () => false,
         );
-        return { db, kafka: outbox !== undefined, streams: store.ready, accepting: !draining };
+        // Kafka: the kafka thread's broker probe (kafka-health.ts), not merely "started".
+        return { db, kafka: kafkaHealth?.up === true, streams: store.ready, accepting: !draining };
       },
     },
     registry,
@@ -92,13 +95,19 @@ async function start(): Promise<void> {
       case 'engine-stats':
         engine = { counters: msg.counters, tasks: msg.tasks };
         break;
+      case 'kafka-health':
+        kafkaHealth = msg.health;
+        break;
+      case 'query-port':
+        store.replacePort(msg.thread, msg.port);
+        break;
       case 'shutdown':
         draining = true;
         http.close();
         void (async () => {
           await generator.drain();
           await pool.end();
-          for (const p of queryPorts) p.close();
+          store.close();
           post({ type: 'closed' });
           // Nothing else keeps the thread alive: it ends when uWS has no sockets left.
           port.unref();

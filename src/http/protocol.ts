@@ -3,6 +3,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import type { OutboxStats } from '../db/outbox-relay.js';
+import type { KafkaHealthSnapshot } from '../kafka/kafka-health.js';
 import type { CacheLayout } from '../state/cache-layout.js';
 import type { EngineCounters, EngineState, TaskInfo } from '../stream/stream-engine.js';
 import type { TaskStats } from '../stream/protocol.js';
@@ -20,6 +21,10 @@ export type MainToHttp =
   /** Which tasks this instance has, on which thread, in which state. */
   | { readonly type: 'tasks'; readonly state: EngineState; readonly tasks: readonly TaskInfo[] }
   | { readonly type: 'engine-stats'; readonly counters: EngineCounters; readonly tasks: readonly TaskStats[] }
+  /** Broker reachability and client errors as the kafka thread sees them (readiness, metrics). */
+  | { readonly type: 'kafka-health'; readonly health: KafkaHealthSnapshot }
+  /** A replaced stream thread's new query port (the old one died with it); transferred. */
+  | { readonly type: 'query-port'; readonly thread: number; readonly port: MessagePort }
   /** Stop listening, finish what is in flight, close the pool, then say 'closed'. */
   | { readonly type: 'shutdown' };
 

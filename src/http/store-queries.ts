@@ -1,39 +1,85 @@
 // Interactive queries on orders-store from the HTTP thread: the partition of an order
 // id by Kafka's partitioner, a cache read from shared memory (no message hop), and on
 // a miss a read of the owning stream thread's RocksDB over its query port.
+//
+// A question to a thread is bounded twice: in time (QUERY_TIMEOUT_MS, then a 503) and
+// in number (MAX_PENDING, then a 503 at once), so a thread that hangs or dies cannot
+// pile up requests and memory here. A replaced thread gets a new port (replacePort);
+// what was asked of the old one is answered with a 503 at once.
 import type { MessagePort } from 'node:worker_threads';
-import { EngineError } from '../errors.js';
+import { EngineError, fromWire } from '../errors.js';
 import { partitionFor } from '../kafka/partitioner.js';
 import type { CacheReader } from '../state/cache.js';
 import type { QueryRequest, QueryResponse } from '../stream/protocol.js';
 import type { EngineState, TaskInfo } from '../stream/stream-engine.js';
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
-type Pending = { resolve: (values: readonly Uint8Array[]) => void; reject: (err: EngineError) => void };
+
+interface Pending {
+  readonly thread: number;
+  readonly resolve: (values: readonly Uint8Array[]) => void;
+  readonly reject: (err: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+export interface StoreQueryLimits {
+  /** A thread that has not answered in this long gets the request a 503. */
+  readonly timeoutMs: number;
+  /** Questions in flight to all threads at once; past it, a 503 at once. */
+  readonly maxPending: number;
+}
+
+export const DEFAULT_QUERY_LIMITS: StoreQueryLimits = { timeoutMs: 5000, maxPending: 10_000 };
 
 export class StoreQueries {
   readonly #numPartitions: number;
   readonly #cache: CacheReader | undefined;
-  readonly #ports: readonly MessagePort[];
+  readonly #ports: (MessagePort | undefined)[];
+  readonly #limits: StoreQueryLimits;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   #state: EngineState = 'CREATED';
   #tasks = new Map<number, TaskInfo>();
 
-  constructor(numPartitions: number, cache: CacheReader | undefined, ports: readonly MessagePort[]) {
+  constructor(numPartitions: number, cache: CacheReader | undefined, ports: readonly MessagePort[], limits: StoreQueryLimits = DEFAULT_QUERY_LIMITS) {
     this.#numPartitions = numPartitions;
     this.#cache = cache;
-    this.#ports = ports;
-    for (const port of ports) {
-      port.on('message', (res: QueryResponse) => {
-        const p = this.#pending.get(res.id);
-        if (p === undefined) return;
-        this.#pending.delete(res.id);
-        if (res.ok) p.resolve(res.values);
-        else p.reject(new EngineError(res.code === 'error' ? 'ORD_ERR_INTERNAL' : 'ORD_ERR_STORE_NOT_READY', res.message));
-      });
-      port.unref();
+    this.#limits = limits;
+    this.#ports = [];
+    ports.forEach((port, thread) => this.replacePort(thread, port));
+  }
+
+  /** Questions waiting for an answer (metrics, tests). */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** Takes a thread's (new) query port; questions still waiting on its old one fail at once. */
+  replacePort(thread: number, port: MessagePort): void {
+    const old = this.#ports[thread];
+    if (old !== undefined) {
+      old.removeAllListeners('message');
+      old.close();
+      for (const [id, p] of this.#pending) {
+        if (p.thread !== thread) continue;
+        this.#settle(id)?.reject(new EngineError('ORD_ERR_STORE_NOT_READY', `stream thread ${thread} was replaced while answering; retry`));
+      }
     }
+    this.#ports[thread] = port;
+    port.on('message', (res: QueryResponse) => {
+      const p = this.#settle(res.id);
+      if (p === undefined) return; // timed out already
+      if (res.ok) p.resolve(res.values);
+      else if (res.code === 'error') p.reject(fromWire(res.error));
+      else if (res.code === 'not-owned') p.reject(this.#notOwned(undefined));
+      else p.reject(new EngineError('ORD_ERR_STORE_NOT_READY', res.message));
+    });
+    port.unref();
+  }
+
+  /** Closes every query port (shutdown). */
+  close(): void {
+    for (const port of this.#ports) port?.close();
   }
 
   updateTasks(state: EngineState, tasks: readonly TaskInfo[]): void {
@@ -77,7 +123,12 @@ export class StoreQueries {
 
   #runningTask(partition: number): TaskInfo {
     const task = this.#tasks.get(partition);
-    if (task === undefined || task.state !== 'RUNNING') throw this.#notReady(partition);
+    if (task === undefined) {
+      // A running instance without the task does not own it; while the engine
+      // rebalances, nobody can tell yet.
+      throw this.#state === 'RUNNING' ? this.#notOwned(partition) : this.#notReady(partition);
+    }
+    if (task.state !== 'RUNNING') throw this.#notReady(partition);
     return task;
   }
 
@@ -86,12 +137,32 @@ export class StoreQueries {
     return new EngineError('ORD_ERR_STORE_NOT_READY', `${which} is not ready (${this.#state}): it is being restored or rebalanced; retry shortly`);
   }
 
+  #notOwned(partition: number | undefined): EngineError {
+    const which = partition === undefined ? 'this partition of orders-store' : `orders-store partition ${partition}`;
+    return new EngineError('ORD_ERR_STORE_NOT_OWNED', `${which} is not owned by this instance; ask the instance that owns it`);
+  }
+
+  #settle(id: number): Pending | undefined {
+    const p = this.#pending.get(id);
+    if (p === undefined) return undefined;
+    this.#pending.delete(id);
+    clearTimeout(p.timer);
+    return p;
+  }
+
   #ask(thread: number, request: WithoutId<QueryRequest>): Promise<readonly Uint8Array[]> {
     const port = this.#ports[thread];
     if (port === undefined) return Promise.reject(this.#notReady());
+    if (this.#pending.size >= this.#limits.maxPending) {
+      return Promise.reject(new EngineError('ORD_ERR_OVERLOADED', `${this.#pending.size} store queries are waiting for the stream threads; retry shortly`));
+    }
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        this.#settle(id)?.reject(new EngineError('ORD_ERR_STORE_QUERY_TIMEOUT', `stream thread ${thread} did not answer within ${this.#limits.timeoutMs} ms`));
+      }, this.#limits.timeoutMs);
+      timer.unref();
+      this.#pending.set(id, { thread, resolve, reject, timer });
       const message: QueryRequest = { ...request, id };
       port.postMessage(message);
     });

@@ -12,19 +12,21 @@ function metadata(client: Kafka.Producer, timeout: number): Promise<Kafka.Metada
   });
 }
 
-/** Creates missing topics and checks the partition count of existing ones. */
+/** Creates missing topics and checks the partition count of existing ones; answers every spec's partition count. */
 export async function ensureTopics(
   brokers: string,
   probe: Kafka.Producer,
   specs: readonly TopicSpec[],
   timeoutMs = 15_000,
-): Promise<{ created: string[] }> {
+): Promise<{ created: string[]; partitions: Map<string, number> }> {
   const admin = Kafka.AdminClient.create({ 'metadata.broker.list': brokers, 'client.id': 'order-engine-admin' });
   const created: string[] = [];
+  const partitions = new Map<string, number>();
   try {
     const existing = new Map((await metadata(probe, timeoutMs)).topics.map((t) => [t.name, t.partitions.length]));
     for (const spec of specs) {
       const have = existing.get(spec.name);
+      partitions.set(spec.name, have ?? spec.partitions);
       if (have !== undefined) {
         if (spec.coPartitioned && have !== spec.partitions) {
           throw new EngineError(
@@ -46,5 +48,5 @@ export async function ensureTopics(
   } finally {
     admin.disconnect();
   }
-  return { created };
+  return { created, partitions };
 }

@@ -11,30 +11,46 @@ import { createPool } from '../db/pool.js';
 import { StatusProjector } from '../db/status-projector.js';
 import type { Logger } from '../logger.js';
 import { ensureTopics } from './admin.js';
+import type { KafkaHealth } from './kafka-health.js';
 import { DeliveringProducer } from './producer.js';
-import { topicLayout } from './topics.js';
+import { TOPIC_DLQ, topicLayout } from './topics.js';
 
 export class KafkaRuntime {
   readonly #producer: DeliveringProducer;
   readonly #relay: OutboxRelay;
   readonly #projector: StatusProjector;
   readonly #closePool: () => Promise<void>;
+  /** Partitions of recovererDLQ as found (or created) at start. */
+  readonly dlqPartitions: number;
 
-  private constructor(producer: DeliveringProducer, relay: OutboxRelay, projector: StatusProjector, closePool: () => Promise<void>) {
+  private constructor(producer: DeliveringProducer, relay: OutboxRelay, projector: StatusProjector, closePool: () => Promise<void>, dlqPartitions: number) {
     this.#producer = producer;
     this.#relay = relay;
     this.#projector = projector;
     this.#closePool = closePool;
+    this.dlqPartitions = dlqPartitions;
   }
 
-  static async start(config: Config, log: Logger): Promise<KafkaRuntime> {
+  static async start(config: Config, log: Logger, health: KafkaHealth): Promise<KafkaRuntime> {
     const producer = await DeliveringProducer.connect({
       brokers: config.kafkaBootstrapServers,
       clientId: `${config.applicationId}-outbox`,
       deliveryTimeoutMs: 30_000,
     });
-    const { created } = await ensureTopics(config.kafkaBootstrapServers, producer.client, topicLayout(config));
+    producer.client.on('event.error', health.listener('outbox-producer'));
+    health.start(
+      (timeout) =>
+        new Promise<void>((resolve, reject) => {
+          producer.client.getMetadata({ timeout }, (err) => (err ? reject(err) : resolve()));
+        }),
+    );
+    const { created, partitions } = await ensureTopics(config.kafkaBootstrapServers, producer.client, topicLayout(config));
     if (created.length > 0) log.info({ topics: created }, 'created topics');
+    const dlqPartitions = partitions.get(TOPIC_DLQ) ?? config.numPartitions;
+    if (dlqPartitions < config.numPartitions) {
+      // Spring's recoverer would fail every such send; the tasks route by key instead (dead-letter.ts).
+      log.warn({ topic: TOPIC_DLQ, partitions: dlqPartitions, inputs: config.numPartitions }, 'the dead-letter topic has fewer partitions than the inputs: dead letters go by key');
+    }
 
     const pool = createPool({ connectionString: config.databaseUrl, max: 3, applicationName: `${config.applicationId}-outbox` });
     const relay = new OutboxRelay(
@@ -50,8 +66,9 @@ export class KafkaRuntime {
       `${config.applicationId}-status-projector`,
       pool,
       log.child({ component: 'status-projector' }),
+      health.listener('status-projector'),
     );
-    return new KafkaRuntime(producer, relay, projector, () => pool.end());
+    return new KafkaRuntime(producer, relay, projector, () => pool.end(), dlqPartitions);
   }
 
   wakeOutbox(): void {

@@ -25,6 +25,7 @@ export async function restoreChangelogs(
   positions: readonly ChangelogPosition[],
   apply: (partition: number, records: RestoreRecord[]) => Promise<void>,
   log: Logger,
+  onClientError?: (err: Kafka.LibrdKafkaError) => void,
   timeoutMs = 600_000,
 ): Promise<number> {
   if (positions.length === 0) return 0;
@@ -39,6 +40,7 @@ export async function restoreChangelogs(
     },
     { 'auto.offset.reset': 'earliest' },
   );
+  if (onClientError !== undefined) consumer.on('event.error', onClientError);
   await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 30_000 }, (err) => (err ? reject(err) : resolve())));
   try {
     const open = new Map<string, { position: ChangelogPosition; high: number }>();

@@ -16,6 +16,19 @@ export function changelogTopic(applicationId: string, store: string): string {
   return `${applicationId}-${store}-changelog`;
 }
 
+/** The saga join's inputs: the answers of the payment and inventory services. */
+export const JOIN_INPUTS = [TOPIC_PAYMENT_ORDERS, TOPIC_STOCK_ORDERS] as const;
+export type JoinInput = (typeof JOIN_INPUTS)[number];
+
+/**
+ * The internal topic through which records of a join input that arrived on another
+ * partition than their key's are forwarded to it (REPARTITION_INPUTS), named as Kafka
+ * Streams names its repartition topics.
+ */
+export function repartitionTopic(applicationId: string, input: JoinInput): string {
+  return `${applicationId}-${input}-repartition`;
+}
+
 export interface TopicSpec {
   readonly name: string;
   readonly partitions: number;
@@ -25,8 +38,11 @@ export interface TopicSpec {
   readonly coPartitioned: boolean;
 }
 
-export function topicLayout(config: Pick<Config, 'numPartitions' | 'replicationFactor' | 'applicationId'>): TopicSpec[] {
+export function topicLayout(
+  config: Pick<Config, 'numPartitions' | 'replicationFactor' | 'applicationId'> & Partial<Pick<Config, 'repartitionInputs'>>,
+): TopicSpec[] {
   const base = { partitions: config.numPartitions, replicationFactor: config.replicationFactor, coPartitioned: true };
+  const repartition = config.repartitionInputs === true ? JOIN_INPUTS.map((input) => repartitionTopic(config.applicationId, input)) : [];
   return [
     { ...base, name: TOPIC_ORDERS, config: { 'retention.ms': String(7 * 24 * 3600 * 1000) } },
     { ...base, name: TOPIC_PAYMENT_ORDERS, config: { 'retention.ms': String(24 * 3600 * 1000) } },
@@ -37,5 +53,6 @@ export function topicLayout(config: Pick<Config, 'numPartitions' | 'replicationF
       name: changelogTopic(config.applicationId, store),
       config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0', 'segment.ms': String(3600 * 1000) },
     })),
+    ...repartition.map((name) => ({ ...base, name, config: { 'retention.ms': String(24 * 3600 * 1000) } })),
   ];
 }

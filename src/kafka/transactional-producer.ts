@@ -4,49 +4,84 @@
 // metadata, KIP-447), so all of them commit or none. Under at_least_once the same
 // calls degrade to a flush and a synchronous offset commit. The first failed delivery
 // is latched and fails the next commit (RecordCollectorImpl.checkForException).
+//
+// The transaction's own lifecycle, with what moves it (txn-errors.ts classifies):
+//
+//   READY ──begin──► IN_TRANSACTION ──commit ok──► READY
+//     ▲                  │   │
+//     │           abortable  fatal ───────────────► FATAL ──begin: replace the producer──► READY
+//     │                  ▼                             ▲     (initTransactions fences the old epoch
+//     └──abort ok── ABORT_REQUIRED ──abort: fatal──────┘      and aborts what it left open)
+//
+// A call that fails retriably (timed out, or "Conflicting ... API call is already in
+// progress") is called again until it completes: librdkafka resumes it in the
+// background, and starting any other call meanwhile only conflicts. That is what kept
+// the engine from ever coming back after a broker restart: a timed-out abort was
+// never resumed, and every beginTransaction after it conflicted with it.
 import Kafka from 'node-rdkafka';
 import { EngineError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import type { OutputRecord } from '../stream/protocol.js';
+import { txnBackoffMs, txnErrorAction } from './txn-errors.js';
 
 const ERR_QUEUE_FULL = Kafka.CODES.ERRORS.ERR__QUEUE_FULL;
+/** librdkafka's recommended timeout for transactional calls: the transaction's remaining time. */
+const REMAINING_TXN_TIME = -1;
+/** More replacements than this within REPLACE_WINDOW_MS means something else holds our transactional.id. */
+const MAX_REPLACEMENTS = 5;
+const REPLACE_WINDOW_MS = 60_000;
+
+export type TxnState = 'READY' | 'IN_TRANSACTION' | 'ABORT_REQUIRED' | 'FATAL';
 
 export interface TransactionalProducerOptions {
   readonly brokers: string;
   readonly transactionalId: string;
   readonly exactlyOnce: boolean;
   readonly transactionTimeoutMs: number;
+  readonly log: Logger;
+  /** Every librdkafka error event of the handle (broker down, transport...), for health and metrics. */
+  readonly onClientError?: (err: Kafka.LibrdKafkaError) => void;
 }
 
-function call(fn: (cb: (err: Kafka.LibrdKafkaError | null | undefined) => void) => void, what: string): Promise<void> {
-  return new Promise((resolve, reject) =>
-    fn((err) => (err ? reject(new EngineError('ORD_ERR_KAFKA', `${what} failed: ${err.message}`, { cause: err })) : resolve())),
-  );
+export interface TransactionCounters {
+  /** Calls resumed after a retriable error (timeouts, conflicts with a call in progress). */
+  resumed: number;
+  aborts: number;
+  /** Producers replaced after a fatal error. */
+  replaced: number;
 }
+
+type Callback = (err: Kafka.LibrdKafkaError | null | undefined) => void;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class TransactionalProducer {
-  readonly #producer: Kafka.Producer;
-  readonly #exactlyOnce: boolean;
+  #producer: Kafka.Producer;
+  readonly #options: TransactionalProducerOptions;
+  #state: TxnState = 'READY';
+  /** Bumped by every abort: delivery reports of purged records from before it are ignored. */
+  #generation = 0;
   #pending = 0;
   #drained: (() => void)[] = [];
   #error: Kafka.LibrdKafkaError | undefined;
-  #inTransaction = false;
+  #closing = false;
+  readonly #replacedAt: number[] = [];
   /** `topic:partition` → next offset after the last delivered record, for checkpoints. */
   readonly #ends = new Map<string, number>();
+  readonly counters: TransactionCounters = { resumed: 0, aborts: 0, replaced: 0 };
 
-  private constructor(producer: Kafka.Producer, exactlyOnce: boolean) {
+  private constructor(producer: Kafka.Producer, options: TransactionalProducerOptions) {
     this.#producer = producer;
-    this.#exactlyOnce = exactlyOnce;
-    producer.on('delivery-report', (err, report) => {
-      if (err) this.#error ??= err;
-      else {
-        const k = `${report.topic}:${report.partition}`;
-        this.#ends.set(k, Math.max(this.#ends.get(k) ?? 0, report.offset + 1));
-      }
-      if (--this.#pending === 0) for (const wake of this.#drained.splice(0)) wake();
-    });
+    this.#options = options;
+    this.#listen(producer);
   }
 
   static async connect(options: TransactionalProducerOptions): Promise<TransactionalProducer> {
+    const producer = await TransactionalProducer.#create(options);
+    return new TransactionalProducer(producer, options);
+  }
+
+  static async #create(options: TransactionalProducerOptions): Promise<Kafka.Producer> {
     const producer = new Kafka.Producer(
       {
         'metadata.broker.list': options.brokers,
@@ -56,6 +91,8 @@ export class TransactionalProducer {
         'linger.ms': 5,
         'compression.codec': 'lz4',
         'socket.keepalive.enable': true,
+        // Reconnect quickly once a restarted broker is back (defaults: 100 ms → 10 s).
+        'reconnect.backoff.max.ms': 1000,
         // Bounded for a 2 GiB pod (librdkafka's default is 1 GiB); a full queue makes
         // send() wait for deliveries instead.
         'queue.buffering.max.kbytes': 64 * 1024,
@@ -63,18 +100,52 @@ export class TransactionalProducer {
       },
       { acks: -1 },
     );
-    await call((cb) => producer.connect({ timeout: 30_000 }, (err) => cb(err)), 'producer connect');
+    if (options.onClientError !== undefined) producer.on('event.error', options.onClientError);
+    await new Promise<void>((resolve, reject) =>
+      producer.connect({ timeout: 30_000 }, (err) => (err ? reject(new EngineError('ORD_ERR_KAFKA', `producer connect failed: ${err.message}`, { cause: err })) : resolve())),
+    );
     producer.setPollInterval(5);
     // A restarted instance with the same transactional.id fences its predecessor and
     // aborts the transaction it left open, so read_committed readers are not held up.
-    if (options.exactlyOnce) await call((cb) => producer.initTransactions(30_000, cb), 'initTransactions');
-    return new TransactionalProducer(producer, options.exactlyOnce);
+    if (options.exactlyOnce) {
+      for (let attempt = 0; ; attempt++) {
+        const err = await new Promise<Kafka.LibrdKafkaError | null | undefined>((resolve) => producer.initTransactions(REMAINING_TXN_TIME, resolve));
+        if (!err) break;
+        if (txnErrorAction(err) !== 'resume' || attempt >= 20) {
+          producer.disconnect(() => undefined);
+          throw new EngineError('ORD_ERR_KAFKA', `initTransactions failed: ${err.message}`, { cause: err });
+        }
+        options.log.warn({ err: err.message, attempt }, 'initTransactions: retrying');
+        await sleep(txnBackoffMs(attempt));
+      }
+    }
+    return producer;
+  }
+
+  #listen(producer: Kafka.Producer): void {
+    producer.on('delivery-report', (err, report) => {
+      // Reports of records from an aborted (purged) transaction: not this one's business.
+      if (report.opaque !== this.#generation || producer !== this.#producer) return;
+      if (err) this.#error ??= err;
+      else {
+        const k = `${report.topic}:${report.partition}`;
+        this.#ends.set(k, Math.max(this.#ends.get(k) ?? 0, report.offset + 1));
+      }
+      if (--this.#pending === 0) this.#wake();
+    });
+  }
+
+  get state(): TxnState {
+    return this.#state;
   }
 
   async begin(): Promise<void> {
-    if (!this.#exactlyOnce || this.#inTransaction) return;
-    await call((cb) => this.#producer.beginTransaction(cb), 'beginTransaction');
-    this.#inTransaction = true;
+    if (!this.#options.exactlyOnce) return;
+    if (this.#state === 'ABORT_REQUIRED') await this.abort();
+    if (this.#state === 'FATAL') await this.#replace();
+    if (this.#state === 'IN_TRANSACTION') return;
+    await this.#call('beginTransaction', (cb) => this.#producer.beginTransaction(cb));
+    this.#state = 'IN_TRANSACTION';
   }
 
   /** Queues records in the open transaction; waits only when librdkafka's queue is full. */
@@ -84,18 +155,21 @@ export class TransactionalProducer {
       for (;;) {
         try {
           const value = r.value === null ? null : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
-          this.#producer.produce(r.topic, r.partition, value, r.key, Date.now(), undefined, r.headers as Kafka.MessageHeader[] | undefined);
+          this.#producer.produce(r.topic, r.partition, value, r.key, Date.now(), this.#generation, r.headers as Kafka.MessageHeader[] | undefined);
           this.#pending++;
           break;
         } catch (err) {
           if ((err as Kafka.LibrdKafkaError).code !== ERR_QUEUE_FULL) throw new EngineError('ORD_ERR_KAFKA', `produce failed: ${(err as Error).message}`, { cause: err });
-          await new Promise((wake) => setTimeout(wake, 2));
+          // Full: wait for deliveries, unless they are failing (the broker is away and the
+          // records time out), which dooms the transaction anyway.
+          this.#check();
+          await sleep(2);
         }
       }
     }
   }
 
-  /** Waits for every delivery report; throws the first failed delivery. */
+  /** Waits for every delivery report of this transaction; throws the first failed delivery. */
   async flush(): Promise<void> {
     if (this.#pending > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
     this.#check();
@@ -111,21 +185,80 @@ export class TransactionalProducer {
   /** Commits outputs and consumed offsets together (or, at least once, in that order). */
   async commit(offsets: Kafka.TopicPartitionOffset[], consumer: Kafka.KafkaConsumer): Promise<void> {
     await this.flush();
-    if (!this.#exactlyOnce) {
+    if (!this.#options.exactlyOnce) {
       if (offsets.length > 0) consumer.commitSync(offsets);
       return;
     }
-    if (offsets.length > 0) await call((cb) => this.#producer.sendOffsetsToTransaction(offsets, consumer, 30_000, cb), 'sendOffsetsToTransaction');
-    await call((cb) => this.#producer.commitTransaction(30_000, cb), 'commitTransaction');
-    this.#inTransaction = false;
+    if (offsets.length > 0) {
+      await this.#call('sendOffsetsToTransaction', (cb) => this.#producer.sendOffsetsToTransaction(offsets, consumer, REMAINING_TXN_TIME, cb));
+    }
+    await this.#call('commitTransaction', (cb) => this.#producer.commitTransaction(REMAINING_TXN_TIME, cb));
+    this.#state = 'READY';
   }
 
+  /**
+   * Drops the open transaction: records still queued are purged (their reports are
+   * ignored), and the abort is resumed until the coordinator has taken it. A fatal
+   * producer is left to begin(), which replaces it.
+   */
   async abort(): Promise<void> {
+    this.#generation++;
     this.#error = undefined;
     this.#ends.clear();
-    if (!this.#exactlyOnce || !this.#inTransaction) return;
-    this.#inTransaction = false;
-    await call((cb) => this.#producer.abortTransaction(30_000, cb), 'abortTransaction');
+    this.#pending = 0;
+    this.#wake();
+    if (!this.#options.exactlyOnce || this.#state === 'READY' || this.#state === 'FATAL') return;
+    this.counters.aborts++;
+    await this.#call('abortTransaction', (cb) => this.#producer.abortTransaction(REMAINING_TXN_TIME, cb));
+    this.#state = 'READY';
+  }
+
+  /** Calls a transactional API until it completes, resuming after retriable errors. */
+  async #call(what: string, fn: (cb: Callback) => void): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const err = await new Promise<Kafka.LibrdKafkaError | null | undefined>((resolve) => fn(resolve));
+      if (!err) return;
+      const action = txnErrorAction(err);
+      if (action === 'resume' && !this.#closing) {
+        this.counters.resumed++;
+        // Every attempt while the broker is away would log: say it on the first and then every 10th.
+        if (attempt % 10 === 0) this.#options.log.warn({ err: err.message, code: err.code, attempt }, `${what}: retriable error, resuming the call`);
+        await sleep(txnBackoffMs(attempt));
+        continue;
+      }
+      // Given up (fatal, doomed, or closing with the call still running): the next
+      // begin() aborts or replaces before anything else is sent.
+      this.#state = action === 'replace' ? 'FATAL' : 'ABORT_REQUIRED';
+      throw new EngineError('ORD_ERR_KAFKA', `${what} failed (${action}): ${err.message}`, { cause: err });
+    }
+  }
+
+  /** A fatal error ended this producer: a new one with the same transactional.id takes over. */
+  async #replace(): Promise<void> {
+    const now = Date.now();
+    while (this.#replacedAt.length > 0 && this.#replacedAt[0]! < now - REPLACE_WINDOW_MS) this.#replacedAt.shift();
+    if (this.#replacedAt.length >= MAX_REPLACEMENTS) {
+      throw new EngineError(
+        'ORD_ERR_ILLEGAL_STATE',
+        `the transactional producer ${this.#options.transactionalId} was fenced ${MAX_REPLACEMENTS} times in ${REPLACE_WINDOW_MS / 1000} s: another instance runs with the same INSTANCE_ID`,
+      );
+    }
+    this.#replacedAt.push(now);
+    this.#options.log.warn({ transactionalId: this.#options.transactionalId }, 'transactional producer hit a fatal error: replacing it');
+    const old = this.#producer;
+    this.#generation++;
+    this.#pending = 0;
+    this.#error = undefined;
+    this.#wake();
+    await new Promise<void>((resolve) => old.disconnect(5000, () => resolve()));
+    this.#producer = await TransactionalProducer.#create(this.#options);
+    this.#listen(this.#producer);
+    this.counters.replaced++;
+    this.#state = 'READY';
+  }
+
+  #wake(): void {
+    for (const wake of this.#drained.splice(0)) wake();
   }
 
   #check(): void {
@@ -136,6 +269,7 @@ export class TransactionalProducer {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     await new Promise<void>((resolve) => this.#producer.disconnect(10_000, () => resolve()));
   }
 }

@@ -9,9 +9,10 @@
 // Written atomically (temp file, fsync, rename, fsync of the directory): a crash
 // leaves either the old or the new file, never a torn one. A leftover
 // `.checkpoint.tmp` from such a crash is never read and is overwritten by the next
-// write. A file that does not parse is an error, not an empty checkpoint: restoring
-// from the beginning over a store that already has data is only right if the store
-// is wiped first, and that decision belongs to the caller.
+// write. A file that does not parse is ORD_ERR_STATE_CORRUPTED, not an empty
+// checkpoint: restoring from the beginning over a store that already has data is only
+// right if the store is wiped first, which is what that error's recovery class asks
+// of the caller (Task.wipe).
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineError } from '../errors.js';
@@ -25,7 +26,7 @@ const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
 /** The map key of a changelog partition. */
 export const checkpointKey = (topic: string, partition: number): string => `${topic}:${partition}`;
 
-const corrupt = (file: string, why: string): EngineError => new EngineError('ORD_ERR_INTERNAL', `checkpoint ${file} is corrupt: ${why}`);
+const corrupt = (file: string, why: string): EngineError => new EngineError('ORD_ERR_STATE_CORRUPTED', `checkpoint ${file} is corrupt: ${why}`);
 
 const isOffset = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
 const isPartition = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 2 ** 31 - 1;

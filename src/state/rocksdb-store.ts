@@ -101,8 +101,12 @@ export class RocksStore {
       return new RocksStore(path, db);
     } catch (err) {
       openHere.delete(path);
-      // A "Corruption: ..." status lands here: the caller wipes (destroy) and restores.
-      throw new EngineError('ORD_ERR_INTERNAL', `cannot open state store ${path}: ${reason(err)}`, { cause: err });
+      // RocksDB's "Corruption: ..." status: the caller wipes (destroy) and restores from
+      // the changelog. Anything else (a LOCK held by another process sharing STATE_DIR,
+      // permissions, a full disk) is not cured by a wipe and stops the process.
+      const why = reason(err);
+      const code = /\bCorruption\b/.test(why) ? 'ORD_ERR_STATE_CORRUPTED' : 'ORD_ERR_INTERNAL';
+      throw new EngineError(code, `cannot open state store ${path}: ${why}`, { cause: err });
     }
   }
 

@@ -45,6 +45,13 @@ export class JoinWindow {
     return this.#fifo.length - this.#head;
   }
 
+  /** Forgets every entry (the task rolls back and rebuilds the window from its store). */
+  clear(): void {
+    this.#byOrder.clear();
+    this.#fifo = [];
+    this.#head = 0;
+  }
+
   add(entry: JoinEntry): void {
     const list = this.#byOrder.get(entry.orderId);
     if (list === undefined) this.#byOrder.set(entry.orderId, [entry]);

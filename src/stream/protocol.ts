@@ -1,6 +1,8 @@
 // Messages between the kafka (main) thread and the stream threads, and between the
 // HTTP thread and the stream threads (interactive queries). Batch-first: records of a
-// partition travel together, never one message per record.
+// partition travel together, never one message per record. Failures travel as
+// WireErrors (src/errors.ts), so they keep their code and recovery class.
+import type { WireError } from '../errors.js';
 
 /** A consumed record handed to the task that owns its partition. */
 export interface InputRecord {
@@ -33,7 +35,12 @@ export interface TaskConfig {
   readonly applicationId: string;
   readonly stateDir: string;
   readonly joinWindowMs: number;
+  /** Partitions of every co-partitioned topic, `orders` (the decisions' sink) included. */
   readonly numPartitions: number;
+  /** Partitions of recovererDLQ: a dead letter keeps its partition when the DLQ has it, else goes by key. */
+  readonly dlqPartitions: number;
+  /** Forward join inputs that arrived on another partition than their key's (REPARTITION_INPUTS). */
+  readonly repartitionInputs: boolean;
 }
 
 export type StreamRequest =
@@ -48,8 +55,12 @@ export type StreamRequest =
   | { readonly type: 'prepareCommit'; readonly partition: number }
   /** The transaction committed: write the prepared batch and the checkpoint. */
   | { readonly type: 'postCommit'; readonly partition: number; readonly changelogEnd: readonly ChangelogPosition[] }
+  /** The transaction aborted: drop what is not committed and go on from the committed stores. */
+  | { readonly type: 'rollback'; readonly partition: number }
   /** Close the task; dirty = drop what is not committed (abort, fencing, lost). */
   | { readonly type: 'close'; readonly partition: number; readonly dirty: boolean }
+  /** Delete the task's stores and checkpoint (corrupted): the next open restores from scratch. */
+  | { readonly type: 'wipe'; readonly task: TaskConfig }
   /** Stats of every task of this thread. */
   | { readonly type: 'stats' };
 
@@ -67,6 +78,10 @@ export interface ProcessResult {
   readonly outputs: readonly OutputRecord[];
   readonly processed: number;
   readonly skipped: number;
+  /** Records whose key hashes to another partition than the one they arrived on, by topic. */
+  readonly mispartitioned: Readonly<Record<string, number>>;
+  /** Of those, the ones forwarded to their key's partition through a repartition topic. */
+  readonly forwarded: number;
 }
 
 export interface PrepareCommitResult {
@@ -91,4 +106,5 @@ export type QueryRequest =
 
 export type QueryResponse =
   | { readonly id: number; readonly ok: true; readonly values: readonly Uint8Array[] }
-  | { readonly id: number; readonly ok: false; readonly code: 'not-owned' | 'restoring' | 'error'; readonly message: string };
+  | { readonly id: number; readonly ok: false; readonly code: 'not-owned' | 'restoring'; readonly message: string }
+  | { readonly id: number; readonly ok: false; readonly code: 'error'; readonly message: string; readonly error: WireError };

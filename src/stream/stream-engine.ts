@@ -10,26 +10,44 @@
 // Tasks come from the group's assignment (range assignor: the same partition number of
 // every co-partitioned topic lands on the same member). Rebalance callbacks only queue
 // work; the loop handles it between batches, so a task is never revoked mid-batch.
-// Any failure of the cycle aborts the transaction and reinitializes the tasks from
-// their committed state; a fatal one (fenced producer) stops the process.
+//
+// A failed cycle is recovered by the error's class (src/errors.ts recovery):
+//   retry  abort the transaction (resumed until the coordinator took it), roll every
+//          task back to its committed state in place, seek the consumer back to the
+//          first record not committed, back off, go on. Nothing here needs the broker
+//          but the abort, so a broker outage costs its own length and no more.
+//   wipe   a task's state is corrupted: reopen the tasks (the task manager wipes and
+//          restores the corrupted one).
+//   fatal  stop the process with one clear line (an illegal state, a store that cannot
+//          open, another instance holding our transactional.id).
+// A dead stream thread takes its tasks' live state with it: they are reopened and
+// restored on its replacement, the others roll back.
+import type { MessagePort } from 'node:worker_threads';
 import Kafka from 'node-rdkafka';
 import type { Config } from '../config.js';
-import { EngineError } from '../errors.js';
+import { EngineError, recoveryOf } from '../errors.js';
+import type { KafkaHealth } from '../kafka/kafka-health.js';
 import { pollBatch } from '../kafka/poll.js';
-import { restoreChangelogs } from '../kafka/restore-consumer.js';
-import { TransactionalProducer } from '../kafka/transactional-producer.js';
-import { JOIN_STORE, ORDERS_STORE, TOPIC_ORDERS, TOPIC_PAYMENT_ORDERS, TOPIC_STOCK_ORDERS, changelogTopic } from '../kafka/topics.js';
+import { TransactionalProducer, type TransactionCounters } from '../kafka/transactional-producer.js';
+import { JOIN_INPUTS, JOIN_STORE, ORDERS_STORE, TOPIC_ORDERS, changelogTopic, repartitionTopic } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
-import type { ChangelogPosition, InputRecord, OpenResult, PrepareCommitResult, ProcessResult, TaskStats } from './protocol.js';
+import type { ChangelogPosition, InputRecord, PrepareCommitResult, ProcessResult, TaskStats } from './protocol.js';
+import { TaskManager } from './task-manager.js';
 import type { StreamThreads } from './stream-threads.js';
 import { groupByPartition } from './thread-assignment.js';
 
 const ERR_ASSIGN = Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS;
-const SOURCE_TOPICS = [TOPIC_PAYMENT_ORDERS, TOPIC_STOCK_ORDERS, TOPIC_ORDERS];
+const ERR_FENCED_INSTANCE_ID = Kafka.CODES.ERRORS.ERR_FENCED_INSTANCE_ID;
 /** Records per poll (Kafka Streams' max.poll.records is 1000 too). */
 const MAX_POLL_RECORDS = 1000;
 /** How long an idle poll waits for a record before the loop checks commits and rebalances. */
 const POLL_WAIT_MS = 50;
+/** Backoff after consecutive failed cycles: 100 ms doubling up to this. */
+const MAX_BACKOFF_MS = 5000;
+/** One warning per topic per this long about records on the wrong partition. */
+const MISPARTITION_WARN_MS = 60_000;
+/** A seek waits this long for the fetcher to drop what it prefetched from the old position. */
+const SEEK_TIMEOUT_MS = 5000;
 
 export type EngineState = 'CREATED' | 'REBALANCING' | 'RUNNING' | 'PENDING_SHUTDOWN' | 'NOT_RUNNING' | 'ERROR';
 
@@ -41,6 +59,8 @@ export interface TaskInfo {
 
 export interface EngineEvents {
   onTasksChanged(state: EngineState, tasks: readonly TaskInfo[]): void;
+  /** A stream thread was replaced: its new query port, for the HTTP thread. */
+  onQueryPort(thread: number, port: MessagePort): void;
   onFatal(err: Error): void;
 }
 
@@ -51,10 +71,31 @@ export interface EngineCounters {
   commitSeconds: number;
   /** Where commit time goes: tasks' prepareCommit, producer flush, the transaction, postCommit. */
   commitPhases: { prepare: number; flush: number; transaction: number; postCommit: number };
+  /** Failed cycles recovered by rolling back (or reopening) tasks. */
   aborts: number;
+  /** Records whose key hashes to another partition than the one they arrived on, by topic. */
+  mispartitioned: Record<string, number>;
+  /** Of those, forwarded through a repartition topic (REPARTITION_INPUTS). */
+  forwarded: number;
+  /** Stream threads that died and were replaced. */
+  threadsLost: number;
+  transactions: TransactionCounters;
 }
 
 type Rebalance = { readonly assign: boolean; readonly assignment: Kafka.Assignment[] };
+
+export interface EngineOptions {
+  /** Partitions of recovererDLQ, from the topic check at start. */
+  readonly dlqPartitions: number;
+  readonly health: KafkaHealth;
+}
+
+export function sourceTopics(config: Pick<Config, 'applicationId' | 'repartitionInputs'>): string[] {
+  const repartition = config.repartitionInputs ? JOIN_INPUTS.map((input) => repartitionTopic(config.applicationId, input)) : [];
+  return [...JOIN_INPUTS, TOPIC_ORDERS, ...repartition];
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class StreamEngine {
   readonly #config: Config;
@@ -63,23 +104,24 @@ export class StreamEngine {
   readonly #events: EngineEvents;
   readonly #consumer: Kafka.KafkaConsumer;
   readonly #producer: TransactionalProducer;
-  readonly #tasks = new Map<number, 'RESTORING' | 'RUNNING'>();
+  readonly #tasks: TaskManager;
+  /** Next offset to commit, per `topic:partition`, of what was processed since the last commit. */
   readonly #consumed = new Map<string, Kafka.TopicPartitionOffset>();
+  /** The first offset taken from the consumer since the last commit: where a rollback seeks back to. */
+  readonly #uncommittedFrom = new Map<string, Kafka.TopicPartitionOffset>();
   readonly #rebalances: Rebalance[] & { closing?: boolean };
+  /** Stream threads that died since the last recovery; their tasks must be reopened. */
+  readonly #lostThreads = new Set<number>();
+  readonly #lastMispartitionWarning = new Map<string, number>();
   #assignment: Kafka.Assignment[] = [];
   #state: EngineState = 'CREATED';
   #running = true;
   #loop: Promise<void> | undefined;
   #lastCommit = Date.now();
-  #reinitializePending = false;
-  readonly counters: EngineCounters = {
-    processed: 0,
-    skipped: 0,
-    commits: 0,
-    commitSeconds: 0,
-    commitPhases: { prepare: 0, flush: 0, transaction: 0, postCommit: 0 },
-    aborts: 0,
-  };
+  #failures = 0;
+  /** Set when recovery itself failed: the loop retries it before consuming anything. */
+  #recoveryPending: { reopen: boolean } | undefined;
+  readonly counters: EngineCounters;
 
   private constructor(
     config: Config,
@@ -89,6 +131,7 @@ export class StreamEngine {
     consumer: Kafka.KafkaConsumer,
     producer: TransactionalProducer,
     rebalances: Rebalance[] & { closing?: boolean },
+    options: EngineOptions,
   ) {
     this.#rebalances = rebalances;
     this.#config = config;
@@ -97,16 +140,50 @@ export class StreamEngine {
     this.#events = events;
     this.#consumer = consumer;
     this.#producer = producer;
+    this.#tasks = new TaskManager(config, log, threads, {
+      dlqPartitions: options.dlqPartitions,
+      onChanged: () => this.#publishTasks(),
+      onClientError: options.health.listener('restore-consumer'),
+    });
+    this.counters = {
+      processed: 0,
+      skipped: 0,
+      commits: 0,
+      commitSeconds: 0,
+      commitPhases: { prepare: 0, flush: 0, transaction: 0, postCommit: 0 },
+      aborts: 0,
+      mispartitioned: {},
+      forwarded: 0,
+      threadsLost: 0,
+      transactions: producer.counters,
+    };
   }
 
-  static async start(config: Config, log: Logger, threads: StreamThreads, events: EngineEvents): Promise<StreamEngine> {
-    const exactlyOnce = config.processingGuarantee === 'exactly_once_v2';
-    const producer = await TransactionalProducer.connect({
+  /**
+   * The transactional producer is created first and on its own (see main.ts): its
+   * initTransactions fences a crashed predecessor and aborts the transaction it left
+   * open, which holds back every read_committed reader of `orders` until then.
+   */
+  static async createProducer(config: Config, log: Logger, health: KafkaHealth): Promise<TransactionalProducer> {
+    return TransactionalProducer.connect({
       brokers: config.kafkaBootstrapServers,
       transactionalId: `${config.applicationId}-${config.instanceId}`,
-      exactlyOnce,
+      exactlyOnce: config.processingGuarantee === 'exactly_once_v2',
       transactionTimeoutMs: Math.max(10_000, config.commitIntervalMs * 3),
+      log: log.child({ component: 'txn' }),
+      onClientError: health.listener('stream-producer'),
     });
+  }
+
+  static async start(
+    config: Config,
+    log: Logger,
+    threads: StreamThreads,
+    producer: TransactionalProducer,
+    events: EngineEvents,
+    options: EngineOptions,
+  ): Promise<StreamEngine> {
+    const exactlyOnce = config.processingGuarantee === 'exactly_once_v2';
     // librdkafka waits for assign()/unassign(): while the loop runs, the callback only
     // queues the event for it. Once the loop has ended (closing), nobody would handle
     // the queue, and leaving the group revokes everything: answer directly, or
@@ -128,6 +205,7 @@ export class StreamEngine {
         'session.timeout.ms': 10_000,
         'heartbeat.interval.ms': 3000,
         'max.poll.interval.ms': 300_000,
+        'reconnect.backoff.max.ms': 1000,
         // Prefetch bounded for a 2 GiB pod (librdkafka's default queues 64 MiB).
         'queued.max.messages.kbytes': 16 * 1024,
         rebalance_cb: function (this: Kafka.KafkaConsumer, err: Kafka.LibrdKafkaError | undefined, assignment: Kafka.Assignment[]) {
@@ -139,9 +217,15 @@ export class StreamEngine {
       },
       { 'auto.offset.reset': 'earliest' },
     );
+    consumer.on('event.error', options.health.listener('stream-consumer'));
     await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 30_000 }, (err) => (err ? reject(err) : resolve())));
-    const engine = new StreamEngine(config, log, threads, events, consumer, producer, rebalances);
-    consumer.subscribe(SOURCE_TOPICS);
+    const engine = new StreamEngine(config, log, threads, events, consumer, producer, rebalances, options);
+    // Another instance with our INSTANCE_ID took over our group membership: going on
+    // would only fence it back and forth.
+    consumer.on('event.error', (err) => {
+      if (err.code === ERR_FENCED_INSTANCE_ID || err.isFatal === true) engine.#fail(new EngineError('ORD_ERR_ILLEGAL_STATE', `the group consumer failed fatally: ${err.message}`, { cause: err }));
+    });
+    consumer.subscribe(sourceTopics(config));
     engine.#setState('REBALANCING');
     engine.#loop = engine.#run();
     return engine;
@@ -151,17 +235,29 @@ export class StreamEngine {
     return this.#state;
   }
 
+  /** A stream thread died (StreamThreads' onThreadLost): the loop reopens its tasks. */
+  threadLost(thread: number, err: Error): void {
+    this.counters.threadsLost++;
+    this.#log.error({ err, thread }, 'stream thread died: its tasks will be reopened on its replacement');
+    this.#lostThreads.add(thread);
+  }
+
   #setState(state: EngineState): void {
     this.#state = state;
-    this.#events.onTasksChanged(state, [...this.#tasks].map(([partition, s]) => ({ partition, thread: this.#threads.ownerOf(partition), state: s })));
+    this.#publishTasks();
+  }
+
+  #publishTasks(): void {
+    const tasks = [...this.#tasks.tasks].map(([partition, s]) => ({ partition, thread: this.#threads.ownerOf(partition), state: s }));
+    this.#events.onTasksChanged(this.#state, tasks);
   }
 
   async #run(): Promise<void> {
     while (this.#running) {
       try {
         await this.#handleRebalances();
-        if (this.#reinitializePending) {
-          await this.#reinitialize();
+        if (this.#recoveryPending !== undefined || this.#lostThreads.size > 0) {
+          await this.#recoverTasks(this.#recoveryPending?.reopen ?? false);
           continue;
         }
         const messages = await pollBatch(this.#consumer, MAX_POLL_RECORDS, POLL_WAIT_MS);
@@ -174,11 +270,16 @@ export class StreamEngine {
   }
 
   async #process(messages: Kafka.Message[]): Promise<void> {
+    // Before anything can fail: where a rollback must seek back to.
+    for (const m of messages) {
+      const k = `${m.topic}:${m.partition}`;
+      if (!this.#uncommittedFrom.has(k)) this.#uncommittedFrom.set(k, { topic: m.topic, partition: m.partition, offset: m.offset });
+    }
     const now = Date.now();
     await this.#producer.begin();
     const results = await Promise.all(
       [...groupByPartition(messages)].map(async ([partition, batch]) => {
-        if (this.#tasks.get(partition) !== 'RUNNING') throw new EngineError('ORD_ERR_ILLEGAL_STATE', `records for task 0_${partition}, which is not running`);
+        if (this.#tasks.tasks.get(partition) !== 'RUNNING') throw new EngineError('ORD_ERR_ILLEGAL_STATE', `records for task 0_${partition}, which is not running`);
         const records: InputRecord[] = batch.map((m) => ({
           topic: m.topic,
           offset: m.offset,
@@ -193,8 +294,24 @@ export class StreamEngine {
       await this.#producer.send(r.outputs);
       this.counters.processed += r.processed;
       this.counters.skipped += r.skipped;
+      this.counters.forwarded += r.forwarded;
+      for (const [topic, n] of Object.entries(r.mispartitioned)) this.#mispartitioned(topic, n);
     }
     for (const m of messages) this.#consumed.set(`${m.topic}:${m.partition}`, { topic: m.topic, partition: m.partition, offset: m.offset + 1 });
+  }
+
+  #mispartitioned(topic: string, n: number): void {
+    this.counters.mispartitioned[topic] = (this.counters.mispartitioned[topic] ?? 0) + n;
+    const now = Date.now();
+    if (now - (this.#lastMispartitionWarning.get(topic) ?? 0) < MISPARTITION_WARN_MS) return;
+    this.#lastMispartitionWarning.set(topic, now);
+    this.#log.warn(
+      { topic, total: this.counters.mispartitioned[topic], repartitionInputs: this.#config.repartitionInputs },
+      `records on ${topic} arrived on another partition than their key's: their producer does not partition like Kafka's default partitioner (murmur2), ` +
+        (this.#config.repartitionInputs
+          ? 'so they are forwarded to their key\'s partition through a repartition topic'
+          : 'so its answers cannot be joined with the other side\'s; set the producer\'s partitioner to murmur2_random, or REPARTITION_INPUTS=true'),
+    );
   }
 
   async #commit(): Promise<void> {
@@ -206,7 +323,7 @@ export class StreamEngine {
       this.counters.commitPhases[phase] += Number(now - since) / 1e9;
       return now;
     };
-    const running = [...this.#tasks].filter(([, s]) => s === 'RUNNING').map(([p]) => p);
+    const running = this.#tasks.running();
     await this.#producer.begin();
     const prepared = await Promise.all(running.map((partition) => this.#threads.run<PrepareCommitResult>(partition, { type: 'prepareCommit', partition })));
     for (const p of prepared) await this.#producer.send(p.changelog);
@@ -216,20 +333,29 @@ export class StreamEngine {
     await this.#producer.commit([...this.#consumed.values()], this.#consumer);
     t = lap('transaction', t);
     this.#consumed.clear();
+    this.#uncommittedFrom.clear();
     const ends = this.#producer.takeEnds();
-    await Promise.all(
-      running.map((partition) => {
-        const changelogEnd: ChangelogPosition[] = [];
-        for (const topic of this.#changelogs()) {
-          const offset = ends.get(`${topic}:${partition}`);
-          if (offset !== undefined) changelogEnd.push({ topic, partition, offset });
-        }
-        return this.#threads.run(partition, { type: 'postCommit', partition, changelogEnd });
-      }),
-    );
+    try {
+      await Promise.all(
+        running.map((partition) => {
+          const changelogEnd: ChangelogPosition[] = [];
+          for (const topic of this.#changelogs()) {
+            const offset = ends.get(`${topic}:${partition}`);
+            if (offset !== undefined) changelogEnd.push({ topic, partition, offset });
+          }
+          return this.#threads.run(partition, { type: 'postCommit', partition, changelogEnd });
+        }),
+      );
+    } catch (err) {
+      // Committed, but not (all) in the stores: a rollback would lose committed state.
+      // Reopening restores the stores from their changelogs past the checkpoint.
+      this.#recoveryPending = { reopen: true };
+      throw err;
+    }
     lap('postCommit', t);
     this.counters.commits++;
     this.counters.commitSeconds += Number(process.hrtime.bigint() - started) / 1e9;
+    this.#failures = 0;
   }
 
   #changelogs(): string[] {
@@ -249,101 +375,102 @@ export class StreamEngine {
     this.#setState('REBALANCING');
     let clean = true;
     try {
-      await this.#commit();
+      if (this.#recoveryPending === undefined) await this.#commit();
+      else clean = false;
     } catch (err) {
       clean = false;
       this.#log.warn({ err }, 'commit on revocation failed; closing tasks dirty');
-      await this.#producer.abort().catch(() => undefined);
+      await this.#producer.abort().catch((abortErr: unknown) => this.#log.warn({ err: abortErr }, 'abort on revocation failed'));
     }
-    await this.#closeTasks(!clean);
+    this.#consumed.clear();
+    this.#uncommittedFrom.clear();
+    await this.#tasks.closeAll(!clean);
     this.#consumer.unassign();
     this.#assignment = [];
+    this.#recoveryPending = undefined;
+    this.#lostThreads.clear();
     this.#setState('REBALANCING');
   }
 
   async #onAssigned(assignment: Kafka.Assignment[]): Promise<void> {
     this.#assignment = assignment;
-    await this.#openTasks([...new Set(assignment.map((a) => a.partition))].sort((a, b) => a - b));
+    await this.#tasks.open([...new Set(assignment.map((a) => a.partition))].sort((a, b) => a - b));
     // Positions come from the group's committed offsets.
     this.#consumer.assign(assignment);
-    this.#log.info({ tasks: [...this.#tasks.keys()] }, 'tasks assigned and restored');
+    this.#log.info({ tasks: [...this.#tasks.tasks.keys()] }, 'tasks assigned and restored');
     this.#setState('RUNNING');
   }
 
-  async #openTasks(partitions: number[]): Promise<void> {
-    for (const partition of partitions) this.#tasks.set(partition, 'RESTORING');
-    this.#setState('REBALANCING');
-    const opened = await Promise.all(
-      partitions.map((partition) =>
-        this.#threads.run<OpenResult>(partition, {
-          type: 'open',
-          task: {
-            partition,
-            applicationId: this.#config.applicationId,
-            stateDir: this.#config.stateDir,
-            joinWindowMs: this.#config.joinWindowMs,
-            numPartitions: this.#config.numPartitions,
-          },
-        }),
-      ),
-    );
-    const positions = opened.flatMap((o) => o.restoreFrom);
-    await restoreChangelogs(
-      this.#config.kafkaBootstrapServers,
-      `${this.#config.applicationId}-restore-consumer`,
-      positions,
-      (partition, records) => this.#threads.run(partition, { type: 'restore', partition, records }),
-      this.#log.child({ component: 'restore' }),
-    );
-    await Promise.all(partitions.map((partition) => this.#threads.run(partition, { type: 'restored', partition })));
-    for (const partition of partitions) this.#tasks.set(partition, 'RUNNING');
-  }
-
-  async #closeTasks(dirty: boolean): Promise<void> {
-    await Promise.all([...this.#tasks.keys()].map((partition) => this.#threads.run(partition, { type: 'close', partition, dirty })));
-    for (const partition of this.#tasks.keys()) this.#threads.release(partition);
-    this.#tasks.clear();
-  }
-
-  /** Abort, then reinitialize every task from committed state and rewind the consumer. */
+  /** Classifies a failed cycle and recovers from it (see the head of this file). */
   async #recover(err: unknown): Promise<void> {
     this.counters.aborts++;
-    const fatal = err instanceof EngineError && err.recovery === 'fatal';
-    const cause = (err as { cause?: Kafka.LibrdKafkaError }).cause;
-    if (fatal || cause?.isFatal === true) {
-      this.#running = false;
-      this.#setState('ERROR');
-      this.#events.onFatal(err as Error);
+    const recovery = recoveryOf(err);
+    if (recovery === 'fatal') {
+      this.#fail(err);
       return;
     }
-    this.#log.warn({ err }, 'commit cycle failed: aborting the transaction and reinitializing tasks from committed state');
-    this.#consumed.clear();
-    this.#reinitializePending = true;
-    await this.#producer.abort().catch((abortErr: unknown) => this.#log.warn({ err: abortErr }, 'abortTransaction failed'));
-    await this.#reinitialize();
+    this.#failures++;
+    this.#log.warn({ err, recovery, failures: this.#failures }, 'commit cycle failed: aborting the transaction and rolling tasks back to their committed state');
+    await this.#recoverTasks(recovery === 'wipe' || (this.#recoveryPending?.reopen ?? false));
   }
 
   /**
-   * Closes every task dirty and reopens it from committed state, with the consumer
-   * rewound to the committed offsets. Until that has succeeded (the broker may still
-   * be away), the loop tries again each round, a second apart, and consumes nothing.
+   * Aborts the open transaction, then brings the tasks back to their committed state:
+   * rolled back in place, or reopened (restored) when a thread died with them, a store
+   * is corrupted, or a commit was not applied. Then the consumer seeks back to the
+   * first record not committed. Then it backs off (longer after each failure in a
+   * row, so a failure that repeats does not spin); if any of it fails, the loop tries
+   * again and consumes nothing meanwhile.
    */
-  async #reinitialize(): Promise<void> {
+  async #recoverTasks(reopenAll: boolean): Promise<void> {
+    this.#recoveryPending = { reopen: reopenAll };
     try {
-      const partitions = [...new Set(this.#assignment.map((a) => a.partition))];
-      this.#consumer.unassign();
-      await this.#closeTasks(true);
-      if (partitions.length > 0) {
-        await this.#openTasks(partitions);
-        this.#consumer.assign(this.#assignment);
+      this.#consumed.clear();
+      await this.#producer.abort().catch((err: unknown) => {
+        // FATAL (begin() replaces the producer) or closing; the rollback stands either way.
+        this.#log.warn({ err }, 'abort failed; the producer will be replaced before the next transaction');
+      });
+      const lost = [...this.#lostThreads];
+      this.#lostThreads.clear();
+      const reopen = reopenAll ? [...this.#tasks.tasks.keys()] : lost.flatMap((thread) => this.#tasks.onThread(thread));
+      for (const thread of lost) this.#events.onQueryPort(thread, await this.#threads.queryPort(thread));
+      if (reopen.length > 0) {
+        this.#setState('REBALANCING');
+        this.#log.info({ tasks: reopen }, 'reopening tasks from their committed state');
+        await this.#tasks.open(reopen);
       }
-      this.#reinitializePending = false;
+      if (!reopenAll) await this.#tasks.rollback();
+      await this.#seekToCommitted();
+      this.#recoveryPending = undefined;
       this.#setState('RUNNING');
     } catch (err) {
-      this.#setState('REBALANCING');
-      this.#log.error({ err }, 'reinitializing tasks failed; retrying in 1 s');
-      await new Promise((r) => setTimeout(r, 1000));
+      if (recoveryOf(err) === 'fatal') {
+        this.#fail(err);
+        return;
+      }
+      this.#failures++;
+      this.#log.error({ err, failures: this.#failures }, 'recovering the tasks failed; retrying');
     }
+    await sleep(Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.max(0, this.#failures - 1)));
+  }
+
+  /** Rewinds every partition consumed since the last commit to its first uncommitted record. */
+  async #seekToCommitted(): Promise<void> {
+    const assigned = new Set(this.#assignment.map((a) => `${a.topic}:${a.partition}`));
+    for (const [k, position] of this.#uncommittedFrom) {
+      if (!assigned.has(k)) continue;
+      await new Promise<void>((resolve, reject) =>
+        this.#consumer.seek(position, SEEK_TIMEOUT_MS, (err) => (err ? reject(new EngineError('ORD_ERR_KAFKA', `seek ${k} to ${position.offset} failed: ${err.message}`, { cause: err })) : resolve())),
+      );
+    }
+    this.#uncommittedFrom.clear();
+  }
+
+  #fail(err: unknown): void {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#setState('ERROR');
+    this.#events.onFatal(err instanceof Error ? err : new Error(String(err)));
   }
 
   async stats(): Promise<TaskStats[]> {
@@ -353,20 +480,21 @@ export class StreamEngine {
 
   /** Commits, closes every task clean, leaves the group. */
   async close(): Promise<void> {
+    const failed = this.#state === 'ERROR';
     this.#running = false;
-    this.#setState('PENDING_SHUTDOWN');
+    if (!failed) this.#setState('PENDING_SHUTDOWN');
     await this.#loop;
     this.#log.debug('close: loop ended');
     try {
+      if (failed || this.#recoveryPending !== undefined || this.#lostThreads.size > 0) throw new EngineError('ORD_ERR_ILLEGAL_STATE', 'the engine is not in a state to commit');
       await this.#commit();
       this.#log.debug('close: committed');
-      await this.#closeTasks(false);
+      await this.#tasks.closeAll(false);
       this.#log.debug('close: tasks closed');
-      this.#rebalances.closing = true;
     } catch (err) {
-      this.#log.warn({ err }, 'final commit failed; closing tasks dirty');
+      this.#log.warn({ err }, 'no final commit; closing tasks dirty');
       await this.#producer.abort().catch(() => undefined);
-      await this.#closeTasks(true);
+      await this.#tasks.closeAll(true).catch((closeErr: unknown) => this.#log.warn({ err: closeErr }, 'closing tasks failed'));
     }
     this.#rebalances.closing = true;
     await new Promise<void>((resolve) => this.#consumer.disconnect(() => resolve()));

@@ -2,8 +2,13 @@
 // (the affinity balancer in stream-threads.ts), their RocksDB stores and their cache
 // slices. It answers the kafka thread's requests (one piscina task each) and the HTTP
 // thread's interactive queries, which arrive on a MessagePort of their own.
+//
+// Nothing thrown here may leave as a bare Error: structured clone would keep only its
+// message, and the kafka thread could no longer tell a corrupted store (wipe it) from
+// an illegal state (stop). Every failure leaves as a WireError (src/errors.ts).
 import type { MessagePort } from 'node:worker_threads';
 import { workerData } from 'piscina';
+import { EngineError, toWire } from '../errors.js';
 import { CacheSliceWriter } from '../state/cache.js';
 import type { CacheLayout } from '../state/cache-layout.js';
 import type {
@@ -28,7 +33,7 @@ const tasks = new Map<number, Task>();
 
 function task(partition: number): Task {
   const t = tasks.get(partition);
-  if (t === undefined) throw new Error(`task 0_${partition} is not open on this thread`);
+  if (t === undefined) throw new EngineError('ORD_ERR_ILLEGAL_STATE', `task 0_${partition} is not open on this thread`);
   return t;
 }
 
@@ -43,18 +48,34 @@ async function answer(req: QueryRequest): Promise<QueryResponse> {
   return { id: req.id, ok: true, values: await t.range(req.offset, req.limit) };
 }
 
+function onQuery(port: MessagePort, q: QueryRequest): void {
+  // answer() may throw synchronously (a malformed request): the catch covers both.
+  Promise.resolve()
+    .then(() => answer(q))
+    .then(
+      (res) => port.postMessage(res),
+      (err: unknown) => port.postMessage({ id: q.id, ok: false, code: 'error', message: (err as Error).message, error: toWire(err) } satisfies QueryResponse),
+    );
+}
+
 export default async function handle(req: StreamThreadRequest): Promise<unknown> {
+  try {
+    return await run(req);
+  } catch (err) {
+    // piscina clones what is thrown: a plain WireError arrives whole, an Error would not.
+    // eslint-disable-next-line @typescript-eslint/only-throw-error
+    throw toWire(err);
+  }
+}
+
+async function run(req: StreamThreadRequest): Promise<unknown> {
   switch (req.type) {
     case 'attach-query-port':
-      req.port.on('message', (q: QueryRequest) => {
-        answer(q).then(
-          (res) => req.port.postMessage(res),
-          (err: unknown) => req.port.postMessage({ id: q.id, ok: false, code: 'error', message: (err as Error).message } satisfies QueryResponse),
-        );
-      });
+      req.port.on('message', (q: QueryRequest) => onQuery(req.port, q));
       return true;
     case 'open': {
       await tasks.get(req.task.partition)?.close(true);
+      tasks.delete(req.task.partition);
       const writer = cache === undefined ? undefined : new CacheSliceWriter(cache.sab, req.task.partition, cache.layout);
       writer?.clear();
       const { task: t, restoreFrom } = await Task.open(req.task, writer);
@@ -66,6 +87,14 @@ export default async function handle(req: StreamThreadRequest): Promise<unknown>
       return true;
     case 'restored':
       await task(req.partition).markRestored();
+      return true;
+    case 'rollback':
+      await task(req.partition).rollback();
+      return true;
+    case 'wipe':
+      await tasks.get(req.task.partition)?.close(true);
+      tasks.delete(req.task.partition);
+      await Task.wipe(req.task);
       return true;
     case 'process': {
       return task(req.partition).process(req.records, Date.now()) satisfies ProcessResult;

@@ -6,9 +6,15 @@
 // msgpackr with a transferred buffer no faster (1000 records: within 5%; 100: 5-17%
 // slower), and piscina's run() ~50 µs per round trip dearer than a bare MessagePort,
 // which at a few hundred round trips a second is noise beside what it gives.
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+//
+// A thread that dies (an uncaught error in it) is replaced by piscina. Its replacement
+// takes the same thread index (slot), so the tasks pinned to that index stay pinned
+// to one thread; the tasks it held are gone with it and the engine reopens them
+// (onThreadLost), and it gets a new query port for the HTTP thread (queryPort()).
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { PiscinaTask } from 'piscina';
+import { EngineError, fromWire, type WireError } from '../errors.js';
 import type { CacheLayout } from '../state/cache-layout.js';
 import type { StreamRequest } from './protocol.js';
 import type { StreamThreadData, StreamThreadRequest } from './stream-thread.js';
@@ -21,29 +27,52 @@ interface Pinned {
 }
 
 /**
- * piscina load balancer: the task names its thread index, and index i is the worker
- * with the i-th smallest id. Until all `size` workers are up it places nothing (null
- * makes a task wait), so that mapping is fixed before the first task lands.
+ * piscina load balancer: the task names its thread index (slot). The first time all
+ * `size` workers are up, slot i goes to the worker with the i-th smallest id; until
+ * then nothing is placed (null makes a task wait), so that mapping is fixed before the
+ * first task lands. A slot whose worker has gone is taken by a worker no slot names
+ * (piscina's replacement); until one is up, that slot's tasks wait. `slots` holds the
+ * mapping (slot → worker id) and is updated in place.
  */
-export function pinnedBalancer(size: number): (task: PiscinaTask, workers: { id: number }[]) => { id: number } | null {
+export function pinnedBalancer(size: number, slots: number[] = []): (task: PiscinaTask, workers: { id: number }[]) => { id: number } | null {
   return (task, workers) => {
     const options = (task as unknown as Record<symbol, Pinned | null>)[Piscina.queueOptionsSymbol];
-    if (options === null || options === undefined || workers.length < size) return null;
-    const sorted = [...workers].sort((a, b) => a.id - b.id);
-    return sorted[options.thread] ?? null;
+    if (options === null || options === undefined || options.thread < 0 || options.thread >= size) return null;
+    if (slots.length === 0) {
+      if (workers.length < size) return null;
+      slots.push(...workers.map((w) => w.id).sort((a, b) => a - b).slice(0, size));
+    }
+    const current = workers.find((w) => w.id === slots[options.thread]);
+    if (current !== undefined) return current;
+    let replacement: { id: number } | undefined;
+    for (const w of workers) if (!slots.includes(w.id) && (replacement === undefined || w.id < replacement.id)) replacement = w;
+    if (replacement === undefined) return null;
+    slots[options.thread] = replacement.id;
+    return replacement;
   };
+}
+
+const isWireError = (v: unknown): v is WireError =>
+  typeof v === 'object' && v !== null && !(v instanceof Error) && typeof (v as WireError).message === 'string' && typeof (v as WireError).name === 'string';
+
+export interface StreamThreadsEvents {
+  /** A thread died: the tasks pinned to it lost their state there and must be reopened. */
+  onThreadLost(thread: number, err: Error): void;
 }
 
 export class StreamThreads {
   readonly #pool: Piscina;
   readonly #owner = new Map<number, number>();
+  readonly #slots: number[] = [];
+  readonly #events: StreamThreadsEvents;
+  #closing = false;
   readonly size: number;
 
-  constructor(size: number, cache: { sab: SharedArrayBuffer; layout: CacheLayout } | undefined) {
+  constructor(size: number, cache: { sab: SharedArrayBuffer; layout: CacheLayout } | undefined, events: StreamThreadsEvents, filename?: string) {
     this.size = size;
     const workerData: StreamThreadData = { cache };
     this.#pool = new Piscina({
-      filename: new URL('./stream-thread.js', import.meta.url).href,
+      filename: filename ?? new URL('./stream-thread.js', import.meta.url).href,
       minThreads: size,
       maxThreads: size,
       idleTimeout: Infinity,
@@ -53,8 +82,19 @@ export class StreamThreads {
       // MessagePort would wait for the next piscina task (seen: 20 s and more).
       atomics: 'disabled',
       workerData,
-      loadBalancer: pinnedBalancer(size) as unknown as LoadBalancer,
+      loadBalancer: pinnedBalancer(size, this.#slots) as unknown as LoadBalancer,
     });
+    // A thread that dies with no task running is reported as an 'error' event; an
+    // EventEmitter without a listener would rethrow it here and end the process.
+    this.#pool.on('error', (err: Error) => this.#lost(undefined, err));
+    this.#pool.on('workerDestroy', (worker: { id: number }) => this.#lost(worker.id, new Error(`stream thread ${worker.id} exited`)));
+    this.#events = events;
+  }
+
+  #lost(workerId: number | undefined, err: Error): void {
+    if (this.#closing) return;
+    const thread = workerId === undefined ? -1 : this.#slots.indexOf(workerId);
+    if (thread >= 0) this.#events.onThreadLost(thread, err);
   }
 
   /** The thread that owns (or will own) a task. */
@@ -77,6 +117,11 @@ export class StreamThreads {
     return this.#owner;
   }
 
+  /** The worker of a thread index, if it is up (diagnostics and tests). */
+  worker(thread: number): Worker | undefined {
+    return this.#pool.threads.find((w) => w.threadId === this.#slots[thread]);
+  }
+
   run<T>(partition: number, request: StreamRequest): Promise<T> {
     return this.#runOn<T>(this.ownerOf(partition), request, []);
   }
@@ -88,20 +133,31 @@ export class StreamThreads {
   /** One MessagePort per thread for interactive queries; returns the other ends. */
   async queryPorts(): Promise<MessagePort[]> {
     const ports: MessagePort[] = [];
-    for (let thread = 0; thread < this.size; thread++) {
-      const { port1, port2 } = new MessageChannel();
-      await this.#runOn(thread, { type: 'attach-query-port', port: port2 }, [port2]);
-      ports.push(port1);
-    }
+    for (let thread = 0; thread < this.size; thread++) ports.push(await this.queryPort(thread));
     return ports;
   }
 
-  #runOn<T>(thread: number, request: StreamThreadRequest, transferList: MessagePort[]): Promise<T> {
+  /** A new query port on `thread` (after a replacement: the old one died with the thread). */
+  async queryPort(thread: number): Promise<MessagePort> {
+    const { port1, port2 } = new MessageChannel();
+    await this.#runOn(thread, { type: 'attach-query-port', port: port2 }, [port2]);
+    return port1;
+  }
+
+  async #runOn<T>(thread: number, request: StreamThreadRequest, transferList: MessagePort[]): Promise<T> {
     const task = { ...request, [Piscina.queueOptionsSymbol]: { thread } satisfies Pinned };
-    return this.#pool.run(task, { transferList }) as Promise<T>;
+    try {
+      return (await this.#pool.run(task, { transferList })) as T;
+    } catch (err) {
+      // The thread's own failures arrive as WireErrors (stream-thread.ts); an Error is
+      // piscina's: the thread died under the task.
+      if (isWireError(err)) throw fromWire(err);
+      throw new EngineError('ORD_ERR_STREAM_THREAD_LOST', `stream thread ${thread} failed during ${request.type}: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     await this.#pool.close();
   }
 }

@@ -14,10 +14,12 @@ export interface TableWrites {
 export class TableProcessor {
   readonly #partition: number;
   readonly #cache: CacheSliceWriter | undefined;
+  readonly #dlqPartitions: number;
 
-  constructor(partition: number, cache: CacheSliceWriter | undefined) {
+  constructor(partition: number, cache: CacheSliceWriter | undefined, dlqPartitions: number) {
     this.#partition = partition;
     this.#cache = cache;
+    this.#dlqPartitions = dlqPartitions;
   }
 
   process(record: InputRecord, outputs: OutputRecord[], writes: TableWrites): boolean {
@@ -30,7 +32,7 @@ export class TableProcessor {
         if (dto.orderId !== id) throw new Error(`key ${id} is not the orderId ${dto.orderId}`);
       }
     } catch (err) {
-      outputs.push(deadLetter(record, this.#partition, err));
+      outputs.push(deadLetter(record, this.#partition, this.#dlqPartitions, err));
       return false;
     }
     const key = String(id);

@@ -4,10 +4,21 @@
 // changelog records of the open transaction; postCommit, called only once that
 // transaction committed, writes the same changes to RocksDB and the checkpoint. So the
 // local stores only ever hold committed state, and an aborted transaction is undone
-// by closing the task dirty and reopening it.
+// by rollback(): the uncommitted writes are dropped and the live parts (cache slice,
+// join window) rebuilt from the stores, with no restore and no broker needed.
+//
+// Every input record's key is checked against the partition it arrived on: a
+// producer that does not partition like Kafka's default partitioner (librdkafka's
+// consistent_random, for one) breaks co-partitioning, and the join would never see
+// both answers of an order. Such records are counted per topic, and with
+// REPARTITION_INPUTS forwarded to their key's partition through a repartition topic,
+// whose records this task then joins like the original input's.
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { JOIN_STORE, ORDERS_STORE, TOPIC_ORDERS, changelogTopic } from '../kafka/topics.js';
-import { readCheckpoint, writeCheckpoint } from '../state/checkpoint.js';
+import { EngineError } from '../errors.js';
+import { partitionFor } from '../kafka/partitioner.js';
+import { JOIN_INPUTS, JOIN_STORE, ORDERS_STORE, TOPIC_ORDERS, TOPIC_PAYMENT_ORDERS, changelogTopic, repartitionTopic } from '../kafka/topics.js';
+import { deleteCheckpoint, readCheckpoint, writeCheckpoint } from '../state/checkpoint.js';
 import type { CacheSliceWriter } from '../state/cache.js';
 import { RocksStore } from '../state/rocksdb-store.js';
 import { JoinProcessor } from './join-processor.js';
@@ -36,6 +47,32 @@ interface Store {
   prepared: Writes | undefined;
 }
 
+/** How a task treats the records of one of its source topics. */
+interface Source {
+  readonly processor: 'table' | 'join';
+  /** An input others produce to: check that its keys hash to this partition. */
+  readonly checked: boolean;
+  /** Where a record on the wrong partition is forwarded (REPARTITION_INPUTS), if anywhere. */
+  readonly forwardTo: string | undefined;
+}
+
+/** The source topics of a task and what each is for. */
+export function taskSources(config: Pick<TaskConfig, 'applicationId' | 'repartitionInputs'>): Map<string, Source> {
+  const sources = new Map<string, Source>([[TOPIC_ORDERS, { processor: 'table', checked: true, forwardTo: undefined }]]);
+  for (const input of JOIN_INPUTS) {
+    const repartition = repartitionTopic(config.applicationId, input);
+    sources.set(input, { processor: 'join', checked: true, forwardTo: config.repartitionInputs ? repartition : undefined });
+    // Written by this engine, by key: nothing to check.
+    if (config.repartitionInputs) sources.set(repartition, { processor: 'join', checked: false, forwardTo: undefined });
+  }
+  return sources;
+}
+
+/** The task directory: STATE_DIR/<application.id>/0_<partition>, as Kafka Streams lays it out. */
+export function taskDir(config: Pick<TaskConfig, 'stateDir' | 'applicationId' | 'partition'>): string {
+  return join(config.stateDir, config.applicationId, `0_${config.partition}`);
+}
+
 export class Task {
   readonly partition: number;
   readonly dir: string;
@@ -46,6 +83,8 @@ export class Task {
   readonly #tableProcessor: TableProcessor;
   readonly #joinProcessor: JoinProcessor;
   readonly #window = new JoinWindow();
+  readonly #sources: Map<string, Source>;
+  readonly #numPartitions: number;
   #processed = 0;
   #skipped = 0;
   /** Changelog ends committed and applied but not yet in the checkpoint file. */
@@ -59,17 +98,33 @@ export class Task {
     this.#table = { name: ORDERS_STORE, changelog: changelogTopic(config.applicationId, ORDERS_STORE), db: table, writes: new Writes(), prepared: undefined };
     this.#join = { name: JOIN_STORE, changelog: changelogTopic(config.applicationId, JOIN_STORE), db: joinDb, writes: new Writes(), prepared: undefined };
     this.#cache = cache;
-    this.#tableProcessor = new TableProcessor(config.partition, cache);
-    this.#joinProcessor = new JoinProcessor(config.partition, config.joinWindowMs, this.#window);
+    this.#sources = taskSources(config);
+    this.#numPartitions = config.numPartitions;
+    this.#tableProcessor = new TableProcessor(config.partition, cache, config.dlqPartitions);
+    const paymentTopics = new Set([...this.#sources.keys()].filter((t) => t === TOPIC_PAYMENT_ORDERS || t === repartitionTopic(config.applicationId, TOPIC_PAYMENT_ORDERS)));
+    this.#joinProcessor = new JoinProcessor(config.partition, this.#window, {
+      windowMs: config.joinWindowMs,
+      numPartitions: config.numPartitions,
+      dlqPartitions: config.dlqPartitions,
+      paymentTopics,
+    });
   }
 
+  /**
+   * Opens the task's stores. A store RocksDB reports corrupt, or a checkpoint that does
+   * not parse, throws ORD_ERR_STATE_CORRUPTED: the caller wipes the task (wipe()) and
+   * opens it again, which restores everything from the changelogs.
+   */
   static async open(config: TaskConfig, cache: CacheSliceWriter | undefined): Promise<{ task: Task; restoreFrom: ChangelogPosition[] }> {
-    const dir = join(config.stateDir, config.applicationId, `0_${config.partition}`);
+    const dir = taskDir(config);
+    const checkpoint = await readCheckpoint(dir);
     const table = await RocksStore.open(join(dir, ORDERS_STORE), STORE_OPTIONS);
-    const joinDb = await RocksStore.open(join(dir, JOIN_STORE), STORE_OPTIONS);
+    const joinDb = await RocksStore.open(join(dir, JOIN_STORE), STORE_OPTIONS).catch(async (err: unknown) => {
+      await table.close();
+      throw err;
+    });
     const task = new Task(config, dir, table, joinDb, cache);
     task.#state = transition(task.partition, task.#state, 'RESTORING');
-    const checkpoint = await readCheckpoint(dir);
     const restoreFrom = [task.#table, task.#join].map((s) => ({
       topic: s.changelog,
       partition: config.partition,
@@ -94,8 +149,42 @@ export class Task {
     for (const [store, entries] of byStore) await store.write(entries);
   }
 
+  /** Deletes a (closed) task's stores and checkpoint, as Kafka Streams wipes a corrupted task. */
+  static async wipe(config: TaskConfig): Promise<void> {
+    const dir = taskDir(config);
+    // The checkpoint goes first: a crash half-way leaves stores without one, which
+    // restores from the beginning over them (idempotent), never a checkpoint over
+    // missing data.
+    await deleteCheckpoint(dir);
+    for (const store of [ORDERS_STORE, JOIN_STORE]) await RocksStore.destroy(join(dir, store));
+    await rm(dir, { recursive: true, force: true });
+  }
+
   /** Restore is done: rebuild the live join window from the committed store and run. */
   async markRestored(): Promise<void> {
+    await this.#loadWindow();
+    this.#state = transition(this.partition, this.#state, 'RUNNING');
+  }
+
+  /**
+   * The transaction this task's pending writes belonged to was aborted. The stores hold
+   * exactly the committed state (postCommit writes them only after a commit), so
+   * dropping the pending writes and rebuilding the cache slice and the join window
+   * from the stores puts the task back at the last commit; the kafka thread rewinds
+   * the consumer to the same point.
+   */
+  async rollback(): Promise<void> {
+    if (this.#state !== 'RUNNING') throw new EngineError('ORD_ERR_ILLEGAL_STATE', `cannot roll back task 0_${this.partition} in state ${this.#state}`);
+    for (const store of [this.#table, this.#join]) {
+      store.writes = new Writes();
+      store.prepared = undefined;
+    }
+    this.#cache?.clear();
+    this.#window.clear();
+    await this.#loadWindow();
+  }
+
+  async #loadWindow(): Promise<void> {
     const entries: JoinEntry[] = [];
     for (const { key, value } of await this.#join.db.range({})) {
       const k = parseJoinStoreKey(key.toString());
@@ -104,22 +193,37 @@ export class Task {
     // Time order, as the live window receives them: expiry pops from the front.
     entries.sort((a, b) => a.timestamp - b.timestamp);
     for (const e of entries) this.#window.add(e);
-    this.#state = transition(this.partition, this.#state, 'RUNNING');
   }
 
   process(records: readonly InputRecord[], now: number): ProcessResult {
     const outputs: OutputRecord[] = [];
+    const mispartitioned: Record<string, number> = {};
     let processed = 0;
+    let forwarded = 0;
     for (const record of records) {
-      const ok = record.topic === TOPIC_ORDERS
+      const source = this.#sources.get(record.topic);
+      if (source === undefined) throw new EngineError('ORD_ERR_ILLEGAL_STATE', `task 0_${this.partition} has no source topic ${record.topic}`);
+      if (source.checked && record.key !== null) {
+        const home = partitionFor(record.key, this.#numPartitions);
+        if (home !== this.partition) {
+          mispartitioned[record.topic] = (mispartitioned[record.topic] ?? 0) + 1;
+          if (source.forwardTo !== undefined) {
+            outputs.push({ topic: source.forwardTo, partition: home, key: record.key, value: record.value });
+            forwarded++;
+            continue;
+          }
+        }
+      }
+      const ok = source.processor === 'table'
         ? this.#tableProcessor.process(record, outputs, this.#table.writes)
         : this.#joinProcessor.process(record, outputs, this.#join.writes);
       if (ok) processed++;
     }
     this.#joinProcessor.expire(now, this.#join.writes);
+    const skipped = records.length - processed - forwarded;
     this.#processed += processed;
-    this.#skipped += records.length - processed;
-    return { outputs, processed, skipped: records.length - processed };
+    this.#skipped += skipped;
+    return { outputs, processed, skipped, mispartitioned, forwarded };
   }
 
   /** Phase one: the changelog records of everything written since the last commit. */

@@ -1,6 +1,6 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EngineError } from '../../src/errors.js';
+import { EngineError, toWire } from '../../src/errors.js';
 import { StoreQueries } from '../../src/http/store-queries.js';
 import { partitionFor } from '../../src/kafka/partitioner.js';
 import { CacheReader, CacheSliceWriter, createCacheBuffer } from '../../src/state/cache.js';
@@ -13,7 +13,11 @@ const THREADS = 2;
 // the partition number instead of the owner's lands on the wrong thread and shows.
 const OWNER = [1, 0, 1, 0] as const;
 
-type Answer = { readonly ok: true; readonly values: readonly Uint8Array[] } | { readonly ok: false; readonly code: 'not-owned' | 'restoring' | 'error'; readonly message: string };
+type Answer = DistributiveOmit<QueryResponse, 'id'>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A thread's error answer, as stream-thread.ts sends it: the error itself on the wire. */
+const errorAnswer = (err: EngineError | Error): Answer => ({ ok: false, code: 'error', message: err.message, error: toWire(err) });
 
 interface Seen {
   readonly thread: number;
@@ -83,7 +87,7 @@ class FakeStreamThreads {
       const rows = all.slice(request.offset, this.ignoreLimit ? undefined : request.offset + request.limit);
       answer = { ok: true, values: rows.map((r) => Buffer.from(r)) };
     }
-    const response: QueryResponse = { id: request.id, ...answer };
+    const response = { id: request.id, ...answer } as QueryResponse;
     this.channels[thread]!.port2.postMessage(response);
   }
 
@@ -251,19 +255,83 @@ describe('StoreQueries.get', () => {
   });
 
   it.each([
-    { code: 'error' as const, expected: 'ORD_ERR_INTERNAL' },
     { code: 'restoring' as const, expected: 'ORD_ERR_STORE_NOT_READY' },
-    { code: 'not-owned' as const, expected: 'ORD_ERR_STORE_NOT_READY' },
+    { code: 'not-owned' as const, expected: 'ORD_ERR_STORE_NOT_OWNED' },
   ])('rejects with $expected when the thread answers $code', async ({ code, expected }) => {
     threads.fail = { ok: false, code, message: `thread says ${code}` };
     const err = await rejection(queries.get(idOn(1, 1)));
     expect(err.code).toBe(expected);
-    expect(err.message).toBe(`thread says ${code}`);
+  });
+
+  it.each([
+    { thrown: new EngineError('ORD_ERR_STATE_CORRUPTED', 'Corruption: bad block'), expected: 'ORD_ERR_STATE_CORRUPTED' },
+    { thrown: new EngineError('ORD_ERR_ILLEGAL_STATE', 'no such task'), expected: 'ORD_ERR_ILLEGAL_STATE' },
+    { thrown: new TypeError('a bug'), expected: undefined },
+  ])('keeps the class of an error the thread answers with ($expected)', async ({ thrown, expected }) => {
+    threads.fail = errorAnswer(thrown);
+    const err: unknown = await queries.get(idOn(1, 1)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as { code?: string }).code).toBe(expected);
+    expect((err as Error).message).toBe(thrown.message);
+  });
+
+  it('says "not owned here" (503 ORD_ERR_STORE_NOT_OWNED), not "restoring", for a partition a running instance does not own', async () => {
+    queries.updateTasks('RUNNING', allRunning().filter((t) => t.partition !== 3));
+    const err = await rejection(queries.get(idOn(3, 1)));
+    expect(err).toMatchObject({ code: 'ORD_ERR_STORE_NOT_OWNED', status: 503 });
+    expect(err.message).toMatch(/not owned by this instance/);
+    // While the engine rebalances, nobody can tell yet: not ready.
+    queries.updateTasks('REBALANCING', allRunning().filter((t) => t.partition !== 3));
+    expect((await rejection(queries.get(idOn(3, 1)))).code).toBe('ORD_ERR_STORE_NOT_READY');
   });
 
   it('rejects, not hangs, when the owning thread has no port', async () => {
     queries.updateTasks('RUNNING', allRunning().map((t) => (t.partition === 3 ? { ...t, thread: THREADS } : t)));
     expect((await rejection(queries.get(idOn(3, 1)))).code).toBe('ORD_ERR_STORE_NOT_READY');
+  });
+});
+
+describe('StoreQueries: bounds on questions to the threads', () => {
+  // Regression: pending queries had no timeout and no bound; a thread that stopped
+  // answering left every request hanging and the map growing.
+  it('answers 503 ORD_ERR_STORE_QUERY_TIMEOUT when a thread does not answer in time, and forgets the question', async () => {
+    const q = new StoreQueries(NUM_PARTITIONS, undefined, threads.ports, { timeoutMs: 50, maxPending: 100 });
+    q.updateTasks('RUNNING', allRunning());
+    threads.held = [];
+    const err = await rejection(q.get(idOn(0, 1)));
+    expect(err).toMatchObject({ code: 'ORD_ERR_STORE_QUERY_TIMEOUT', status: 503 });
+    expect(q.pending).toBe(0);
+    // A late answer to the forgotten question is ignored.
+    threads.release('fifo');
+  });
+
+  it('refuses at once (503 ORD_ERR_OVERLOADED) past maxPending questions in flight', async () => {
+    const q = new StoreQueries(NUM_PARTITIONS, undefined, threads.ports, { timeoutMs: 10_000, maxPending: 3 });
+    q.updateTasks('RUNNING', allRunning());
+    threads.held = [];
+    const waiting = [0, 1, 2].map((p) => q.get(idOn(p, 1)));
+    await threads.heldCount(3);
+    expect((await rejection(q.get(idOn(3, 1)))).code).toBe('ORD_ERR_OVERLOADED');
+    threads.release('fifo');
+    await Promise.all(waiting);
+    expect(q.pending).toBe(0);
+  });
+
+  it('fails questions waiting on a replaced thread at once and asks the new port from then on', async () => {
+    queries.updateTasks('RUNNING', allRunning());
+    threads.held = [];
+    // Partition 1 is owned by thread 0.
+    const waiting = queries.get(idOn(1, 1));
+    await threads.heldCount(1);
+    const replacement = new MessageChannel();
+    replacement.port2.on('message', (request: QueryRequest) => replacement.port2.postMessage({ id: request.id, ok: true, values: [Buffer.from('from the new thread')] }));
+    queries.replacePort(0, replacement.port1);
+    expect((await rejection(waiting)).code).toBe('ORD_ERR_STORE_NOT_READY');
+    expect(text(await queries.get(idOn(1, 2)))).toBe('from the new thread');
+    replacement.port1.close();
+    replacement.port2.close();
   });
 });
 
@@ -316,10 +384,10 @@ describe('StoreQueries.page', () => {
   });
 
   it.each([
-    { code: 'error' as const, expected: 'ORD_ERR_INTERNAL' },
-    { code: 'restoring' as const, expected: 'ORD_ERR_STORE_NOT_READY' },
-  ])('rejects with $expected when a thread answers $code', async ({ code, expected }) => {
-    threads.fail = { ok: false, code, message: 'no' };
+    { answer: errorAnswer(new EngineError('ORD_ERR_INTERNAL', 'no')), expected: 'ORD_ERR_INTERNAL' },
+    { answer: { ok: false as const, code: 'restoring' as const, message: 'no' }, expected: 'ORD_ERR_STORE_NOT_READY' },
+  ])('rejects with $expected when a thread answers so', async ({ answer, expected }) => {
+    threads.fail = answer;
     expect((await rejection(queries.page(0, 3))).code).toBe(expected);
   });
 });

@@ -62,6 +62,8 @@ describe('checkpoint', () => {
     writeFileSync(join(dir, CHECKPOINT_FILE), text);
     await expect(readCheckpoint(dir)).rejects.toThrow(EngineError);
     await expect(readCheckpoint(dir)).rejects.toThrow(/is corrupt/);
+    // The recovery class asks the caller to wipe the task and restore it, not to stop.
+    await expect(readCheckpoint(dir)).rejects.toMatchObject({ code: 'ORD_ERR_STATE_CORRUPTED', recovery: 'wipe' });
   });
 
   it('ignores a .tmp file left by a crash before the rename, and replaces it on the next write', async () => {

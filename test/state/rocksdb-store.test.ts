@@ -186,10 +186,18 @@ describe('RocksStore', () => {
       await s.close();
       writeFileSync(join(tmp, 'db', 'CURRENT'), 'garbage\n');
       await expect(RocksStore.open(join(tmp, 'db'), OPTIONS)).rejects.toThrow(/Corruption/);
+      await expect(RocksStore.open(join(tmp, 'db'), OPTIONS)).rejects.toMatchObject({ code: 'ORD_ERR_STATE_CORRUPTED', recovery: 'wipe' });
       await RocksStore.destroy(join(tmp, 'db'));
       expect(existsSync(join(tmp, 'db'))).toBe(false);
       const fresh = await store();
       expect(await fresh.range()).toEqual([]);
+    });
+
+    it('does not call a store locked by another handle corrupt: wiping would not help, so it stays fatal', async () => {
+      await store();
+      // A second handle in this thread is refused before RocksDB; the LOCK error of another
+      // process (two instances sharing STATE_DIR) is the same class: ORD_ERR_INTERNAL.
+      await expect(RocksStore.open(join(tmp, 'db'), OPTIONS)).rejects.toMatchObject({ code: 'ORD_ERR_INTERNAL', recovery: 'fatal' });
     });
 
     it('destroys a missing store without complaint', async () => {

@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { type OrderDto, parseOrderDto, serializeOrderDto } from '../../src/domain/order-dto.js';
-import { JoinProcessor, type JoinWrites } from '../../src/stream/join-processor.js';
+import { partitionFor } from '../../src/kafka/partitioner.js';
+import { deadLetterPartition } from '../../src/stream/dead-letter.js';
+import { JoinProcessor, type JoinOptions, type JoinWrites } from '../../src/stream/join-processor.js';
 import { JoinWindow, joinStoreKey, parseJoinStoreKey } from '../../src/stream/join-window.js';
 import type { InputRecord, OutputRecord } from '../../src/stream/protocol.js';
 
 const WINDOW_MS = 10_000;
 const PARTITION = 3;
+const NUM_PARTITIONS = 6;
+const OPTIONS: JoinOptions = { windowMs: WINDOW_MS, numPartitions: NUM_PARTITIONS, dlqPartitions: NUM_PARTITIONS, paymentTopics: new Set(['payment-orders']) };
 const T0 = 1_700_000_000_000;
 
 /** The store writes of the open transaction, in order, and their net effect. */
@@ -53,7 +57,7 @@ const S = (orderId: number, status: string, timestamp: number): InputRecord => r
 
 function setup(): { window: JoinWindow; processor: JoinProcessor; outputs: OutputRecord[]; writes: RecordingWrites } {
   const window = new JoinWindow();
-  return { window, processor: new JoinProcessor(PARTITION, WINDOW_MS, window), outputs: [], writes: new RecordingWrites() };
+  return { window, processor: new JoinProcessor(PARTITION, window, OPTIONS), outputs: [], writes: new RecordingWrites() };
 }
 
 const text = (v: Uint8Array | null | undefined): string | undefined => (v == null ? undefined : Buffer.from(v).toString('utf8'));
@@ -72,7 +76,7 @@ describe('JoinProcessor: the saga decision of a joined pair', () => {
     { ...d, first: 'S' as const },
   ]);
 
-  it.each(cases)('$first first, P=$p S=$s → $status/$source on orders, same key, the task partition', ({ p, s, status, source, first }) => {
+  it.each(cases)('$first first, P=$p S=$s → $status/$source on orders, same key, the key\'s partition', ({ p, s, status, source, first }) => {
     const { processor, outputs, writes } = setup();
     const pay = P(1001, p, T0);
     const stock = S(1001, s, T0 + 1_234);
@@ -85,12 +89,54 @@ describe('JoinProcessor: the saga decision of a joined pair', () => {
     expect(outputs).toHaveLength(1);
     const out = outputs[0]!;
     expect(out.topic).toBe('orders');
-    expect(out.partition).toBe(PARTITION);
+    expect(out.partition).toBe(partitionFor('1001', NUM_PARTITIONS));
     expect(out.key).toBe('1001');
     expect(out.headers).toBeUndefined();
     const expected: OrderDto = { ...stockDto(1001, s), status, source };
     expect(text(out.value)).toBe(serializeOrderDto(expected).toString('utf8'));
     expect(parseOrderDto(Buffer.from(out.value!))).toEqual(expected);
+  });
+});
+
+describe('JoinProcessor: decisions are partitioned by key, as Kafka Streams partitions sink records', () => {
+  // Regression: a decision went to the partition its input arrived on. Answers from a
+  // producer that partitions otherwise (librdkafka's consistent_random) arrive on
+  // another partition than the order's key hashes to, so the decision split the
+  // order's key across two partitions of `orders` and the store showed NEW forever.
+  it('writes every decision to partitionFor(key), whichever task partition joined it', () => {
+    for (let id = 2000; id < 2060; id++) {
+      for (const taskPartition of [0, 5]) {
+        const processor = new JoinProcessor(taskPartition, new JoinWindow(), OPTIONS);
+        const outputs: OutputRecord[] = [];
+        const writes = new RecordingWrites();
+        processor.process(P(id, 'ACCEPT', T0), outputs, writes);
+        processor.process(S(id, 'ACCEPT', T0 + 1), outputs, writes);
+        expect(outputs.map((o) => o.partition)).toEqual([partitionFor(String(id), NUM_PARTITIONS)]);
+      }
+    }
+  });
+
+  it('takes answers from any topic named a payment topic as the payment side (a repartition topic)', () => {
+    const processor = new JoinProcessor(PARTITION, new JoinWindow(), { ...OPTIONS, paymentTopics: new Set(['payment-orders', 'app-payment-orders-repartition']) });
+    const outputs: OutputRecord[] = [];
+    const writes = new RecordingWrites();
+    processor.process(record('payment-orders', paymentDto(7, 'REJECT'), T0, { topic: 'app-payment-orders-repartition' }), outputs, writes);
+    processor.process(S(7, 'ACCEPT', T0 + 1), outputs, writes);
+    expect(outputs.map((o) => parseOrderDto(Buffer.from(o.value!)))).toMatchObject([{ status: 'ROLLBACK', source: 'PAYMENT' }]);
+  });
+});
+
+describe('deadLetterPartition', () => {
+  it.each([
+    { name: 'keeps the original partition when the DLQ has it', key: '42', partition: 3, dlq: 6, expected: 3 },
+    { name: 'keeps it with a larger DLQ', key: '42', partition: 5, dlq: 12, expected: 5 },
+    { name: 'goes by key when the DLQ is smaller than the inputs', key: '42', partition: 5, dlq: 2, expected: partitionFor('42', 2) },
+    { name: 'wraps a keyless record when the DLQ is smaller', key: null, partition: 5, dlq: 2, expected: 1 },
+    { name: 'a one-partition DLQ takes everything on 0', key: 'x', partition: 4, dlq: 1, expected: 0 },
+  ])('$name', ({ key, partition, dlq, expected }) => {
+    const p = deadLetterPartition(key, partition, dlq);
+    expect(p).toBe(expected);
+    expect(p).toBeLessThan(dlq);
   });
 });
 
@@ -216,7 +262,7 @@ function rebuiltFrom(writes: RecordingWrites): JoinWindow {
 function liveAndRestored(inputs: readonly InputRecord[], stock: InputRecord): { live: string[]; restored: string[] } {
   const { processor, outputs, writes } = setup();
   for (const r of inputs) processor.process(r, outputs, writes);
-  const reopened = new JoinProcessor(PARTITION, WINDOW_MS, rebuiltFrom(writes));
+  const reopened = new JoinProcessor(PARTITION, rebuiltFrom(writes), OPTIONS);
   const decisions = (p: JoinProcessor): string[] => {
     const out: OutputRecord[] = [];
     p.process(stock, out, new RecordingWrites());

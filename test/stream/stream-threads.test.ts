@@ -54,3 +54,28 @@ describe('pinnedBalancer', () => {
     expect(pinnedBalancer(2)(task as unknown as PiscinaTask, workers(1, 2))).toBeNull();
   });
 });
+
+describe('pinnedBalancer: a replaced thread keeps its index', () => {
+  // Regression: the index was the rank of the worker's id, so when piscina replaced a
+  // dead worker (the new one has the largest id), every index above it shifted and
+  // tasks ran on threads that did not hold their stores.
+  it('gives the dead worker\'s index to its replacement and leaves the others where they were', () => {
+    const slots: number[] = [];
+    const balance = pinnedBalancer(3, slots);
+    const before = workers(4, 9, 17);
+    expect([0, 1, 2].map((t) => balance(pinned(t), before)?.id)).toEqual([4, 9, 17]);
+    // Worker 4 (index 0) died; piscina starts worker 23 in its place.
+    const after = workers(9, 17, 23);
+    expect([0, 1, 2].map((t) => balance(pinned(t), after)?.id)).toEqual([23, 9, 17]);
+    expect(slots).toEqual([23, 9, 17]);
+  });
+
+  it('keeps only the dead worker\'s tasks waiting until its replacement is up', () => {
+    const balance = pinnedBalancer(2, []);
+    expect([0, 1].map((t) => balance(pinned(t), workers(5, 6))?.id)).toEqual([5, 6]);
+    const replacing = workers(6); // 5 died, its replacement not up yet
+    expect(balance(pinned(0), replacing)).toBeNull();
+    expect(balance(pinned(1), replacing)?.id).toBe(6);
+    expect(balance(pinned(0), workers(6, 8))?.id).toBe(8);
+  });
+});

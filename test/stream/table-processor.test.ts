@@ -37,7 +37,7 @@ function rec(key: string | null, value: string | null, offset = 0): InputRecord 
 function cached(maxBytes: number): { processor: TableProcessor; writer: CacheSliceWriter; maxValueBytes: number } {
   const { sab, layout } = createCacheBuffer(maxBytes * (PARTITION + 1), PARTITION + 1);
   const writer = new CacheSliceWriter(sab, PARTITION, layout);
-  return { processor: new TableProcessor(PARTITION, writer), writer, maxValueBytes: layout.maxValueBytes };
+  return { processor: new TableProcessor(PARTITION, writer, 6), writer, maxValueBytes: layout.maxValueBytes };
 }
 
 describe('TableProcessor with the record cache', () => {
@@ -149,7 +149,7 @@ describe('TableProcessor with the record cache', () => {
 
 describe('TableProcessor input', () => {
   it.each([true, false])('reads a value that is a view into a larger buffer (byteOffset honoured), cache=%s', (withCache) => {
-    const processor = withCache ? cached(64 * 1024).processor : new TableProcessor(PARTITION, undefined);
+    const processor = withCache ? cached(64 * 1024).processor : new TableProcessor(PARTITION, undefined, 6);
     const json = Buffer.from(orderJson(3, 1));
     const backing = Buffer.alloc(json.length + 20, 0x7b); // '{' around it: garbage if read from 0
     json.copy(backing, 10);
@@ -165,7 +165,7 @@ describe('TableProcessor input', () => {
 
 describe('TableProcessor without a cache', () => {
   it('writes every record through at once, in order, tombstones included', () => {
-    const processor = new TableProcessor(PARTITION, undefined);
+    const processor = new TableProcessor(PARTITION, undefined, 6);
     const writes = new RecordingWrites();
     const inputs = [rec('1', orderJson(1, 1)), rec('1', orderJson(1, 2)), rec('2', orderJson(2, 1)), rec('1', null)];
     for (const r of inputs) expect(processor.process(r, [], writes)).toBe(true);
@@ -200,7 +200,7 @@ describe('TableProcessor: records that are not an order go to the DLQ', () => {
     { name: 'JSON that is not an OrderDto', key: '5', value: '{"orderId":5}' },
   ])('$name: one DLQ record with the original key and bytes, process() is false, nothing stored', ({ key, value }) => {
     for (const withCache of [true, false]) {
-      const processor = withCache ? cached(64 * 1024).processor : new TableProcessor(PARTITION, undefined);
+      const processor = withCache ? cached(64 * 1024).processor : new TableProcessor(PARTITION, undefined, 6);
       const writes = new RecordingWrites();
       const outputs: OutputRecord[] = [];
       const input: InputRecord = { ...rec(key, value), offset: 99 };
