@@ -99,7 +99,7 @@ export function createMetrics(sources: MetricSources): client.Registry {
     const t = sources.engine()?.counters.transactions;
     return t === undefined ? undefined : { resumed: t.resumed, aborted: t.aborts, replaced: t.replaced };
   });
-  labelled('kafka_client_errors_total', 'librdkafka error events by client and error code', 'client_code', () => sources.kafka()?.errors);
+  labelled('kafka_client_errors_total', 'librdkafka error events by client and error', 'client_error', () => sources.kafka()?.errors);
   gaugeFrom('kafka_broker_up', 'Whether the kafka thread reaches a broker (its metadata probe answered)', () => (sources.kafka()?.up === false ? 0 : 1));
   gaugeFrom('orders_store_queries_pending', 'Store queries waiting for a stream thread', () => sources.storeQueries());
   const perTask = (name: string, help: string, read: (t: TaskStats) => number): void => {

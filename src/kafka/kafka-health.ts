@@ -17,7 +17,7 @@ export interface KafkaHealthSnapshot {
   /** Since when (epoch ms) the broker is up or down. */
   readonly since: number;
   readonly lastError: string | undefined;
-  /** Error events by `client:code`, since start. */
+  /** Error events by `client: message`, since start (node-rdkafka's error events carry no code). */
   readonly errors: Readonly<Record<string, number>>;
 }
 
@@ -42,15 +42,16 @@ export class KafkaHealth {
     return (err) => this.report(client, err);
   }
 
-  report(client: string, err: { code?: number; message: string }): void {
-    const key = `${client}:${err.code ?? 'unknown'}`;
+  report(client: string, err: { message: string }): void {
+    // librdkafka's messages for these events are a small fixed set (rd_kafka_err2str).
+    const key = `${client}: ${err.message}`;
     const count = (this.#errors.get(key) ?? 0) + 1;
     this.#errors.set(key, count);
     this.#lastError = `${client}: ${err.message}`;
     const now = Date.now();
     if (now - (this.#lastLogged.get(key) ?? 0) >= LOG_EVERY_MS) {
       this.#lastLogged.set(key, now);
-      this.#log.warn({ client, code: err.code, err: err.message, count }, 'kafka client error');
+      this.#log.warn({ client, err: err.message, count }, 'kafka client error');
     }
   }
 

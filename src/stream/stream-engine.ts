@@ -23,11 +23,11 @@
 // A dead stream thread takes its tasks' live state with it: they are reopened and
 // restored on its replacement, the others roll back.
 import type { MessagePort } from 'node:worker_threads';
-import Kafka from 'node-rdkafka';
+import type Kafka from 'node-rdkafka';
 import type { Config } from '../config.js';
 import { EngineError, recoveryOf } from '../errors.js';
 import type { KafkaHealth } from '../kafka/kafka-health.js';
-import { pollBatch } from '../kafka/poll.js';
+import { ConsumerLostError, GroupConsumer } from '../kafka/group-consumer.js';
 import { TransactionalProducer, type TransactionCounters } from '../kafka/transactional-producer.js';
 import { JOIN_INPUTS, JOIN_STORE, ORDERS_STORE, TOPIC_ORDERS, changelogTopic, repartitionTopic } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
@@ -36,8 +36,6 @@ import { TaskManager } from './task-manager.js';
 import type { StreamThreads } from './stream-threads.js';
 import { groupByPartition } from './thread-assignment.js';
 
-const ERR_ASSIGN = Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS;
-const ERR_FENCED_INSTANCE_ID = Kafka.CODES.ERRORS.ERR_FENCED_INSTANCE_ID;
 /** Records per poll (Kafka Streams' max.poll.records is 1000 too). */
 const MAX_POLL_RECORDS = 1000;
 /** How long an idle poll waits for a record before the loop checks commits and rebalances. */
@@ -82,8 +80,6 @@ export interface EngineCounters {
   transactions: TransactionCounters;
 }
 
-type Rebalance = { readonly assign: boolean; readonly assignment: Kafka.Assignment[] };
-
 export interface EngineOptions {
   /** Partitions of recovererDLQ, from the topic check at start. */
   readonly dlqPartitions: number;
@@ -102,14 +98,13 @@ export class StreamEngine {
   readonly #log: Logger;
   readonly #threads: StreamThreads;
   readonly #events: EngineEvents;
-  readonly #consumer: Kafka.KafkaConsumer;
+  readonly #consumer: GroupConsumer;
   readonly #producer: TransactionalProducer;
   readonly #tasks: TaskManager;
   /** Next offset to commit, per `topic:partition`, of what was processed since the last commit. */
   readonly #consumed = new Map<string, Kafka.TopicPartitionOffset>();
   /** The first offset taken from the consumer since the last commit: where a rollback seeks back to. */
   readonly #uncommittedFrom = new Map<string, Kafka.TopicPartitionOffset>();
-  readonly #rebalances: Rebalance[] & { closing?: boolean };
   /** Stream threads that died since the last recovery; their tasks must be reopened. */
   readonly #lostThreads = new Set<number>();
   readonly #lastMispartitionWarning = new Map<string, number>();
@@ -128,12 +123,10 @@ export class StreamEngine {
     log: Logger,
     threads: StreamThreads,
     events: EngineEvents,
-    consumer: Kafka.KafkaConsumer,
+    consumer: GroupConsumer,
     producer: TransactionalProducer,
-    rebalances: Rebalance[] & { closing?: boolean },
     options: EngineOptions,
   ) {
-    this.#rebalances = rebalances;
     this.#config = config;
     this.#log = log;
     this.#threads = threads;
@@ -183,49 +176,17 @@ export class StreamEngine {
     events: EngineEvents,
     options: EngineOptions,
   ): Promise<StreamEngine> {
-    const exactlyOnce = config.processingGuarantee === 'exactly_once_v2';
-    // librdkafka waits for assign()/unassign(): while the loop runs, the callback only
-    // queues the event for it. Once the loop has ended (closing), nobody would handle
-    // the queue, and leaving the group revokes everything: answer directly, or
-    // disconnect() waits forever for an unassign.
-    const rebalances: Rebalance[] & { closing?: boolean } = [];
-    const consumer = new Kafka.KafkaConsumer(
-      {
-        'metadata.broker.list': config.kafkaBootstrapServers,
-        'group.id': config.applicationId,
-        'client.id': `${config.applicationId}-${config.instanceId}`,
-        'enable.auto.commit': false,
-        'enable.auto.offset.store': false,
-        'isolation.level': exactlyOnce ? 'read_committed' : 'read_uncommitted',
-        'partition.assignment.strategy': 'range',
-        // Static membership (KIP-345): a restarted instance with the same INSTANCE_ID
-        // takes its partitions back at once, without a rebalance and without waiting
-        // out the session timeout, so a crash-restart stays inside the join window.
-        'group.instance.id': config.instanceId,
-        'session.timeout.ms': 10_000,
-        'heartbeat.interval.ms': 3000,
-        'max.poll.interval.ms': 300_000,
-        'reconnect.backoff.max.ms': 1000,
-        // Prefetch bounded for a 2 GiB pod (librdkafka's default queues 64 MiB).
-        'queued.max.messages.kbytes': 16 * 1024,
-        rebalance_cb: function (this: Kafka.KafkaConsumer, err: Kafka.LibrdKafkaError | undefined, assignment: Kafka.Assignment[]) {
-          const assign = err?.code === ERR_ASSIGN;
-          if (rebalances.closing !== true) rebalances.push({ assign, assignment });
-          else if (assign) this.assign(assignment);
-          else this.unassign();
-        },
-      },
-      { 'auto.offset.reset': 'earliest' },
-    );
-    consumer.on('event.error', options.health.listener('stream-consumer'));
-    await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 30_000 }, (err) => (err ? reject(err) : resolve())));
-    const engine = new StreamEngine(config, log, threads, events, consumer, producer, rebalances, options);
-    // Another instance with our INSTANCE_ID took over our group membership: going on
-    // would only fence it back and forth.
-    consumer.on('event.error', (err) => {
-      if (err.code === ERR_FENCED_INSTANCE_ID || err.isFatal === true) engine.#fail(new EngineError('ORD_ERR_ILLEGAL_STATE', `the group consumer failed fatally: ${err.message}`, { cause: err }));
+    const consumer = await GroupConsumer.connect({
+      brokers: config.kafkaBootstrapServers,
+      groupId: config.applicationId,
+      clientId: `${config.applicationId}-${config.instanceId}`,
+      instanceId: config.instanceId,
+      topics: sourceTopics(config),
+      readCommitted: config.processingGuarantee === 'exactly_once_v2',
+      log: log.child({ component: 'consumer' }),
+      onClientError: options.health.listener('stream-consumer'),
     });
-    consumer.subscribe(sourceTopics(config));
+    const engine = new StreamEngine(config, log, threads, events, consumer, producer, options);
     engine.#setState('REBALANCING');
     engine.#loop = engine.#run();
     return engine;
@@ -260,7 +221,7 @@ export class StreamEngine {
           await this.#recoverTasks(this.#recoveryPending?.reopen ?? false);
           continue;
         }
-        const messages = await pollBatch(this.#consumer, MAX_POLL_RECORDS, POLL_WAIT_MS);
+        const messages = await this.#consumer.poll(MAX_POLL_RECORDS, POLL_WAIT_MS);
         if (messages.length > 0) await this.#process(messages);
         if (Date.now() - this.#lastCommit >= this.#config.commitIntervalMs) await this.#commit();
       } catch (err) {
@@ -330,7 +291,7 @@ export class StreamEngine {
     let t = lap('prepare', started);
     await this.#producer.flush();
     t = lap('flush', t);
-    await this.#producer.commit([...this.#consumed.values()], this.#consumer);
+    await this.#producer.commit([...this.#consumed.values()], this.#consumer.client);
     t = lap('transaction', t);
     this.#consumed.clear();
     this.#uncommittedFrom.clear();
@@ -363,9 +324,8 @@ export class StreamEngine {
   }
 
   async #handleRebalances(): Promise<void> {
-    while (this.#rebalances.length > 0) {
-      const { assign, assignment } = this.#rebalances.shift()!;
-      if (assign) await this.#onAssigned(assignment);
+    for (let r = this.#consumer.takeRebalance(); r !== undefined; r = this.#consumer.takeRebalance()) {
+      if (r.assign) await this.#onAssigned(r.assignment);
       else await this.#onRevoked();
     }
   }
@@ -392,9 +352,18 @@ export class StreamEngine {
     this.#setState('REBALANCING');
   }
 
+  /**
+   * Opens the tasks of the assignment. Tasks still open (after a replaced consumer,
+   * which revokes nothing: see #recover) are kept as they are, rolled back already;
+   * open tasks the assignment leaves out are closed.
+   */
   async #onAssigned(assignment: Kafka.Assignment[]): Promise<void> {
     this.#assignment = assignment;
-    await this.#tasks.open([...new Set(assignment.map((a) => a.partition))].sort((a, b) => a - b));
+    const partitions = new Set(assignment.map((a) => a.partition));
+    const open = new Set(this.#tasks.tasks.keys());
+    const gone = [...open].filter((p) => !partitions.has(p));
+    if (gone.length > 0) await this.#tasks.close(gone, true);
+    await this.#tasks.open([...partitions].filter((p) => !open.has(p)).sort((a, b) => a - b));
     // Positions come from the group's committed offsets.
     this.#consumer.assign(assignment);
     this.#log.info({ tasks: [...this.#tasks.tasks.keys()] }, 'tasks assigned and restored');
@@ -411,7 +380,27 @@ export class StreamEngine {
     }
     this.#failures++;
     this.#log.warn({ err, recovery, failures: this.#failures }, 'commit cycle failed: aborting the transaction and rolling tasks back to their committed state');
+    // The failed consumer cannot seek; its replacement starts from the committed offsets.
+    if (err instanceof ConsumerLostError) this.#uncommittedFrom.clear();
     await this.#recoverTasks(recovery === 'wipe' || (this.#recoveryPending?.reopen ?? false));
+    if (err instanceof ConsumerLostError && this.#running) await this.#replaceConsumer();
+  }
+
+  /**
+   * Every partition is lost with the failed consumer (Kafka Streams' handleLostAll),
+   * but the tasks are rolled back already and kept open: the new member normally gets
+   * the same partitions back (static membership), and #onAssigned closes the others.
+   */
+  async #replaceConsumer(): Promise<void> {
+    this.#setState('REBALANCING');
+    this.#assignment = [];
+    this.#consumed.clear();
+    this.#uncommittedFrom.clear();
+    try {
+      await this.#consumer.replace();
+    } catch (err) {
+      this.#fail(err);
+    }
   }
 
   /**
@@ -459,9 +448,7 @@ export class StreamEngine {
     const assigned = new Set(this.#assignment.map((a) => `${a.topic}:${a.partition}`));
     for (const [k, position] of this.#uncommittedFrom) {
       if (!assigned.has(k)) continue;
-      await new Promise<void>((resolve, reject) =>
-        this.#consumer.seek(position, SEEK_TIMEOUT_MS, (err) => (err ? reject(new EngineError('ORD_ERR_KAFKA', `seek ${k} to ${position.offset} failed: ${err.message}`, { cause: err })) : resolve())),
-      );
+      await this.#consumer.seek(position, SEEK_TIMEOUT_MS);
     }
     this.#uncommittedFrom.clear();
   }
@@ -496,8 +483,7 @@ export class StreamEngine {
       await this.#producer.abort().catch(() => undefined);
       await this.#tasks.closeAll(true).catch((closeErr: unknown) => this.#log.warn({ err: closeErr }, 'closing tasks failed'));
     }
-    this.#rebalances.closing = true;
-    await new Promise<void>((resolve) => this.#consumer.disconnect(() => resolve()));
+    await this.#consumer.close();
     this.#log.debug('close: consumer disconnected');
     await this.#producer.close();
     this.#log.debug('close: producer closed');

@@ -65,6 +65,7 @@ export class TaskManager {
 
   /** Opens the tasks (a task open already is reopened from its committed state), restores them, runs them. */
   async open(partitions: readonly number[]): Promise<void> {
+    if (partitions.length === 0) return;
     for (const partition of partitions) this.#tasks.set(partition, 'RESTORING');
     this.#options.onChanged();
     const opened = await Promise.all(partitions.map((partition) => this.#openOne(partition)));
@@ -100,9 +101,15 @@ export class TaskManager {
 
   /** Closes every task (dirty: drop what is not committed) and forgets it. */
   async closeAll(dirty: boolean): Promise<void> {
-    await Promise.all([...this.#tasks.keys()].map((partition) => this.#threads.run(partition, { type: 'close', partition, dirty })));
-    for (const partition of this.#tasks.keys()) this.#threads.release(partition);
-    this.#tasks.clear();
+    await this.close([...this.#tasks.keys()], dirty);
+  }
+
+  async close(partitions: readonly number[], dirty: boolean): Promise<void> {
+    await Promise.all(partitions.map((partition) => this.#threads.run(partition, { type: 'close', partition, dirty })));
+    for (const partition of partitions) {
+      this.#threads.release(partition);
+      this.#tasks.delete(partition);
+    }
     this.#options.onChanged();
   }
 }

@@ -1,0 +1,184 @@
+// The stream engine's group consumer: one member of the APPLICATION_ID group with
+// static membership, whose rebalance callbacks only queue work for the engine's loop
+// (librdkafka waits for assign()/unassign(), and a task must never be revoked in the
+// middle of a batch).
+//
+// A fatal consumer error ends a librdkafka consumer for good. With static membership
+// one comes after a broker outage longer than the session timeout: the member rejoins,
+// a heartbeat of its old membership is answered FENCED_INSTANCE_ID, and librdkafka
+// fences itself (librdkafka #3437). The consumer is then replaced by a new one with the
+// same group.instance.id, which takes the membership back; the engine treats it as
+// every partition lost. Replaced too often in a short while means another instance
+// really does run with our INSTANCE_ID: that is fatal.
+import Kafka from 'node-rdkafka';
+import { EngineError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { pollBatch } from './poll.js';
+
+const ERR_ASSIGN = Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS;
+const MAX_REPLACEMENTS = 5;
+const REPLACE_WINDOW_MS = 60_000;
+
+export interface Rebalance {
+  readonly assign: boolean;
+  readonly assignment: Kafka.Assignment[];
+}
+
+export interface GroupConsumerOptions {
+  readonly brokers: string;
+  readonly groupId: string;
+  readonly clientId: string;
+  readonly instanceId: string;
+  readonly topics: readonly string[];
+  readonly readCommitted: boolean;
+  readonly log: Logger;
+  readonly onClientError?: (err: Kafka.LibrdKafkaError) => void;
+}
+
+/** Thrown by poll() when the consumer failed fatally: every partition is lost, replace() it. */
+export class ConsumerLostError extends EngineError {
+  constructor(cause: unknown) {
+    super('ORD_ERR_KAFKA', `the group consumer failed fatally and must be replaced: ${(cause as Error).message}`, { cause });
+    this.name = 'ConsumerLostError';
+  }
+}
+
+export class GroupConsumer {
+  #consumer: Kafka.KafkaConsumer;
+  readonly #options: GroupConsumerOptions;
+  readonly #rebalances: Rebalance[] = [];
+  readonly #replacedAt: number[] = [];
+  #closing = false;
+
+  private constructor(options: GroupConsumerOptions) {
+    this.#options = options;
+    this.#consumer = this.#create();
+  }
+
+  static async connect(options: GroupConsumerOptions): Promise<GroupConsumer> {
+    const group = new GroupConsumer(options);
+    await group.#connect();
+    return group;
+  }
+
+  #create(): Kafka.KafkaConsumer {
+    const consumer: Kafka.KafkaConsumer = new Kafka.KafkaConsumer(
+      {
+        'metadata.broker.list': this.#options.brokers,
+        'group.id': this.#options.groupId,
+        'client.id': this.#options.clientId,
+        'enable.auto.commit': false,
+        'enable.auto.offset.store': false,
+        'isolation.level': this.#options.readCommitted ? 'read_committed' : 'read_uncommitted',
+        'partition.assignment.strategy': 'range',
+        // Static membership (KIP-345): a restarted instance with the same INSTANCE_ID
+        // takes its partitions back at once, without a rebalance and without waiting
+        // out the session timeout, so a crash-restart stays inside the join window.
+        'group.instance.id': this.#options.instanceId,
+        'session.timeout.ms': 10_000,
+        'heartbeat.interval.ms': 3000,
+        'max.poll.interval.ms': 300_000,
+        // Reconnect quickly once a restarted broker is back (librdkafka's default backs off to 10 s).
+        'reconnect.backoff.max.ms': 1000,
+        // Prefetch bounded for a 2 GiB pod (librdkafka's default queues 64 MiB).
+        'queued.max.messages.kbytes': 16 * 1024,
+        rebalance_cb: (err: Kafka.LibrdKafkaError | undefined, assignment: Kafka.Assignment[]) => this.#onRebalance(consumer, err?.code === ERR_ASSIGN, assignment),
+      },
+      { 'auto.offset.reset': 'earliest' },
+    );
+    if (this.#options.onClientError !== undefined) consumer.on('event.error', this.#options.onClientError);
+    return consumer;
+  }
+
+  #onRebalance(consumer: Kafka.KafkaConsumer, assign: boolean, assignment: Kafka.Assignment[]): void {
+    // Once closing, or from a replaced consumer (its close revokes everything), nobody
+    // would handle the queue, and librdkafka waits for the answer: answer directly.
+    if (consumer !== this.#consumer || this.#closing) {
+      if (assign) consumer.assign(assignment);
+      else consumer.unassign();
+      return;
+    }
+    this.#rebalances.push({ assign, assignment });
+  }
+
+  async #connect(): Promise<void> {
+    const consumer = this.#consumer;
+    await new Promise<void>((resolve, reject) =>
+      consumer.connect({ timeout: 30_000 }, (err) => (err ? reject(new EngineError('ORD_ERR_KAFKA', `consumer connect failed: ${err.message}`, { cause: err })) : resolve())),
+    );
+    consumer.subscribe([...this.#options.topics]);
+  }
+
+  /** The librdkafka handle, for sendOffsetsToTransaction (its group metadata). */
+  get client(): Kafka.KafkaConsumer {
+    return this.#consumer;
+  }
+
+  /** The next queued rebalance event, in the order librdkafka reported them. */
+  takeRebalance(): Rebalance | undefined {
+    return this.#rebalances.shift();
+  }
+
+  /** Records at hand (see poll.ts); a fatal consumer error becomes ConsumerLostError, any other a retriable ORD_ERR_KAFKA. */
+  async poll(max: number, waitMs: number): Promise<Kafka.Message[]> {
+    try {
+      return await pollBatch(this.#consumer, max, waitMs);
+    } catch (err) {
+      const e = err as Kafka.LibrdKafkaError;
+      if (e.isFatal === true || e.code === Kafka.CODES.ERRORS.ERR__FATAL) throw new ConsumerLostError(err);
+      throw new EngineError('ORD_ERR_KAFKA', `consume failed: ${e.message}`, { cause: err });
+    }
+  }
+
+  assign(assignment: Kafka.Assignment[]): void {
+    this.#consumer.assign(assignment);
+  }
+
+  unassign(): void {
+    this.#consumer.unassign();
+  }
+
+  /** Moves the fetch position; waits until no record fetched from the old position can be returned. */
+  seek(position: Kafka.TopicPartitionOffset, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.#consumer.seek(position, timeoutMs, (err) =>
+        err ? reject(new EngineError('ORD_ERR_KAFKA', `seek ${position.topic}:${position.partition} to ${position.offset} failed: ${err.message}`, { cause: err })) : resolve(),
+      ),
+    );
+  }
+
+  /** Drops the failed consumer and joins the group again with a new one (same group.instance.id). */
+  async replace(): Promise<void> {
+    const now = Date.now();
+    while (this.#replacedAt.length > 0 && this.#replacedAt[0]! < now - REPLACE_WINDOW_MS) this.#replacedAt.shift();
+    if (this.#replacedAt.length >= MAX_REPLACEMENTS) {
+      throw new EngineError(
+        'ORD_ERR_ILLEGAL_STATE',
+        `the group consumer was fenced ${MAX_REPLACEMENTS} times in ${REPLACE_WINDOW_MS / 1000} s: another instance runs with INSTANCE_ID ${this.#options.instanceId}`,
+      );
+    }
+    this.#replacedAt.push(now);
+    const old = this.#consumer;
+    this.#rebalances.length = 0;
+    this.#consumer = this.#create();
+    this.#options.log.warn({ instanceId: this.#options.instanceId }, 'group consumer failed fatally: replacing it');
+    await disconnect(old);
+    await this.#connect();
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    await disconnect(this.#consumer);
+  }
+}
+
+/** librdkafka's close can wait on a broker that is gone; a failed consumer is left behind after a while. */
+function disconnect(consumer: Kafka.KafkaConsumer, timeoutMs = 10_000): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    consumer.disconnect(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
