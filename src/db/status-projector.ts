@@ -42,6 +42,11 @@ export class StatusProjector {
         'enable.auto.commit': false,
         'isolation.level': 'read_committed',
         'partition.assignment.strategy': 'cooperative-sticky',
+        // librdkafka's default session (45 s) is how long decisions waited to reach
+        // Postgres after a broker restart, for the membership this member left behind.
+        'session.timeout.ms': 10_000,
+        'heartbeat.interval.ms': 3000,
+        'reconnect.backoff.max.ms': 1000,
         rebalance_cb: true,
       },
       { 'auto.offset.reset': 'earliest' },

@@ -34,6 +34,8 @@ export interface ParticipantStats extends ServiceStats {
 const { ERR__ASSIGN_PARTITIONS, ERR__REVOKE_PARTITIONS } = Kafka.CODES.ERRORS;
 const OFFSET_INVALID = -1001; // librdkafka: no committed offset
 const CONSUME_TIMEOUT_MS = 200; // bounds how long stop() waits for an idle consume
+/** Broker trouble repeats at every poll and event: say it once per this long, with a count. */
+const WARN_EVERY_MS = 10_000;
 const METADATA_TIMEOUT_MS = 10_000;
 
 export class Participant {
@@ -46,6 +48,7 @@ export class Participant {
   #onAssigned: (partitions: readonly number[]) => void = () => undefined;
   #poison = 0;
   #failed = 0;
+  readonly #warned = new Map<string, { at: number; count: number }>();
   #stopping = false;
   #loop: Promise<void> = Promise.resolve();
   /** The batch being answered; a revocation waits for it so its offsets commit first. */
@@ -67,13 +70,19 @@ export class Participant {
         'enable.auto.commit': false,
         'isolation.level': 'read_committed',
         'socket.keepalive.enable': true,
+        // librdkafka's default (45 s) is how long this group waited, after a broker
+        // restart, for the membership the member itself had left behind; the engine's
+        // consumer uses 10 s too.
+        'session.timeout.ms': 10_000,
+        'heartbeat.interval.ms': 3000,
+        'reconnect.backoff.max.ms': 1000,
         rebalance_cb: (err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => this.#onRebalance(err, assignment),
       },
       // Only for a committed offset that fell out of retention; a new group's start
       // is resolved explicitly in #assign.
       { 'auto.offset.reset': 'latest' },
     );
-    this.#consumer.on('event.error', (err) => log.warn({ err }, 'consumer error'));
+    this.#consumer.on('event.error', (err) => this.#warn('consumer error', err));
   }
 
   /** Connects, subscribes to `orders` and starts answering. */
@@ -123,10 +132,21 @@ export class Participant {
       return await pollBatch(this.#consumer, this.#options.batchSize, CONSUME_TIMEOUT_MS);
     } catch (err) {
       // Broker trouble shows here and in event.error; librdkafka reconnects by itself.
-      this.#log.warn({ err }, 'consume failed');
+      this.#warn('consume failed', err);
       await new Promise((r) => setTimeout(r, CONSUME_TIMEOUT_MS));
       return [];
     }
+  }
+
+  #warn(what: string, err: unknown): void {
+    const now = Date.now();
+    const last = this.#warned.get(what);
+    if (last !== undefined && now - last.at < WARN_EVERY_MS) {
+      last.count++;
+      return;
+    }
+    this.#log.warn({ err, repeated: last?.count ?? 0 }, what);
+    this.#warned.set(what, { at: now, count: 0 });
   }
 
   async #answerBatch(messages: readonly Kafka.Message[]): Promise<void> {
@@ -139,7 +159,11 @@ export class Participant {
     }
     if (!(await this.#sendUntilAcknowledged(answers))) return;
     try {
-      this.#consumer.commitSync([...next.values()]);
+      // Asynchronous: commitSync blocks this thread, which both participants share,
+      // until the coordinator answers; with the broker away that stalled everything for
+      // tens of seconds after it came back. A lost commit only replays answered orders,
+      // which the books recognize as duplicates and do not answer again.
+      this.#consumer.commit([...next.values()]);
     } catch (err) {
       // Typically the partitions moved to another member meanwhile: it answers them again.
       this.#log.warn({ err, offsets: [...next.values()] }, 'offset commit failed; these records will be answered again');
