@@ -65,6 +65,8 @@ export class StreamThreads {
   readonly #owner = new Map<number, number>();
   readonly #slots: number[] = [];
   readonly #events: StreamThreadsEvents;
+  readonly #watched = new WeakSet<Worker>();
+  #lastError: Error | undefined;
   #closing = false;
   readonly size: number;
 
@@ -85,16 +87,30 @@ export class StreamThreads {
       loadBalancer: pinnedBalancer(size, this.#slots) as unknown as LoadBalancer,
     });
     // A thread that dies with no task running is reported as an 'error' event; an
-    // EventEmitter without a listener would rethrow it here and end the process.
-    this.#pool.on('error', (err: Error) => this.#lost(undefined, err));
-    this.#pool.on('workerDestroy', (worker: { id: number }) => this.#lost(worker.id, new Error(`stream thread ${worker.id} exited`)));
+    // EventEmitter without a listener would rethrow it here and end the process. The
+    // loss itself is reported by the worker's 'exit' (see #watch).
+    this.#pool.on('error', (err: Error) => {
+      this.#lastError = err;
+    });
     this.#events = events;
   }
 
-  #lost(workerId: number | undefined, err: Error): void {
-    if (this.#closing) return;
-    const thread = workerId === undefined ? -1 : this.#slots.indexOf(workerId);
-    if (thread >= 0) this.#events.onThreadLost(thread, err);
+  /**
+   * Reports the thread of index `thread` lost when its worker exits. piscina's own
+   * 'workerDestroy' cannot say which: a worker's threadId is -1 once it has exited.
+   * Armed when a query port is attached, which happens for every thread at start and
+   * for each replacement.
+   */
+  #watch(thread: number): void {
+    const worker = this.worker(thread);
+    if (worker === undefined || this.#watched.has(worker)) return;
+    this.#watched.add(worker);
+    worker.once('exit', (code) => {
+      if (this.#closing) return;
+      const err = this.#lastError ?? new Error(`stream thread ${thread} exited with code ${code}`);
+      this.#lastError = undefined;
+      this.#events.onThreadLost(thread, err);
+    });
   }
 
   /** The thread that owns (or will own) a task. */
@@ -141,6 +157,7 @@ export class StreamThreads {
   async queryPort(thread: number): Promise<MessagePort> {
     const { port1, port2 } = new MessageChannel();
     await this.#runOn(thread, { type: 'attach-query-port', port: port2 }, [port2]);
+    this.#watch(thread);
     return port1;
   }
 
