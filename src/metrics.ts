@@ -8,7 +8,7 @@ import type { EngineCounters } from './stream/stream-engine.js';
 
 export interface MetricSources {
   outbox(): { published: number; failures: number } | undefined;
-  groupCommit(): { batches: number; items: number; queued: number; inFlight: number };
+  groupCommit(): { batches: number; items: number; writes: number; queued: number; inFlight: number };
   engine(): { counters: EngineCounters; tasks: readonly TaskStats[] } | undefined;
   kafka(): KafkaHealthSnapshot | undefined;
   /** Store queries waiting for a stream thread's answer. */
@@ -52,6 +52,8 @@ export function createMetrics(sources: MetricSources): client.Registry {
   counterFrom('orders_outbox_failures_total', 'Outbox relay passes that failed and will be retried', () => sources.outbox()?.failures);
   counterFrom('orders_db_group_commit_batches_total', 'Round trips that wrote new orders', () => sources.groupCommit().batches);
   counterFrom('orders_db_group_commit_orders_total', 'Orders written by group commit', () => sources.groupCommit().items);
+  // Batches plus per-item rewrites: far above batches only when batches hold bad items.
+  counterFrom('orders_db_group_commit_writes_total', 'Write round trips attempted by group commit', () => sources.groupCommit().writes);
   gaugeFrom('orders_db_group_commit_queued', 'Orders waiting for a database slot', () => sources.groupCommit().queued);
 
   // The seed's alerts read Kafka Streams' metrics; these carry the same meaning.

@@ -2,6 +2,7 @@
 // sources: the catalog service over HTTP when CATALOG_SERVICE_URL is set, else the
 // built-in catalog_products table. Both sit behind a cache of codes known to exist, so
 // the hot path usually asks nobody.
+import { LRUCache } from 'lru-cache';
 
 export interface CatalogAnswer {
   readonly exists: boolean;
@@ -19,34 +20,34 @@ export interface KnownCodesCacheOptions {
   readonly maxEntries: number;
 }
 
-/** Remembers codes seen to exist for a while; only the rest are asked of the source. */
+/**
+ * Remembers codes seen to exist for a while; only the rest are asked of the source.
+ * Only "exists" is remembered: a code reported missing may be created any moment,
+ * and a failed source teaches nothing. lru-cache keeps the TTL and the bound (least
+ * recently checked code first out).
+ */
 export class CachedCatalog implements ProductCatalog {
   readonly #source: ProductCatalog;
-  readonly #options: KnownCodesCacheOptions;
-  readonly #known = new Map<string, number>(); // code → expiry (ms); insertion order ≈ age
-  readonly #now: () => number;
+  readonly #known: LRUCache<string, true>;
 
-  constructor(source: ProductCatalog, options: KnownCodesCacheOptions, now: () => number = Date.now) {
+  /** `now` (milliseconds, monotonic) is for tests; lru-cache uses performance.now(). */
+  constructor(source: ProductCatalog, options: KnownCodesCacheOptions, now?: () => number) {
     this.#source = source;
-    this.#options = options;
-    this.#now = now;
+    this.#known = new LRUCache<string, true>({
+      max: options.maxEntries,
+      ttl: options.ttlMs,
+      // Read the clock at each check rather than caching it for 1 ms behind a timer
+      // (lru-cache's default), which would be one timer per millisecond of traffic.
+      ttlResolution: 0,
+      ...(now === undefined ? {} : { perf: { now } }),
+    });
   }
 
   async check(codes: readonly string[]): Promise<CatalogAnswer> {
-    const now = this.#now();
-    const ask = codes.filter((c) => (this.#known.get(c) ?? 0) <= now);
+    const ask = codes.filter((c) => this.#known.get(c) === undefined);
     if (ask.length === 0) return { exists: true };
     const answer = await this.#source.check(ask);
-    if (answer.exists) {
-      for (const code of ask) {
-        this.#known.delete(code);
-        this.#known.set(code, now + this.#options.ttlMs);
-      }
-      while (this.#known.size > this.#options.maxEntries) {
-        const oldest = this.#known.keys().next().value as string;
-        this.#known.delete(oldest);
-      }
-    }
+    if (answer.exists) for (const code of ask) this.#known.set(code, true);
     return answer;
   }
 }

@@ -1,6 +1,5 @@
 import type pg from 'pg';
-import { EngineError } from '../errors.js';
-import { isUnavailable } from '../db/pool.js';
+import { dbError } from '../db/pool.js';
 import type { CatalogAnswer, ProductCatalog } from './catalog.js';
 
 /** The built-in catalog: the catalog_products table, seeded by the migrations. */
@@ -19,8 +18,7 @@ export class DbCatalog implements ProductCatalog {
       );
       return rows.length === 0 ? { exists: true } : { exists: false, unknown: rows.map((r) => r.code) };
     } catch (err) {
-      if (isUnavailable(err)) throw new EngineError('ORD_ERR_DATABASE_UNAVAILABLE', 'the database is unavailable (catalog check)', { cause: err });
-      throw err;
+      throw dbError(err, 'catalog check');
     }
   }
 }

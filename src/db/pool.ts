@@ -26,6 +26,14 @@ export function createPool(options: PoolOptions): pg.Pool {
   // An idle client losing its connection must not crash the process; the next
   // checkout reconnects.
   pool.on('error', () => undefined);
+  // Nor may a checked-out one. pg emits 'error' on a Client whose connection dies (a
+  // Postgres crash or restart: "Connection terminated unexpectedly"), and pg-pool
+  // listens only while the client is idle: a client held through pool.connect() (the
+  // outbox relay's transaction, an order update) had no listener, and the unhandled
+  // 'error' event ended the whole process (found by test/integration/
+  // group-commit-outage.test.ts crashing Postgres under load). The query in flight is
+  // rejected anyway, and pg-pool drops a client that is no longer queryable on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

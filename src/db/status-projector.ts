@@ -1,40 +1,77 @@
 // Brings the saga's decisions back into Postgres: consumes `orders` (read_committed,
 // its own consumer group), and sets status and source of each decided order, in
-// batches, idempotently (a replayed decision changes nothing). Offsets are committed
-// only after Postgres took the batch, so a crash replays rather than loses. While
-// Postgres is down the projector waits and retries; the stream engine, which never
-// waits on Postgres, goes on deciding (the seed's failure table: "Database failure").
+// batches, idempotently (a replayed decision changes nothing). While Postgres is down
+// the projector waits and retries; the stream engine, which never waits on Postgres,
+// goes on deciding (the seed's failure table: "Database failure").
+//
+// The one rule: offsets are committed only for what Postgres took. A batch is
+// applied, then its offsets are committed; a batch that Postgres has not taken when
+// the projector stops is left uncommitted, so the next start reads it again. (The
+// first version made one attempt on shutdown and committed anyway: Postgres down +
+// SIGTERM lost those decisions for Postgres for good.) Replays are harmless because
+// the update is idempotent.
+//
+// A decision Postgres refuses for its content (not for being down: a NUL in a source,
+// say) would otherwise be retried forever and stall every decision behind it: the
+// batch is then written row by row, and the refused row is logged with its partition
+// and offset and passed over.
 import Kafka from 'node-rdkafka';
 import type pg from 'pg';
 import { parseOrderDto } from '../domain/order-dto.js';
+import { recoveryOf } from '../errors.js';
 import { pollBatch } from '../kafka/poll.js';
 import { TOPIC_ORDERS } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
-
-const FINAL = new Set(['CONFIRMED', 'REJECTED', 'ROLLBACK', 'FAILED']);
+import { dbError } from './pool.js';
+import { nextOffsets, projectDecisions, type Decision } from './status-projection.js';
 
 export interface StatusProjectorStats {
+  /** Rows whose status or source changed. */
   updated: number;
+  /** Batches Postgres took. */
   batches: number;
+  /** Failed attempts at a batch because Postgres was unavailable. */
   failures: number;
+  /** Decisions Postgres refused for their content, passed over. */
+  refused: number;
+  /** Polls that failed (the loop waits and polls again). */
+  consumeErrors: number;
 }
+
+export interface StatusProjectorOptions {
+  /** Extra librdkafka settings (tests shorten the session and poll intervals). */
+  readonly consumerConfig?: Readonly<Record<string, string | number | boolean>>;
+  /** Longest wait between two attempts at a batch while Postgres is down. */
+  readonly maxRetryDelayMs?: number;
+  /** librdkafka's error events (broker down...), for health and metrics. */
+  readonly onClientError?: (err: Kafka.LibrdKafkaError) => void;
+}
+
+const UPDATE_STATUSES = `
+  update orders o set status = t.status, source = t.source, version = o.version + 1, last_modified_date = now()
+    from unnest($1::bigint[], $2::text[], $3::text[]) as t(id, status, source)
+   where o.id = t.id and (o.status is distinct from t.status or o.source is distinct from t.source)`;
 
 export class StatusProjector {
   readonly #consumer: Kafka.KafkaConsumer;
   readonly #pool: pg.Pool;
   readonly #log: Logger;
-  readonly stats: StatusProjectorStats = { updated: 0, batches: 0, failures: 0 };
+  readonly #maxRetryDelayMs: number;
+  readonly stats: StatusProjectorStats = { updated: 0, batches: 0, failures: 0, refused: 0, consumeErrors: 0 };
   #running = true;
+  /** Ends the current back-off wait early (close). */
+  #wake: (() => void) | undefined;
   readonly #loop: Promise<void>;
 
-  private constructor(consumer: Kafka.KafkaConsumer, pool: pg.Pool, log: Logger) {
+  private constructor(consumer: Kafka.KafkaConsumer, pool: pg.Pool, log: Logger, options: StatusProjectorOptions) {
     this.#consumer = consumer;
     this.#pool = pool;
     this.#log = log;
+    this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 5000;
     this.#loop = this.#run();
   }
 
-  static async start(brokers: string, groupId: string, pool: pg.Pool, log: Logger, onClientError?: (err: Kafka.LibrdKafkaError) => void): Promise<StatusProjector> {
+  static async start(brokers: string, groupId: string, pool: pg.Pool, log: Logger, options: StatusProjectorOptions = {}): Promise<StatusProjector> {
     const consumer = new Kafka.KafkaConsumer(
       {
         'metadata.broker.list': brokers,
@@ -47,14 +84,31 @@ export class StatusProjector {
         'session.timeout.ms': 10_000,
         'heartbeat.interval.ms': 3000,
         'reconnect.backoff.max.ms': 1000,
+        // node-rdkafka assigns and revokes (incrementally, for cooperative-sticky).
         rebalance_cb: true,
+        offset_commit_cb: (err: Kafka.LibrdKafkaError | null) => {
+          // A lost commit only replays batches Postgres already has: harmless, but worth a line.
+          if (err) log.warn({ err }, 'status projector: offset commit failed (those batches will be replayed, harmlessly)');
+        },
+        ...options.consumerConfig,
       },
       { 'auto.offset.reset': 'earliest' },
     );
-    if (onClientError !== undefined) consumer.on('event.error', onClientError);
+    // Broker trouble: counted and logged (rate-limited) by the health monitor when given one.
+    consumer.on('event.error', options.onClientError ?? ((err) => log.warn({ err }, 'status projector: consumer error')));
+    consumer.on('rebalance', (err, assignment) => log.info({ event: err.message, partitions: assignment.map((a) => a.partition) }, 'status projector: rebalance'));
     await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 30_000 }, (err) => (err ? reject(err) : resolve())));
     consumer.subscribe([TOPIC_ORDERS]);
-    return new StatusProjector(consumer, pool, log);
+    return new StatusProjector(consumer, pool, log, options);
+  }
+
+  /** The `orders` partitions this instance projects now (empty while not in the group). */
+  get assignment(): number[] {
+    try {
+      return this.#consumer.assignments().map((a) => a.partition);
+    } catch {
+      return [];
+    }
   }
 
   async #run(): Promise<void> {
@@ -63,59 +117,112 @@ export class StatusProjector {
       try {
         messages = await pollBatch(this.#consumer, 1000, 100);
       } catch (err) {
+        // The loop must outlive a failed poll (a broker away, the poll interval
+        // exceeded while Postgres was down): the next poll rejoins the group.
+        this.stats.consumeErrors++;
         this.#log.warn({ err }, 'status projector: consume failed; retrying');
-        await new Promise((r) => setTimeout(r, 1000));
+        await this.#pause(1000);
         continue;
       }
       if (messages.length === 0) continue;
-      const latest = new Map<number, { status: string; source: string | null }>();
-      for (const m of messages) {
-        if (m.value === null || m.value === undefined) continue;
-        try {
-          const dto = parseOrderDto(m.value);
-          if (FINAL.has(dto.status)) latest.set(dto.orderId, { status: dto.status, source: dto.source });
-        } catch {
-          // Not an OrderDto: the stream task sends it to the DLQ; nothing to project.
-        }
+      const { decisions } = projectDecisions(messages, parseOrderDto);
+      if (decisions.size > 0 && !(await this.#apply([...decisions.values()]))) {
+        this.#log.warn(
+          { decisions: decisions.size, offsets: nextOffsets(messages) },
+          'status projector: stopping before Postgres took the batch; its offsets stay uncommitted and the next start replays it',
+        );
+        return;
       }
-      // Postgres first, offsets after: retried until it takes the batch or we stop.
-      for (let attempt = 0; this.#running || attempt === 0; attempt++) {
-        try {
-          if (latest.size > 0) await this.#apply(latest);
-          break;
-        } catch (err) {
-          this.stats.failures++;
-          this.#log.warn({ err, attempt }, 'status projector: Postgres update failed; retrying');
-          await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
-        }
-      }
-      const offsets = new Map<string, Kafka.TopicPartitionOffset>();
-      for (const m of messages) offsets.set(`${m.topic}:${m.partition}`, { topic: m.topic, partition: m.partition, offset: m.offset + 1 });
-      // Asynchronous: a lost commit only replays an idempotent batch, and a synchronous
-      // one would block the main thread, which every librdkafka handle shares.
+      this.#commit(messages);
+    }
+  }
+
+  /** Applies the batch, retrying while Postgres is unavailable; false when stopped first. */
+  async #apply(decisions: readonly Decision[]): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
       try {
-        this.#consumer.commit([...offsets.values()]);
+        await this.#applyBatch(decisions);
+        return true;
       } catch (err) {
-        this.#log.warn({ err }, 'status projector: offset commit failed (the batch will be replayed, harmlessly)');
+        this.stats.failures++;
+        this.#log.warn({ err, attempt, decisions: decisions.length }, 'status projector: Postgres update failed; retrying');
+        if (!this.#running) return false;
+        await this.#pause(Math.min(this.#maxRetryDelayMs, 200 * 2 ** attempt));
+        if (!this.#running) return false;
       }
     }
   }
 
-  async #apply(latest: Map<number, { status: string; source: string | null }>): Promise<void> {
-    const ids = [...latest.keys()];
-    const res = await this.#pool.query(
-      `update orders o set status = t.status, source = t.source, version = o.version + 1, last_modified_date = now()
-         from unnest($1::bigint[], $2::text[], $3::text[]) as t(id, status, source)
-        where o.id = t.id and (o.status is distinct from t.status or o.source is distinct from t.source)`,
-      [ids, ids.map((id) => latest.get(id)!.status), ids.map((id) => latest.get(id)!.source)],
-    );
-    this.stats.updated += res.rowCount ?? 0;
+  /** One statement for the batch; row by row when Postgres refuses its content. Throws only while Postgres is unavailable. */
+  async #applyBatch(decisions: readonly Decision[]): Promise<void> {
+    try {
+      await this.#update(decisions);
+      this.stats.batches++;
+      return;
+    } catch (err) {
+      const mapped = dbError(err, 'project order statuses');
+      if (recoveryOf(mapped) === 'retry') throw mapped;
+    }
+    for (const d of decisions) {
+      try {
+        await this.#update([d]);
+      } catch (err) {
+        const mapped = dbError(err, 'project an order status');
+        if (recoveryOf(mapped) === 'retry') throw mapped;
+        this.stats.refused++;
+        this.#log.error(
+          { err, orderId: d.orderId, status: d.status, topic: TOPIC_ORDERS, partition: d.partition, offset: d.offset },
+          'status projector: Postgres refused a decision; passing over it',
+        );
+      }
+    }
     this.stats.batches++;
+  }
+
+  async #update(decisions: readonly Decision[]): Promise<void> {
+    // In id order: two writers locking the same rows in one order cannot deadlock.
+    const sorted = [...decisions].sort((a, b) => a.orderId - b.orderId);
+    const res = await this.#pool.query(UPDATE_STATUSES, [sorted.map((d) => d.orderId), sorted.map((d) => d.status), sorted.map((d) => d.source)]);
+    this.stats.updated += res.rowCount ?? 0;
+  }
+
+  #commit(messages: readonly Kafka.Message[]): void {
+    // Only partitions still assigned: a batch read just before a revocation must not
+    // move the new owner's committed offset (backwards, if it has gone further).
+    let owned: Set<string> | undefined;
+    try {
+      owned = new Set(this.#consumer.assignments().map((a) => `${a.topic}:${a.partition}`));
+    } catch {
+      owned = undefined; // not connected: the commit below fails and is logged
+    }
+    const offsets = nextOffsets(messages).filter((o) => owned === undefined || owned.has(`${o.topic}:${o.partition}`));
+    if (offsets.length === 0) return;
+    // Asynchronous: a lost commit only replays an idempotent batch, and a synchronous
+    // one would block the main thread, which every librdkafka handle shares.
+    try {
+      this.#consumer.commit(offsets);
+    } catch (err) {
+      this.#log.warn({ err }, 'status projector: offset commit failed (the batch will be replayed, harmlessly)');
+    }
+  }
+
+  /** Waits `ms`, or less if close() is called meanwhile. */
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
   }
 
   async close(): Promise<void> {
     this.#running = false;
+    this.#wake?.();
     await this.#loop;
+    // librdkafka's close waits for the commits in flight before leaving the group.
     await new Promise<void>((resolve) => this.#consumer.disconnect(() => resolve()));
   }
 }

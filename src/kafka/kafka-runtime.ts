@@ -66,7 +66,7 @@ export class KafkaRuntime {
       `${config.applicationId}-status-projector`,
       pool,
       log.child({ component: 'status-projector' }),
-      health.listener('status-projector'),
+      { onClientError: health.listener('status-projector') },
     );
     return new KafkaRuntime(producer, relay, projector, () => pool.end(), dlqPartitions);
   }

@@ -3,8 +3,8 @@
 // the reservation (the goods ship), a ROLLBACK caused by payment puts them back.
 // Pure and in memory: a simulator, seeded generously and restocked when a product
 // runs short, so that only the configured share is ever rejected.
+import { LRUCache } from 'lru-cache';
 import type { OrderDto } from '../domain/order-dto.js';
-import { touchLru } from './lru.js';
 import { SimulatedService, type Ledger } from './simulated-service.js';
 
 export interface StockLevel {
@@ -34,16 +34,23 @@ export function unitsPerProduct(order: OrderDto): Lines {
 
 export class StockLedger implements Ledger {
   readonly #options: StockLedgerOptions;
-  // Maps keep insertion order: the first key is the least recently touched / oldest.
-  readonly #products = new Map<string, { available: number; reserved: number }>();
-  readonly #reservations = new Map<number, Lines>();
+  // Bounded by lru-cache, as the payment side's accounts and reservations (payment.ts).
+  readonly #products: LRUCache<string, { available: number; reserved: number }>;
+  readonly #reservations: LRUCache<number, Lines>;
 
   constructor(options: Partial<StockLedgerOptions> = {}) {
     this.#options = { ...defaults, ...options };
+    this.#products = new LRUCache({ max: this.#options.maxProducts });
+    this.#reservations = new LRUCache({
+      max: this.#options.maxReservations,
+      dispose: (lines, _orderId, reason) => {
+        if (reason === 'evict') this.#putBack(lines, true);
+      },
+    });
   }
 
   stockOf(productId: string): StockLevel | undefined {
-    const level = this.#products.get(productId);
+    const level = this.#products.peek(productId);
     return level === undefined ? undefined : { ...level };
   }
 
@@ -71,10 +78,6 @@ export class StockLedger implements Ledger {
       level.available -= units;
       level.reserved += units;
     }
-    if (this.#reservations.size >= this.#options.maxReservations) {
-      const [oldest] = this.#reservations.keys();
-      if (oldest !== undefined) this.release(oldest);
-    }
     this.#reservations.set(order.orderId, lines);
     return true;
   }
@@ -88,22 +91,32 @@ export class StockLedger implements Ledger {
   }
 
   #settle(orderId: number, putBack: boolean): boolean {
-    const lines = this.#reservations.get(orderId);
+    const lines = this.#reservations.peek(orderId);
     if (lines === undefined) return false;
     this.#reservations.delete(orderId);
+    this.#putBack(lines, putBack);
+    return true;
+  }
+
+  /** Ends a reservation: its units leave the reserved count, and return if `putBack`. */
+  #putBack(lines: Lines, putBack: boolean): void {
     for (const [productId, units] of lines) {
       // A product forgotten since has nothing left to adjust.
-      const level = this.#products.get(productId);
+      const level = this.#products.peek(productId);
       if (level === undefined) continue;
       level.reserved -= units;
       if (putBack) level.available += units;
     }
-    return true;
   }
 
-  /** The product's level, created with the seed stock, moved to most recently used. */
+  /** The product's level, created with the seed stock, made the most recently used. */
   #product(productId: string): { available: number; reserved: number } {
-    return touchLru(this.#products, productId, this.#options.maxProducts, () => ({ available: this.#options.seedStock, reserved: 0 }));
+    let level = this.#products.get(productId);
+    if (level === undefined) {
+      level = { available: this.#options.seedStock, reserved: 0 };
+      this.#products.set(productId, level);
+    }
+    return level;
   }
 }
 

@@ -3,9 +3,9 @@
 // charges it (the reservation leaves the account), a ROLLBACK caused by inventory
 // gives it back. Pure and in memory: a simulator, seeded generously and topped up
 // when a customer runs short, so that only the configured share is ever rejected.
+import { LRUCache } from 'lru-cache';
 import { toCents } from '../domain/money.js';
 import type { OrderDto } from '../domain/order-dto.js';
-import { touchLru } from './lru.js';
 import { SimulatedService, type Ledger } from './simulated-service.js';
 
 export interface Balance {
@@ -42,16 +42,26 @@ export function orderTotalCents(order: OrderDto): number {
 
 export class FundsLedger implements Ledger {
   readonly #options: FundsLedgerOptions;
-  // Maps keep insertion order: the first key is the least recently touched / oldest.
-  readonly #accounts = new Map<number, { available: number; reserved: number }>();
-  readonly #reservations = new Map<number, Reservation>();
+  // Bounded by lru-cache: the least recently active customer goes first. Reads that
+  // are not activity (balanceOf, a settlement) peek, so they do not reorder.
+  readonly #accounts: LRUCache<number, { available: number; reserved: number }>;
+  // Reservations are never read before they are settled, so least recently used is
+  // oldest first; an evicted one gives its funds back.
+  readonly #reservations: LRUCache<number, Reservation>;
 
   constructor(options: Partial<FundsLedgerOptions> = {}) {
     this.#options = { ...defaults, ...options };
+    this.#accounts = new LRUCache({ max: this.#options.maxAccounts });
+    this.#reservations = new LRUCache({
+      max: this.#options.maxReservations,
+      dispose: (reservation, _orderId, reason) => {
+        if (reason === 'evict') this.#giveBack(reservation, true);
+      },
+    });
   }
 
   balanceOf(customerId: number): Balance | undefined {
-    const account = this.#accounts.get(customerId);
+    const account = this.#accounts.peek(customerId);
     return account === undefined ? undefined : { ...account };
   }
 
@@ -74,10 +84,6 @@ export class FundsLedger implements Ledger {
     if (account.available < total) return false;
     account.available -= total;
     account.reserved += total;
-    if (this.#reservations.size >= this.#options.maxReservations) {
-      const [oldest] = this.#reservations.keys();
-      if (oldest !== undefined) this.release(oldest);
-    }
     this.#reservations.set(order.orderId, { customerId: order.customerId, amountCents: total });
     return true;
   }
@@ -91,21 +97,30 @@ export class FundsLedger implements Ledger {
   }
 
   #settle(orderId: number, giveBack: boolean): boolean {
-    const reservation = this.#reservations.get(orderId);
+    const reservation = this.#reservations.peek(orderId);
     if (reservation === undefined) return false;
     this.#reservations.delete(orderId);
-    // The account may have been forgotten since; then there is nothing left to adjust.
-    const account = this.#accounts.get(reservation.customerId);
-    if (account !== undefined) {
-      account.reserved -= reservation.amountCents;
-      if (giveBack) account.available += reservation.amountCents;
-    }
+    this.#giveBack(reservation, giveBack);
     return true;
   }
 
-  /** The customer's account, created with the seed balance, moved to most recently used. */
+  /** Ends a reservation: it leaves the account, and its funds return if `giveBack`. */
+  #giveBack(reservation: Reservation, giveBack: boolean): void {
+    // The account may have been forgotten since; then there is nothing left to adjust.
+    const account = this.#accounts.peek(reservation.customerId);
+    if (account === undefined) return;
+    account.reserved -= reservation.amountCents;
+    if (giveBack) account.available += reservation.amountCents;
+  }
+
+  /** The customer's account, created with the seed balance, made the most recently used. */
   #account(customerId: number): { available: number; reserved: number } {
-    return touchLru(this.#accounts, customerId, this.#options.maxAccounts, () => ({ available: this.#options.seedBalanceCents, reserved: 0 }));
+    let account = this.#accounts.get(customerId);
+    if (account === undefined) {
+      account = { available: this.#options.seedBalanceCents, reserved: 0 };
+      this.#accounts.set(customerId, account);
+    }
+    return account;
   }
 }
 

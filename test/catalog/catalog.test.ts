@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CachedCatalog, type CatalogAnswer, type ProductCatalog } from '../../src/catalog/catalog.js';
 import { CATALOG_BATCH_SIZE, HttpCatalog, type HttpCatalogOptions } from '../../src/catalog/http-catalog.js';
 import { EngineError } from '../../src/errors.js';
+import { waitFor } from '../support/wait.js';
 
 /** A catalog source that records what it is asked and knows every code but `unknown`. */
 class FakeSource implements ProductCatalog {
@@ -45,22 +46,35 @@ describe('CachedCatalog', () => {
     ]);
   });
 
-  it('asks again once the TTL has passed, and not a millisecond before', async () => {
+  it('asks again once the TTL has passed, and not before', async () => {
     const { source, catalog, setNow, start } = cached({ ttlMs: 1000 });
     await catalog.check(['A']);
-    setNow(start + 999);
+    setNow(start + 1000); // lru-cache: stale only once older than the TTL
     await catalog.check(['A']);
     expect(source.calls).toHaveLength(1);
-    setNow(start + 1000);
+    setNow(start + 1001);
     await catalog.check(['A']);
     expect(source.calls).toHaveLength(2);
     // The new answer starts a new TTL.
-    setNow(start + 1999);
+    setNow(start + 2001);
     await catalog.check(['A']);
     expect(source.calls).toHaveLength(2);
-    setNow(start + 2000);
+    setNow(start + 2002);
     await catalog.check(['A']);
     expect(source.calls).toHaveLength(3);
+  });
+
+  it('keeps the codes checked most recently when full, not the ones first cached', async () => {
+    const { source, catalog } = cached({ maxEntries: 2 });
+    await catalog.check(['A']);
+    await catalog.check(['B']);
+    await catalog.check(['A']); // A is used again: B is now the least recently used
+    await catalog.check(['C']);
+    source.calls.length = 0;
+    await catalog.check(['A', 'C']);
+    expect(source.calls).toEqual([]);
+    await catalog.check(['B']);
+    expect(source.calls).toEqual([['B']]);
   });
 
   it('does not cache a "does not exist" answer, for any code of that request', async () => {
@@ -137,6 +151,7 @@ describe('HttpCatalog against a local catalog service', () => {
   const handlers = new Map<string, Handler>();
   const seen = new Map<string, Seen[]>();
   const arrived = new Map<string, () => void>();
+  const aborted = new Map<string, number>();
   const hanging: ServerResponse[] = [];
 
   const json = (res: ServerResponse, status: number, body: unknown): void => {
@@ -152,6 +167,10 @@ describe('HttpCatalog against a local catalog service', () => {
       list.push({ path: url.pathname.slice(prefix.length + 1), search: url.search, codes, method: req.method });
       seen.set(prefix, list);
       arrived.get(prefix)?.();
+      // The client gave up on a request the server had not answered yet.
+      res.on('close', () => {
+        if (!res.writableFinished) aborted.set(prefix, (aborted.get(prefix) ?? 0) + 1);
+      });
       const handler = handlers.get(prefix);
       if (handler === undefined) json(res, 404, { error: 'no handler' });
       else handler(req, res, codes);
@@ -162,7 +181,6 @@ describe('HttpCatalog against a local catalog service', () => {
 
   afterEach(() => {
     for (const res of hanging.splice(0)) res.destroy();
-    vi.useRealTimers();
   });
 
   afterAll(async () => {
@@ -177,6 +195,9 @@ describe('HttpCatalog against a local catalog service', () => {
     return {
       baseUrl: `${origin}/${prefix}`,
       requests: (): Seen[] => seen.get(prefix) ?? [],
+      aborted: (): number => aborted.get(prefix) ?? 0,
+      /** Serves later requests with `next` instead. */
+      answer: (next: Handler): void => void handlers.set(prefix, next),
       /** Resolves when the next request reaches the server. */
       nextRequest: (): Promise<void> => new Promise((resolve) => arrived.set(prefix, resolve)),
     };
@@ -185,7 +206,8 @@ describe('HttpCatalog against a local catalog service', () => {
   const answering = (exists: (codes: string[]) => boolean): Handler => (_req, res, codes) => json(res, 200, { exists: exists(codes) });
 
   function catalog(baseUrl: string, options: Partial<HttpCatalogOptions> = {}): HttpCatalog {
-    return new HttpCatalog({ baseUrl, timeoutMs: 5_000, maxInFlight: 10, failureThreshold: 5, coolDownMs: 60_000, ...options });
+    // Retries back off 1-2 ms here, so the tests do not wait on them.
+    return new HttpCatalog({ baseUrl, timeoutMs: 5_000, maxInFlight: 10, failureThreshold: 5, coolDownMs: 60_000, retryDelayMs: 1, maxRetryDelayMs: 2, ...options });
   }
 
   const codes = (n: number): string[] => Array.from({ length: n }, (_, i) => `P${String(i).padStart(3, '0')}`);
@@ -260,76 +282,193 @@ describe('HttpCatalog against a local catalog service', () => {
     expect(svc.requests().length).toBeGreaterThanOrEqual(1);
   });
 
-  it('opens the breaker after failureThreshold failures and then fails without calling the service', async () => {
-    let healthy = false;
-    const svc = service((_req, res) => (healthy ? json(res, 200, { exists: true }) : json(res, 500, {})));
-    const cat = catalog(svc.baseUrl, { failureThreshold: 3, coolDownMs: 60_000 });
-    for (let i = 0; i < 3; i++) await expect(cat.check(['A'])).rejects.toMatchObject({ code: 'ORD_ERR_CATALOG_UNAVAILABLE' });
-    const calledWhileClosed = svc.requests().length;
-    expect(calledWhileClosed).toBeGreaterThanOrEqual(3);
+  describe('retry (p-retry): only what may succeed when sent again', () => {
+    const failing = (status: number): Handler => (_req, res) => json(res, status, { error: status });
 
-    healthy = true; // even a recovered service is not asked while the breaker is open
-    for (let i = 0; i < 5; i++) await expect(cat.check(['A'])).rejects.toMatchObject({ code: 'ORD_ERR_CATALOG_UNAVAILABLE' });
-    expect(svc.requests()).toHaveLength(calledWhileClosed);
+    it.each<[string, number]>([
+      ['400 Bad Request', 400],
+      ['401 Unauthorized', 401],
+      ['403 Forbidden', 403],
+      ['404 Not Found', 404],
+      ['422 Unprocessable Content', 422],
+    ])('does not retry %s: one request, then a 503 that names it', async (_, status) => {
+      const svc = service(failing(status));
+      const err = await catalog(svc.baseUrl, { retries: 3 }).check(['A']).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ORD_ERR_CATALOG_UNAVAILABLE', status: 503 });
+      expect((err as Error).message).toContain(`HTTP ${status}`);
+      expect(svc.requests()).toHaveLength(1);
+    });
+
+    it.each<[string, Handler]>([
+      ['500 Internal Server Error', failing(500)],
+      ['502 Bad Gateway', failing(502)],
+      ['503 Service Unavailable', failing(503)],
+      ['429 Too Many Requests', failing(429)],
+      ['a reset connection', (req) => req.socket.destroy()],
+    ])('retries %s, then fails with a 503', async (_, handler) => {
+      const svc = service(handler);
+      await expect(catalog(svc.baseUrl, { retries: 3 }).check(['A'])).rejects.toMatchObject({ code: 'ORD_ERR_CATALOG_UNAVAILABLE' });
+      expect(svc.requests()).toHaveLength(4);
+    });
+
+    it('retries an attempt that timed out, and aborts the request it gave up on', async () => {
+      const svc = service((_req, res) => hanging.push(res));
+      const err = await catalog(svc.baseUrl, { timeoutMs: 50, retries: 2 }).check(['A']).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ORD_ERR_CATALOG_UNAVAILABLE', message: 'the catalog service did not answer in time' });
+      expect(svc.requests()).toHaveLength(3);
+      await waitFor('the server to see the abandoned requests closed', () => (svc.aborted() === 3 ? true : undefined), 5_000);
+    });
+
+    it('answers from a retry that succeeds', async () => {
+      let calls = 0;
+      const svc = service((req, res) => (++calls < 3 ? (calls === 1 ? json(res, 503, {}) : req.socket.destroy()) : json(res, 200, { exists: true })));
+      await expect(catalog(svc.baseUrl, { retries: 2 }).check(['A'])).resolves.toEqual({ exists: true });
+      expect(svc.requests()).toHaveLength(3);
+    });
+
+    it('does not retry an answer it cannot read', async () => {
+      const svc = service((_req, res) => json(res, 200, { found: true }));
+      await expect(catalog(svc.baseUrl, { retries: 3 }).check(['A'])).rejects.toMatchObject({ code: 'ORD_ERR_CATALOG_UNAVAILABLE' });
+      expect(svc.requests()).toHaveLength(1);
+    });
   });
 
-  it('counts only consecutive failures toward the breaker', async () => {
-    let fail = true;
-    const svc = service((_req, res) => (fail ? json(res, 500, {}) : json(res, 200, { exists: true })));
-    const cat = catalog(svc.baseUrl, { failureThreshold: 2 });
-    await expect(cat.check(['A'])).rejects.toBeInstanceOf(EngineError);
-    fail = false;
-    await expect(cat.check(['A'])).resolves.toEqual({ exists: true });
-    fail = true;
-    await expect(cat.check(['A'])).rejects.toBeInstanceOf(EngineError);
-    // One failure since the last success: the breaker is still closed.
-    fail = false;
-    const before = svc.requests().length;
-    await expect(cat.check(['A'])).resolves.toEqual({ exists: true });
-    expect(svc.requests().length).toBe(before + 1);
+  describe('circuit breaker (opossum)', () => {
+    it('opens after failureThreshold failures and then fails without calling the service', async () => {
+      let healthy = false;
+      const svc = service((_req, res) => (healthy ? json(res, 200, { exists: true }) : json(res, 500, {})));
+      const cat = catalog(svc.baseUrl, { failureThreshold: 3, coolDownMs: 60_000 });
+      for (let i = 0; i < 3; i++) await expect(cat.check(['A'])).rejects.toMatchObject({ code: 'ORD_ERR_CATALOG_UNAVAILABLE' });
+      const calledWhileClosed = svc.requests().length;
+      expect(calledWhileClosed).toBeGreaterThanOrEqual(3);
+      expect(cat.breakerState).toBe('open');
+
+      healthy = true; // even a recovered service is not asked while the breaker is open
+      for (let i = 0; i < 5; i++) {
+        await expect(cat.check(['A'])).rejects.toMatchObject({ code: 'ORD_ERR_CATALOG_UNAVAILABLE', message: 'the catalog service is unavailable (circuit open); retry shortly' });
+      }
+      expect(svc.requests()).toHaveLength(calledWhileClosed);
+    });
+
+    it('stays closed while no more than half of the calls in its window fail', async () => {
+      let n = 0;
+      const svc = service((_req, res) => (n++ % 2 === 0 ? json(res, 200, { exists: true }) : json(res, 500, {})));
+      const cat = catalog(svc.baseUrl, { failureThreshold: 2, retries: 0 });
+      for (let i = 0; i < 10; i++) await cat.check(['A']).catch(() => undefined);
+      expect(cat.breakerState).toBe('closed');
+      expect(svc.requests()).toHaveLength(10);
+    });
+
+    it('is not opened by 4xx answers: the service answered', async () => {
+      const svc = service((_req, res) => json(res, 400, {}));
+      const cat = catalog(svc.baseUrl, { failureThreshold: 2 });
+      for (let i = 0; i < 6; i++) await expect(cat.check(['A'])).rejects.toMatchObject({ code: 'ORD_ERR_CATALOG_UNAVAILABLE' });
+      expect(cat.breakerState).toBe('closed');
+      expect(svc.requests()).toHaveLength(6);
+    });
+
+    it('half-opens after the cool-down, lets one probe through, and closes when it succeeds', async () => {
+      const svc = service((_req, res) => json(res, 500, {}));
+      const cat = catalog(svc.baseUrl, { failureThreshold: 1, retries: 0, coolDownMs: 200 });
+      await expect(cat.check(['A'])).rejects.toBeInstanceOf(EngineError);
+      expect(cat.breakerState).toBe('open');
+      await waitFor('the breaker to half-open', () => (cat.breakerState === 'half-open' ? true : undefined), 10_000);
+
+      // The probe hangs at the service; meanwhile every other call fails fast.
+      svc.answer((_req, res) => hanging.push(res));
+      const before = svc.requests().length;
+      const reached = svc.nextRequest();
+      const probe = cat.check(['PROBE']);
+      await reached;
+      for (const code of ['B', 'C', 'D']) {
+        await expect(cat.check([code])).rejects.toMatchObject({ message: 'the catalog service is unavailable (circuit open); retry shortly' });
+      }
+      expect(svc.requests().slice(before).map((r) => r.codes)).toEqual([['PROBE']]);
+
+      json(hanging.pop()!, 200, { exists: true });
+      await expect(probe).resolves.toEqual({ exists: true });
+      expect(cat.breakerState).toBe('closed');
+      svc.answer(answering(() => true));
+      await expect(cat.check(['E'])).resolves.toEqual({ exists: true });
+      expect(svc.requests().slice(before).map((r) => r.codes)).toEqual([['PROBE'], ['E']]);
+    });
+
+    it('opens again when the half-open probe fails', async () => {
+      const svc = service((_req, res) => json(res, 500, {}));
+      const cat = catalog(svc.baseUrl, { failureThreshold: 1, retries: 0, coolDownMs: 200 });
+      await expect(cat.check(['A'])).rejects.toBeInstanceOf(EngineError);
+      await waitFor('the breaker to half-open', () => (cat.breakerState === 'half-open' ? true : undefined), 10_000);
+      await expect(cat.check(['PROBE'])).rejects.toMatchObject({ code: 'ORD_ERR_CATALOG_UNAVAILABLE' });
+      expect(cat.breakerState).toBe('open');
+      const after = svc.requests().length;
+      await expect(cat.check(['B'])).rejects.toMatchObject({ message: 'the catalog service is unavailable (circuit open); retry shortly' });
+      expect(svc.requests()).toHaveLength(after);
+    });
+
+    it('counts a timed-out attempt as a failure', async () => {
+      const svc = service((_req, res) => hanging.push(res));
+      const cat = catalog(svc.baseUrl, { timeoutMs: 50, retries: 0, failureThreshold: 2 });
+      for (let i = 0; i < 2; i++) await expect(cat.check(['A'])).rejects.toMatchObject({ code: 'ORD_ERR_CATALOG_UNAVAILABLE' });
+      expect(cat.breakerState).toBe('open');
+    });
   });
 
-  it('calls the service again once the cool-down has passed', async () => {
-    vi.useFakeTimers({ toFake: ['Date'], now: Date.UTC(2026, 10, 25) });
-    let healthy = false;
-    const svc = service((_req, res) => (healthy ? json(res, 200, { exists: true }) : json(res, 500, {})));
-    const cat = catalog(svc.baseUrl, { failureThreshold: 1, coolDownMs: 30_000 });
-    await expect(cat.check(['A'])).rejects.toBeInstanceOf(EngineError);
-    healthy = true;
-    const before = svc.requests().length;
-    vi.setSystemTime(Date.UTC(2026, 10, 25) + 29_999);
-    await expect(cat.check(['A'])).rejects.toMatchObject({ code: 'ORD_ERR_CATALOG_UNAVAILABLE' });
-    expect(svc.requests()).toHaveLength(before);
-    vi.setSystemTime(Date.UTC(2026, 10, 25) + 30_001);
-    await expect(cat.check(['A'])).resolves.toEqual({ exists: true });
-    expect(svc.requests()).toHaveLength(before + 1);
-  });
+  describe('bulkhead (opossum capacity) and timeout', () => {
+    it('gives up on a service that never answers after timeoutMs', async () => {
+      const svc = service((_req, res) => hanging.push(res));
+      const err = await catalog(svc.baseUrl, { timeoutMs: 50 })
+        .check(['A'])
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err).toBeInstanceOf(EngineError);
+      expect(err).toMatchObject({ code: 'ORD_ERR_CATALOG_UNAVAILABLE' });
+      expect(svc.requests().length).toBeGreaterThanOrEqual(1);
+    });
 
-  it('gives up on a service that never answers after timeoutMs', async () => {
-    const svc = service((_req, res) => hanging.push(res));
-    const err = await catalog(svc.baseUrl, { timeoutMs: 50 })
-      .check(['A'])
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-    expect(err).toBeInstanceOf(EngineError);
-    expect(err).toMatchObject({ code: 'ORD_ERR_CATALOG_UNAVAILABLE' });
-    expect(svc.requests().length).toBeGreaterThanOrEqual(1);
-  });
+    it('refuses a call beyond maxInFlight at once, without calling the service', async () => {
+      const svc = service((_req, res) => hanging.push(res));
+      const cat = catalog(svc.baseUrl, { maxInFlight: 1 });
+      const reached = svc.nextRequest();
+      const first = cat.check(['A']);
+      await reached;
+      await expect(cat.check(['B'])).rejects.toMatchObject({ code: 'ORD_ERR_CATALOG_UNAVAILABLE', message: 'too many catalog calls in flight; retry shortly' });
+      expect(svc.requests().map((r) => r.codes)).toEqual([['A']]);
+      json(hanging.pop()!, 200, { exists: true });
+      await expect(first).resolves.toEqual({ exists: true });
+      // The slot is free again.
+      svc.answer(answering(() => true));
+      await expect(cat.check(['B'])).resolves.toEqual({ exists: true });
+    });
 
-  it('refuses a call beyond maxInFlight at once, without calling the service', async () => {
-    const svc = service((_req, res) => hanging.push(res));
-    const cat = catalog(svc.baseUrl, { maxInFlight: 1 });
-    const reached = svc.nextRequest();
-    const first = cat.check(['A']);
-    await reached;
-    await expect(cat.check(['B'])).rejects.toMatchObject({ code: 'ORD_ERR_CATALOG_UNAVAILABLE' });
-    expect(svc.requests().map((r) => r.codes)).toEqual([['A']]);
-    json(hanging.pop()!, 200, { exists: true });
-    await expect(first).resolves.toEqual({ exists: true });
-    // The slot is free again.
-    handlers.set(new URL(svc.baseUrl).pathname.slice(1), answering(() => true));
-    await expect(cat.check(['B'])).resolves.toEqual({ exists: true });
+    it('never has more than maxInFlight requests at the service, whatever the load', async () => {
+      let inFlight = 0;
+      let most = 0;
+      const svc = service((_req, res) => {
+        most = Math.max(most, ++inFlight);
+        setImmediate(() => {
+          inFlight--;
+          json(res, 200, { exists: true });
+        });
+      });
+      const cat = catalog(svc.baseUrl, { maxInFlight: 3 });
+      const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => cat.check([`P${i}`])));
+      expect(most).toBeLessThanOrEqual(3);
+      expect(results.filter((r) => r.status === 'fulfilled').length).toBeGreaterThanOrEqual(3);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ message: 'too many catalog calls in flight; retry shortly' });
+    });
+
+    it('does not open the breaker for its own rejections', async () => {
+      const svc = service((_req, res) => hanging.push(res));
+      const cat = catalog(svc.baseUrl, { maxInFlight: 1, failureThreshold: 1 });
+      const reached = svc.nextRequest();
+      const first = cat.check(['A']);
+      await reached;
+      for (let i = 0; i < 5; i++) await expect(cat.check(['B'])).rejects.toMatchObject({ code: 'ORD_ERR_CATALOG_UNAVAILABLE' });
+      expect(cat.breakerState).toBe('closed');
+      json(hanging.pop()!, 200, { exists: true });
+      await expect(first).resolves.toEqual({ exists: true });
+    });
   });
 });

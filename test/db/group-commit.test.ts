@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GroupCommitter, type GroupCommitOptions } from '../../src/db/group-commit.js';
+import { dbError } from '../../src/db/pool.js';
 import { EngineError } from '../../src/errors.js';
 
 /** One call of the fake `write`: the items it was given, settled by the test. */
@@ -38,7 +39,15 @@ function committer(options: Partial<GroupCommitOptions> = {}) {
   return { ...fake, gc };
 }
 
-const unavailable = (): Error => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+/** A refused connection as pg reports it. */
+const refused = (): Error => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+/**
+ * What the committer really receives during an outage: the repository wraps every
+ * driver error with dbError, so a refused connection arrives as
+ * ORD_ERR_DATABASE_UNAVAILABLE, not as the raw ECONNREFUSED (the old test passed the
+ * raw error and so never saw that the committer could not recognise the wrapped one).
+ */
+const unavailable = (): unknown => dbError(refused(), 'insert orders');
 
 describe('GroupCommitter', () => {
   it('writes a lone submit alone, right away', async () => {
@@ -152,17 +161,58 @@ describe('GroupCommitter', () => {
     expect(items[2]).toMatchObject({ state: 'resolved', value: 'D' });
   });
 
-  it('rejects every item of a batch that failed because the database is unavailable, without per-item retries', async () => {
+  // Regression: isUnavailable matched only raw driver errors, so the
+  // ORD_ERR_DATABASE_UNAVAILABLE the repository throws fanned every failed batch out
+  // into one more write per item against a database that was down.
+  it.each<[string, () => unknown]>([
+    ['the database is unavailable (a refused connection, as the repository wraps it)', unavailable],
+    ['the database is unavailable (a server shutting down, 57P01, as wrapped)', () => dbError(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }), 'insert orders')],
+    ['the database is unavailable (a connection lost mid-query, as wrapped)', () => dbError(new Error('Connection terminated unexpectedly'), 'insert orders')],
+    ['the service is overloaded', () => new EngineError('ORD_ERR_OVERLOADED', 'busy')],
+  ])('rejects every item of a batch at once, without per-item retries, when %s', async (_, failure) => {
     const { gc, calls } = committer({ maxInFlight: 1 });
     void gc.submit('first');
     const items = ['b', 'c', 'd'].map((i) => track(gc.submit(i)));
     calls[0]!.resolve(['FIRST']);
     await flush();
-    const err = unavailable();
+    const err = failure();
     calls[1]!.reject(err);
     await flush();
     expect(calls).toHaveLength(2);
+    expect(gc.stats.writes).toBe(2);
     for (const t of items) expect(t).toMatchObject({ state: 'rejected', error: err });
+  });
+
+  it('hands every caller of a failed batch the 503 ORD_ERR_DATABASE_UNAVAILABLE of the vocabulary', async () => {
+    const { gc, calls } = committer({ maxInFlight: 1 });
+    void gc.submit('first');
+    const items = ['b', 'c'].map((i) => track(gc.submit(i)));
+    calls[0]!.resolve(['FIRST']);
+    await flush();
+    calls[1]!.reject(unavailable());
+    await flush();
+    for (const t of items) expect(t.error).toMatchObject({ code: 'ORD_ERR_DATABASE_UNAVAILABLE', status: 503, recovery: 'retry' });
+  });
+
+  it.each<[string, () => unknown]>([
+    ['a unique violation (23505)', () => Object.assign(new Error('duplicate key value violates unique constraint "orders_pkey"'), { code: '23505' })],
+    ['a value the column cannot take (22021)', () => Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' })],
+    ['an error outside the vocabulary', () => new Error('something else')],
+    ['a client error of the vocabulary', () => new EngineError('ORD_ERR_VALIDATION', 'bad item')],
+  ])('isolates the items of a batch that failed with %s: one write per item', async (_, failure) => {
+    const { gc, calls } = committer({ maxInFlight: 1 });
+    void gc.submit('first');
+    const items = ['b', 'c'].map((i) => track(gc.submit(i)));
+    calls[0]!.resolve(['FIRST']);
+    await flush();
+    calls[1]!.reject(failure());
+    await flush();
+    expect(calls.slice(2).map((c) => c.items)).toEqual([['b'], ['c']]);
+    expect(gc.stats.writes).toBe(4);
+    calls[2]!.resolve(['B']);
+    calls[3]!.resolve(['C']);
+    await flush();
+    expect(items.map((t) => t.value)).toEqual(['B', 'C']);
   });
 
   it('rejects a lone item that fails without writing it again', async () => {
@@ -191,15 +241,15 @@ describe('GroupCommitter', () => {
 
   it('counts batches and items in stats', async () => {
     const { gc, calls } = committer({ maxInFlight: 1, maxBatch: 10 });
-    expect(gc.stats).toEqual({ batches: 0, items: 0, queued: 0, inFlight: 0 });
+    expect(gc.stats).toEqual({ batches: 0, items: 0, writes: 0, queued: 0, inFlight: 0 });
     const all = ['a', 'b', 'c', 'd'].map((i) => gc.submit(i));
-    expect(gc.stats).toEqual({ batches: 1, items: 1, queued: 3, inFlight: 1 });
+    expect(gc.stats).toEqual({ batches: 1, items: 1, writes: 1, queued: 3, inFlight: 1 });
     calls[0]!.resolve(['A']);
     await flush();
-    expect(gc.stats).toEqual({ batches: 2, items: 4, queued: 0, inFlight: 1 });
+    expect(gc.stats).toEqual({ batches: 2, items: 4, writes: 2, queued: 0, inFlight: 1 });
     calls[1]!.resolve(['B', 'C', 'D']);
     await Promise.all(all);
     await flush();
-    expect(gc.stats).toEqual({ batches: 2, items: 4, queued: 0, inFlight: 0 });
+    expect(gc.stats).toEqual({ batches: 2, items: 4, writes: 2, queued: 0, inFlight: 0 });
   });
 });

@@ -160,4 +160,14 @@ describe('FundsLedger', () => {
     expect(ledger.commit(2)).toBe(true);
     expect(ledger.balanceOf(2)).toBeUndefined();
   });
+
+  it('does not count a balance lookup as activity: a customer only looked at is still forgotten first', () => {
+    const ledger = new FundsLedger({ seedBalanceCents: SEED, maxAccounts: 2 });
+    ledger.reserve(order(1, 'NEW', null, 1));
+    ledger.reserve(order(2, 'NEW', null, 2));
+    expect(ledger.balanceOf(1)).toBeDefined();
+    ledger.reserve(order(3, 'NEW', null, 3));
+    expect(ledger.balanceOf(1)).toBeUndefined();
+    expect(ledger.balanceOf(2)).toBeDefined();
+  });
 });
