@@ -2,6 +2,8 @@
 // process, so tests talk to it over HTTP and can SIGKILL it like a crashed pod.
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startChild, type Child } from './child.js';
 import { KAFKA_BOOTSTRAP_SERVERS, TEST_DATABASE_URL } from './env.js';
 
@@ -35,6 +37,9 @@ export async function startService(env: Record<string, string> = {}): Promise<Se
       DATABASE_URL: TEST_DATABASE_URL,
       LOG_LEVEL: 'info',
       OUTBOX_POLL_MS: '200',
+      // One state directory per test process, kept across a test's restarts (a restart
+      // with the same INSTANCE_ID finds its stores) and never shared with other runs.
+      STATE_DIR: join(tmpdir(), `order-engine-test-${process.pid}`),
       ...env,
     },
     async () => (await fetch(`${baseUrl}/actuator/health/readiness`).catch(() => undefined))?.status === 200,
