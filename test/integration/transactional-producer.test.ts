@@ -1,0 +1,74 @@
+// The stream engine's transactional producer against the real broker: an aborted
+// transaction leaves nothing behind that fails the next one, and nothing of it is
+// visible to read_committed readers.
+import Kafka from 'node-rdkafka';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TransactionalProducer } from '../../src/kafka/transactional-producer.js';
+import { KAFKA_BOOTSTRAP_SERVERS } from '../support/env.js';
+import { TopicReader } from '../support/topic-reader.js';
+import { waitFor } from '../support/wait.js';
+
+const TOPIC = 'orders';
+let producer: TransactionalProducer;
+let consumer: Kafka.KafkaConsumer;
+let reader: TopicReader;
+
+beforeAll(async () => {
+  producer = await TransactionalProducer.connect({
+    brokers: KAFKA_BOOTSTRAP_SERVERS,
+    transactionalId: `txn-test-${process.pid}-${Date.now()}`,
+    exactlyOnce: true,
+    transactionTimeoutMs: 10_000,
+    log: pino({ level: 'silent' }),
+  });
+  // sendOffsetsToTransaction needs a group member's metadata.
+  consumer = new Kafka.KafkaConsumer({ 'metadata.broker.list': KAFKA_BOOTSTRAP_SERVERS, 'group.id': `txn-test-${Date.now()}`, 'enable.auto.commit': false }, {});
+  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
+  reader = await TopicReader.fromEnd(TOPIC);
+});
+
+afterAll(async () => {
+  await reader?.close();
+  await producer?.close();
+  await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+});
+
+const record = (key: string, i: number): { topic: string; partition: number; key: string; value: Uint8Array } => ({
+  topic: TOPIC,
+  partition: i % 6,
+  key,
+  value: Buffer.from(JSON.stringify({ test: key, i })),
+});
+
+describe('TransactionalProducer', () => {
+  // Regression: abort() cleared the latched send error *before* abortTransaction, whose
+  // purge then reported every queued record as failed (ERR__PURGE_QUEUE); the first of
+  // those reports was latched and failed the next, healthy transaction.
+  it('commits the transaction after an abort that purged queued records', async () => {
+    const aborted = `aborted-${Date.now()}`;
+    await producer.begin();
+    // Enough records that many are still queued (linger) when the abort purges them.
+    await producer.send(Array.from({ length: 5000 }, (_, i) => record(aborted, i)));
+    await producer.abort();
+    expect(producer.state).toBe('READY');
+
+    const committed = `committed-${Date.now()}`;
+    await producer.begin();
+    await producer.send([record(committed, 0), record(committed, 1)]);
+    await producer.commit([], consumer);
+    expect(producer.state).toBe('READY');
+
+    await waitFor('the committed records', () => (reader.byKey(committed).length === 2 ? true : undefined));
+    // Nothing of the aborted transaction is visible read_committed.
+    expect(reader.byKey(aborted)).toEqual([]);
+  });
+
+  it('aborts a transaction with nothing in it, and commits an empty one', async () => {
+    await producer.begin();
+    await producer.abort();
+    await producer.begin();
+    await producer.commit([], consumer);
+    expect(producer.state).toBe('READY');
+  });
+});
