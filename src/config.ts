@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { bootstrapServersSchema, intSchema, logLevels, settingsLoader, textSchema, type Setting } from './settings.js';
 
 const processingGuarantees = ['exactly_once_v2', 'at_least_once'] as const;
+const timestampExtractors = ['record', 'wallclock'] as const;
 
 export interface Config {
   readonly port: number;
@@ -23,6 +24,8 @@ export interface Config {
   readonly joinWindowMs: number;
   /** Forward join inputs whose key hashes to another partition through a repartition topic. */
   readonly repartitionInputs: boolean;
+  /** The time a record counts at in the join window: its Kafka timestamp, or when it was processed. */
+  readonly timestampExtractor: (typeof timestampExtractors)[number];
   readonly catalogServiceUrl: string | undefined;
   readonly catalogTimeoutMs: number;
   readonly maxBodyBytes: number;
@@ -56,6 +59,7 @@ const settings: readonly Setting<keyof Config>[] = [
   { env: 'NUM_STANDBY_REPLICAS', key: 'numStandbyReplicas', schema: int(0, 16), default: 0 },
   { env: 'JOIN_WINDOW_MS', key: 'joinWindowMs', schema: int(1, 86_400_000), default: 10_000 },
   { env: 'REPARTITION_INPUTS', key: 'repartitionInputs', schema: { type: 'boolean' }, default: false },
+  { env: 'TIMESTAMP_EXTRACTOR', key: 'timestampExtractor', schema: { enum: timestampExtractors }, default: 'record' },
   { env: 'CATALOG_SERVICE_URL', key: 'catalogServiceUrl', schema: { ...text, pattern: '^https?://' } },
   { env: 'CATALOG_TIMEOUT_MS', key: 'catalogTimeoutMs', schema: int(1, 60_000), default: 2000 },
   { env: 'MAX_BODY_BYTES', key: 'maxBodyBytes', schema: int(256, 16 * 1024 * 1024), default: 64 * 1024 },

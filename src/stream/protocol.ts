@@ -10,7 +10,10 @@ export interface InputRecord {
   readonly offset: number;
   readonly key: string | null;
   readonly value: Uint8Array | null;
-  /** Wall-clock time the kafka thread took the batch (the seed uses wall-clock timestamps). */
+  /**
+   * The record's time: its Kafka timestamp (TIMESTAMP_EXTRACTOR=record), or the wall
+   * clock when the kafka thread took the batch (wallclock, the original's setting).
+   */
   readonly timestamp: number;
 }
 

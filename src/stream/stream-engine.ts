@@ -236,7 +236,13 @@ export class StreamEngine {
       const k = `${m.topic}:${m.partition}`;
       if (!this.#uncommittedFrom.has(k)) this.#uncommittedFrom.set(k, { topic: m.topic, partition: m.partition, offset: m.offset });
     }
+    // The join's clock (TIMESTAMP_EXTRACTOR). By default the record's own Kafka
+    // timestamp: a replay after a crash or an outage then joins exactly what the live
+    // run would have, whereas processing time puts an answer processed before a crash
+    // and its partner replayed after it further apart than the window, and the order
+    // is never decided. `wallclock` is the original's WallclockTimestampExtractor.
     const now = Date.now();
+    const recordTime = this.#config.timestampExtractor === 'record';
     await this.#producer.begin();
     const results = await Promise.all(
       [...groupByPartition(messages)].map(async ([partition, batch]) => {
@@ -246,7 +252,8 @@ export class StreamEngine {
           offset: m.offset,
           key: m.key === null || m.key === undefined ? null : m.key.toString(),
           value: m.value ?? null,
-          timestamp: now,
+          // No valid timestamp (an old producer's -1): the wall clock stands in.
+          timestamp: recordTime && m.timestamp !== undefined && m.timestamp > 0 ? m.timestamp : now,
         }));
         return this.#threads.run<ProcessResult>(partition, { type: 'process', partition, records });
       }),

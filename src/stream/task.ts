@@ -87,6 +87,12 @@ export class Task {
   readonly #numPartitions: number;
   #processed = 0;
   #skipped = 0;
+  /**
+   * The task's stream time: the largest record timestamp it has seen (Kafka Streams'
+   * notion). The join window expires by it, not by the wall clock, so a task that
+   * restarts after an outage joins its backlog as it would have live.
+   */
+  #streamTime = 0;
   /** Changelog ends committed and applied but not yet in the checkpoint file. */
   readonly #checkpointDue = new Map<string, number>();
   #sinceCheckpoint = 0;
@@ -193,14 +199,17 @@ export class Task {
     // Time order, as the live window receives them: expiry pops from the front.
     entries.sort((a, b) => a.timestamp - b.timestamp);
     for (const e of entries) this.#window.add(e);
+    // What was processed after these entries is replayed and moves it on again.
+    this.#streamTime = entries.at(-1)?.timestamp ?? 0;
   }
 
-  process(records: readonly InputRecord[], now: number): ProcessResult {
+  process(records: readonly InputRecord[]): ProcessResult {
     const outputs: OutputRecord[] = [];
     const mispartitioned: Record<string, number> = {};
     let processed = 0;
     let forwarded = 0;
     for (const record of records) {
+      if (record.timestamp > this.#streamTime) this.#streamTime = record.timestamp;
       const source = this.#sources.get(record.topic);
       if (source === undefined) throw new EngineError('ORD_ERR_ILLEGAL_STATE', `task 0_${this.partition} has no source topic ${record.topic}`);
       if (source.checked && record.key !== null) {
@@ -219,7 +228,7 @@ export class Task {
         : this.#joinProcessor.process(record, outputs, this.#join.writes);
       if (ok) processed++;
     }
-    this.#joinProcessor.expire(now, this.#join.writes);
+    this.#joinProcessor.expire(this.#streamTime, this.#join.writes);
     const skipped = records.length - processed - forwarded;
     this.#processed += processed;
     this.#skipped += skipped;
