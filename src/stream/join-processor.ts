@@ -30,6 +30,8 @@ export interface JoinOptions {
   readonly dlqPartitions: number;
   /** Topics carrying payment answers (payment-orders and its repartition topic); every other input carries stock answers. */
   readonly paymentTopics: ReadonlySet<string>;
+  /** The wall clock, for how long entries stay (JoinWindow.expire); tests set it. */
+  readonly clock?: () => number;
 }
 
 export class JoinProcessor {
@@ -55,7 +57,7 @@ export class JoinProcessor {
       outputs.push(deadLetter(record, this.#partition, this.#options.dlqPartitions, err));
       return false;
     }
-    const entry = { orderId: record.key, side, timestamp: record.timestamp, offset: record.offset, value: record.value };
+    const entry = { orderId: record.key, side, timestamp: record.timestamp, offset: record.offset, value: record.value, addedAt: this.#now() };
     for (const other of this.#window.matches(entry.orderId, side, entry.timestamp, this.#options.windowMs)) {
       const otherDto = parseOrderDto(Buffer.from(other.value));
       const [payment, stock] = side === 'P' ? [dto, otherDto] : [otherDto, dto];
@@ -71,9 +73,13 @@ export class JoinProcessor {
     return true;
   }
 
-  /** Drops entries that fell out of the window, deleting them from the store. */
-  expire(now: number, writes: JoinWrites): number {
-    const expired = this.#window.expire(now - this.#options.windowMs);
+  #now(): number {
+    return (this.#options.clock ?? Date.now)();
+  }
+
+  /** Drops entries that fell out of the window by stream time and have been in it a window's length, deleting them from the store. */
+  expire(streamTime: number, writes: JoinWrites): number {
+    const expired = this.#window.expire(streamTime - this.#options.windowMs, this.#now() - this.#options.windowMs);
     for (const e of expired) writes.set(joinStoreKey(e), null);
     return expired.length;
   }

@@ -13,6 +13,11 @@ export interface JoinEntry {
   /** The record's offset in its topic partition: tells apart two answers of one side. */
   readonly offset: number;
   readonly value: Uint8Array;
+  /**
+   * Wall-clock time it entered this window (restored entries: when restored). Not
+   * stored: only expiry reads it (see expire()).
+   */
+  readonly addedAt?: number;
 }
 
 export type JoinKey = Pick<JoinEntry, 'orderId' | 'side' | 'timestamp' | 'offset'>;
@@ -66,10 +71,18 @@ export class JoinWindow {
     return list.filter((e) => e.side !== side && Math.abs(e.timestamp - timestamp) <= windowMs);
   }
 
-  /** Removes and returns the entries older than `cutoff` (they can join nothing new). */
-  expire(cutoff: number): JoinEntry[] {
+  /**
+   * Removes and returns the entries older than `cutoff` (stream time minus the window:
+   * they can join nothing new) that also entered before `addedBefore` (wall clock
+   * minus the window). The second bound is for the backlog after a restart or an
+   * outage: the inputs are fetched unevenly, so stream time can race ahead on one
+   * topic while the other's older records are still to come, and an entry must stay
+   * long enough for its partner to be processed. Matching is by record time only, so
+   * how long an entry stays changes no decision, only whether a late partner finds it.
+   */
+  expire(cutoff: number, addedBefore = Number.POSITIVE_INFINITY): JoinEntry[] {
     const expired: JoinEntry[] = [];
-    while (this.#head < this.#fifo.length && this.#fifo[this.#head]!.timestamp < cutoff) {
+    while (this.#head < this.#fifo.length && this.#fifo[this.#head]!.timestamp < cutoff && (this.#fifo[this.#head]!.addedAt ?? 0) < addedBefore) {
       const e = this.#fifo[this.#head++]!;
       const list = this.#byOrder.get(e.orderId);
       if (list !== undefined) {

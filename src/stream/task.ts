@@ -198,7 +198,10 @@ export class Task {
     }
     // Time order, as the live window receives them: expiry pops from the front.
     entries.sort((a, b) => a.timestamp - b.timestamp);
-    for (const e of entries) this.#window.add(e);
+    // Restored entries get a wall-clock lease from now: their partners may be in the
+    // backlog that is about to be processed (JoinWindow.expire).
+    const now = Date.now();
+    for (const e of entries) this.#window.add({ ...e, addedAt: now });
     // What was processed after these entries is replayed and moves it on again.
     this.#streamTime = entries.at(-1)?.timestamp ?? 0;
   }
