@@ -23,6 +23,19 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // Fault tests (test/fault/): their own broker and Postgres, killed and stopped
+        // under load; after the other projects (groupOrder), never beside them. Each
+        // test sets its own timeout from its parameters.
+        extends: true,
+        test: {
+          name: 'fault',
+          include: ['test/fault/**/*.test.ts'],
+          hookTimeout: 180_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
   },
 });
