@@ -17,7 +17,7 @@ export interface CodeUnderTest {
 export function codeUnderTest(dir: string): CodeUnderTest {
   const git = (...args: string[]): string => {
     try {
-      return execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
+      return execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     } catch {
       return '';
     }
