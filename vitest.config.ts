@@ -21,6 +21,21 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        // Fault tests (test/fault/): their own broker and Postgres, killed and stopped
+        // under load; last, never beside the others (groupOrder: a project without
+        // file parallelism and without a groupOrder would run after every group, so
+        // integration has one too). Each test sets its own timeout from its parameters.
+        extends: true,
+        test: {
+          name: 'fault',
+          include: ['test/fault/**/*.test.ts'],
+          hookTimeout: 180_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

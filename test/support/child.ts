@@ -12,20 +12,35 @@ export interface Child {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+export interface ChildOptions {
+  /** The working directory, and where a relative `script` is found (default: this process's). */
+  readonly cwd?: string;
+  /** How long `ready` may take (default 30 s). */
+  readonly readyTimeoutMs?: number;
+}
+
 /** Starts `node <script>` with `env` and waits until `ready` says so (or the child exits). */
-export async function startChild(what: string, script: string, env: NodeJS.ProcessEnv, ready: (output: string) => Promise<boolean> | boolean): Promise<Child> {
+export async function startChild(
+  what: string,
+  script: string,
+  env: NodeJS.ProcessEnv,
+  ready: (output: string) => Promise<boolean> | boolean,
+  options: ChildOptions = {},
+): Promise<Child> {
   let output = '';
-  const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script], { env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const exited = once(child, 'exit');
   try {
     await waitFor(what, async () => {
-      if (child.exitCode !== null) throw new Error(`${what}: the process exited (${child.exitCode}):\n${output}`);
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what}: the process exited (${child.exitCode ?? child.signalCode}):\n${output}`);
       return (await ready(output)) ? true : undefined;
-    });
+    }, options.readyTimeoutMs);
   } catch (err) {
     child.kill('SIGKILL');
+    // What it printed until then, for a caller that keeps logs of a failed start.
+    if (err instanceof Error) Object.assign(err, { childOutput: output });
     throw err;
   }
   return {

@@ -22,16 +22,24 @@ export interface Service extends Child {
   readonly port: number;
 }
 
+export interface ServiceOptions {
+  /** Listen here instead of a free port: a restarted pod keeps its address. */
+  readonly port?: number;
+  /** The checkout whose dist/src/main.js runs (default: this one), to measure other code with the same test. */
+  readonly dir?: string;
+  /** How long the service may take to be ready (default 30 s). */
+  readonly readyTimeoutMs?: number;
+}
+
 /** Starts the service on a free port; ready when its readiness (db, kafka, streams) answers 200. */
-export async function startService(env: Record<string, string> = {}): Promise<Service> {
-  const port = await freePort();
+export async function startService(env: Record<string, string> = {}, options: ServiceOptions = {}): Promise<Service> {
+  const port = options.port ?? (await freePort());
   const baseUrl = `http://127.0.0.1:${port}`;
   const child = await startChild(
     'the service to be ready',
-    'dist/src/main.js',
+    join(options.dir ?? process.cwd(), 'dist/src/main.js'),
     {
       ...process.env,
-      PORT: String(port),
       HOST: '127.0.0.1',
       KAFKA_BOOTSTRAP_SERVERS,
       DATABASE_URL: TEST_DATABASE_URL,
@@ -41,8 +49,10 @@ export async function startService(env: Record<string, string> = {}): Promise<Se
       // with the same INSTANCE_ID finds its stores) and never shared with other runs.
       STATE_DIR: join(tmpdir(), `order-engine-test-${process.pid}`),
       ...env,
+      PORT: String(port),
     },
     async () => (await fetch(`${baseUrl}/actuator/health/readiness`).catch(() => undefined))?.status === 200,
+    { cwd: options.dir, readyTimeoutMs: options.readyTimeoutMs },
   );
   return { ...child, baseUrl, port };
 }

@@ -1,0 +1,84 @@
+// The faults, each injected into a running saga under load. A fault returns its
+// window, from which recovery is timed: `start`, the first disruptive action, and
+// `end`, the moment the engine could start recovering: the broker's port open again,
+// Postgres accepting connections again, or the service's restart issued (its own
+// start-up is part of its recovery; a broker's or Postgres's is not). It resolves
+// once the faulty part is back (or its restart failed, which the harness records),
+// so the load can go on for a while after it.
+import type { FaultWindow } from '../support/recovery-time.js';
+import type { ScenarioName } from './params.js';
+
+export interface FaultContext {
+  /** `kill -9` of the service; resolves when the process is gone. */
+  killService(): Promise<void>;
+  /** Starts the service again (same INSTANCE_ID, STATE_DIR and port); resolves when it is ready or gave up. */
+  restartService(): Promise<void>;
+  /** `kill -9` of the broker; resolves when the process is gone. */
+  killBroker(): Promise<void>;
+  /** Starts the broker again on its data; resolves when its port accepts connections. */
+  restartBroker(): Promise<void>;
+  stopPostgres(): Promise<void>;
+  startPostgres(): Promise<void>;
+  /** The outage itself: how long the broker or Postgres stays down. */
+  outage(): Promise<void>;
+  /** Notes an event in the run's timeline. */
+  note(event: string): void;
+}
+
+export interface Scenario {
+  readonly name: ScenarioName;
+  readonly title: string;
+  inject(ctx: FaultContext): Promise<FaultWindow>;
+}
+
+const now = (): number => performance.now();
+
+export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
+  'service-kill': {
+    name: 'service-kill',
+    title: 'kill -9 of the service, restarted at once as the same instance',
+    async inject(ctx) {
+      const start = now();
+      await ctx.killService();
+      const end = now();
+      await ctx.restartService();
+      return { start, end };
+    },
+  },
+  'broker-restart': {
+    name: 'broker-restart',
+    title: 'kill -9 of the broker, restarted after the outage, the service left running',
+    async inject(ctx) {
+      const start = now();
+      await ctx.killBroker();
+      await ctx.outage();
+      await ctx.restartBroker();
+      return { start, end: now() };
+    },
+  },
+  'postgres-outage': {
+    name: 'postgres-outage',
+    title: 'Postgres stopped, started again after the outage',
+    async inject(ctx) {
+      const start = now();
+      await ctx.stopPostgres();
+      await ctx.outage();
+      await ctx.startPostgres();
+      return { start, end: now() };
+    },
+  },
+  'broker-restart-then-service-kill': {
+    name: 'broker-restart-then-service-kill',
+    title: 'kill -9 of the broker, restarted after the outage, then kill -9 of the service, restarted at once',
+    async inject(ctx) {
+      const start = now();
+      await ctx.killBroker();
+      await ctx.outage();
+      await ctx.restartBroker();
+      await ctx.killService();
+      const end = now();
+      await ctx.restartService();
+      return { start, end };
+    },
+  },
+};
