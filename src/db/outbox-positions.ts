@@ -1,10 +1,11 @@
 // The offset arithmetic of the outbox relay, pure so tests call it without a broker.
 //
 // A relay instance's *confirmed position* on a partition is the offset after the last
-// record of its last confirmed (marked) batch there. The relay sends one batch at a
-// time and marks it before claiming the next, so every record it sent for a row that is
-// not yet completed lies at or past its confirmed position: the tail from there to the
-// partition's end is all a scan needs to read to tell which orphans already landed.
+// record of its last confirmed (marked) batch there. The relay produces a batch only
+// once the previous one was acknowledged and marks batches in order, so every record it
+// sent for a row that is not yet completed lies at or past its confirmed position: the
+// tail from there to the partition's end is all a scan needs to read to tell which
+// orphans already landed.
 import type { Delivery } from '../kafka/producer.js';
 
 /** The record header that carries the outbox row's id (decimal). */
