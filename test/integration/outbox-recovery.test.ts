@@ -45,11 +45,19 @@ it('publishes, after a SIGKILL and restart, the events committed but never sent'
     expect(rows[0].n).toBe(0);
     // Exactly once in this run: give a duplicate time to show up, then count.
     await new Promise((r) => setTimeout(r, 1000));
+    const outboxIds = new Map(
+      (await db.query<{ id: string; aggregate_id: string }>('select id, aggregate_id from outbox where aggregate_id = any($1)', [ids])).rows.map((r) => [
+        Number(r.aggregate_id),
+        r.id,
+      ]),
+    );
     for (const id of ids) {
       const records = reader.byKey(String(id));
       expect(records).toHaveLength(1);
       expect(records[0]!.partition).toBe(partitionFor(String(id), NUM_PARTITIONS));
       expect(JSON.parse(records[0]!.value.toString())).toMatchObject({ orderId: id, status: 'NEW' });
+      // The row's id travels with the record: what a restarted relay looks for on the topic.
+      expect(records[0]!.headers['outbox-id']).toBe(outboxIds.get(id));
     }
   } finally {
     await restarted.kill('SIGTERM');
