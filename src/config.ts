@@ -35,6 +35,8 @@ export interface Config {
   readonly outboxBatchSize: number;
   readonly outboxPollMs: number;
   readonly outboxRelayEnabled: boolean;
+  /** A relay's claim older than this may be settled by another instance (its records checked on the topic). */
+  readonly outboxLeaseMs: number;
   readonly logLevel: (typeof logLevels)[number];
 }
 
@@ -68,6 +70,7 @@ const settings: readonly Setting<keyof Config>[] = [
   { env: 'OUTBOX_BATCH_SIZE', key: 'outboxBatchSize', schema: int(1, 10_000), default: 500 },
   { env: 'OUTBOX_POLL_MS', key: 'outboxPollMs', schema: int(10, 60_000), default: 1000 },
   { env: 'OUTBOX_RELAY_ENABLED', key: 'outboxRelayEnabled', schema: { type: 'boolean' }, default: true },
+  { env: 'OUTBOX_LEASE_MS', key: 'outboxLeaseMs', schema: int(4000, 3_600_000), default: 60_000 },
   { env: 'LOG_LEVEL', key: 'logLevel', schema: { enum: logLevels }, default: 'info' },
 ];
 

@@ -7,7 +7,7 @@ import type { TaskStats } from './stream/protocol.js';
 import type { EngineCounters } from './stream/stream-engine.js';
 
 export interface MetricSources {
-  outbox(): { published: number; failures: number } | undefined;
+  outbox(): { published: number; failures: number; orphansFound: number; orphansLanded: number; orphansRepublished: number } | undefined;
   groupCommit(): { batches: number; items: number; writes: number; queued: number; inFlight: number };
   engine(): { counters: EngineCounters; tasks: readonly TaskStats[] } | undefined;
   kafka(): KafkaHealthSnapshot | undefined;
@@ -50,6 +50,9 @@ export function createMetrics(sources: MetricSources): client.Registry {
   };
   counterFrom('orders_outbox_published_total', 'Outbox events published to Kafka', () => sources.outbox()?.published);
   counterFrom('orders_outbox_failures_total', 'Outbox relay passes that failed and will be retried', () => sources.outbox()?.failures);
+  counterFrom('orders_outbox_orphans_total', 'Outbox rows found claimed and never marked (crash, failed send, expired lease)', () => sources.outbox()?.orphansFound);
+  counterFrom('orders_outbox_orphans_landed_total', 'Orphaned outbox rows found on the topic and marked without sending again', () => sources.outbox()?.orphansLanded);
+  counterFrom('orders_outbox_orphans_republished_total', 'Orphaned outbox rows not on the topic, released to be sent again', () => sources.outbox()?.orphansRepublished);
   counterFrom('orders_db_group_commit_batches_total', 'Round trips that wrote new orders', () => sources.groupCommit().batches);
   counterFrom('orders_db_group_commit_orders_total', 'Orders written by group commit', () => sources.groupCommit().items);
   // Batches plus per-item rewrites: far above batches only when batches hold bad items.

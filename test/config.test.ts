@@ -44,6 +44,7 @@ describe('loadConfig', () => {
       outboxBatchSize: 500,
       outboxPollMs: 1000,
       outboxRelayEnabled: true,
+      outboxLeaseMs: 60_000,
       logLevel: 'info',
     });
   });
@@ -93,6 +94,8 @@ describe('loadConfig', () => {
     ['APPLICATION_ID', 'order service'],
     ['NODE_ID', '32'],
     ['OUTBOX_RELAY_ENABLED', 'yes'],
+    // Shorter than a delivery could take: a claim would expire with its records in flight.
+    ['OUTBOX_LEASE_MS', '1000'],
     ['LOG_LEVEL', 'verbose'],
   ])('rejects %s=%s with a ConfigError line naming the variable and its value', (name, value) => {
     const err = configErrorOf({ [name]: value });

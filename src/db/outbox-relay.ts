@@ -1,24 +1,56 @@
-// The outbox relay: publishes outbox rows to Kafka and stamps them completed. It runs
-// in the kafka thread. Rows are claimed with FOR UPDATE SKIP LOCKED so several
-// instances share the work without sending a row twice; a row is stamped only after
-// the broker acknowledged it, so a crash between commit and publish resends it on the
-// next start (at least once; consumers key on the order id). Nothing committed in
-// Postgres is lost on the way to Kafka.
+// The outbox relay: publishes outbox rows to Kafka, each once, even across a crash. It
+// runs in the kafka thread; each batch takes two short autocommitted statements around
+// its send (no transaction is held open while waiting for the broker), and the steps
+// of consecutive batches overlap (#publishAll):
+//
+//   claim   rows nobody holds: a row in outbox_claims (this instance, now()) for each
+//   send    each record with its row id in the `outbox-id` header; wait for the acks,
+//           which say where each record landed
+//   mark    completed_at = now() for the batch, its claims dropped, and this instance's
+//           confirmed position per partition moved to the offset after its last
+//           record, in one statement
+//
+// A crash (or a failed send or mark) between claim and mark leaves orphans: claimed
+// rows whose records may or may not be on the topic. Before anything else, the next
+// pass (or the restarted process: INSTANCE_ID is stable per pod) reads the topic from
+// its confirmed positions to the end, marks the orphans found there and releases the
+// others to be sent again (src/db/outbox-recovery.ts). Orphans of another instance
+// are settled the same way, by any instance, once their lease has expired. Several
+// instances share the work: a claim skips rows another claim is taking (SKIP LOCKED)
+// and rows already claimed.
+//
+// The lease: another instance may settle a claim once it is older than `leaseMs`, so
+// this instance must be done with a claim by then. It sends a batch only if the claim
+// is younger than leaseMs - deliveryTimeoutMs - slack (measured from before the claim
+// statement was sent, which bounds the time since claimed_at from above): every record
+// is then acknowledged or failed before the lease ends. A batch too old to send is
+// left claimed and settled by the next pass like any orphan.
 import type pg from 'pg';
+import { EngineError } from '../errors.js';
+import type { OutgoingRecord, Delivery } from '../kafka/producer.js';
 import type { Logger } from '../logger.js';
-import type { OutgoingRecord } from '../kafka/producer.js';
+import { initialPositions, nextOffsets, OUTBOX_ID_HEADER, type PartitionOffset } from './outbox-positions.js';
+import { recoverOrphans, type OutboxLog } from './outbox-recovery.js';
 import { isUnavailable } from './pool.js';
 
 export interface OutboxPublisher {
-  sendAll(records: readonly OutgoingRecord[]): Promise<void>;
+  deliverAll(records: readonly OutgoingRecord[]): Promise<readonly Delivery[]>;
 }
 
 export interface OutboxRelayOptions {
+  /** This instance's stable id (INSTANCE_ID): owner of its claims and positions across restarts. */
+  readonly instanceId: string;
+  /** The topics outbox rows go to: positions are set up on them before the first claim. */
+  readonly topics: readonly string[];
   readonly batchSize: number;
   /** Poll even without wake-ups, for rows written by other instances or before a crash. */
   readonly pollMs: number;
   /** Completed rows older than this are deleted (archive retention). */
   readonly retentionMs: number;
+  /** A claim older than this may be settled by another instance. */
+  readonly leaseMs: number;
+  /** The producer's message timeout: a record is acknowledged or failed within it. */
+  readonly deliveryTimeoutMs: number;
 }
 
 export interface OutboxStats {
@@ -26,6 +58,14 @@ export interface OutboxStats {
   batches: number;
   failures: number;
   lastError: string | undefined;
+  /** Orphan settlements run (own restart or failure, or another instance's expired lease). */
+  recoveries: number;
+  /** Rows found claimed and never marked. */
+  orphansFound: number;
+  /** Orphans whose record was already on the topic: marked without sending again. */
+  orphansLanded: number;
+  /** Orphans not on the topic: released and published again. */
+  orphansRepublished: number;
 }
 
 interface OutboxRow {
@@ -35,23 +75,153 @@ interface OutboxRow {
   payload: string;
 }
 
+interface Claim {
+  readonly rows: readonly OutboxRow[];
+  /** performance.now() before the claim statement was sent: the claim is at most this old. */
+  readonly asked: number;
+}
+
+const toRecord = (r: OutboxRow): OutgoingRecord => ({
+  topic: r.topic,
+  key: r.event_key,
+  value: Buffer.from(r.payload),
+  headers: [{ [OUTBOX_ID_HEADER]: String(r.id) }],
+});
+
+// Promises of the pipeline that are awaited later: settled at once, so a rejection is
+// never unhandled while another step is awaited.
+type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+const settle = <T>(p: Promise<T>): Promise<Settled<T>> =>
+  p.then(
+    (value) => ({ ok: true, value }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+const unwrap = <T>(s: Settled<T>): T => {
+  if (!s.ok) throw s.error;
+  return s.value;
+};
+
+// Claims the oldest rows nobody holds. SKIP LOCKED lets another instance's claim, in
+// flight at the same moment, take the next rows instead of waiting; the claim's key
+// settles the race in which a row was locked and claimed just before this statement's
+// snapshot saw the claim (on conflict: not this instance's). Rows with a claim stay out
+// of every claim until a recovery settles them: re-claiming an expired claim directly
+// would resend rows whose records may already be on the topic.
+// The claimed ids are read once into an array (a few batches) rather than anti-joined:
+// with the claims table's statistics swinging between empty and a batch, the planner
+// chose a hash anti-join over the whole backlog (280 ms per claim instead of 12 ms),
+// and a per-row probe got a cost estimate high enough for JIT (60 ms of compiling).
+// Only claims from the oldest pending row on are read: the claims table churns (a
+// row in and out per outbox row) and its dead rows of older ids are never visited.
+const CLAIM = `
+  with picked as (
+    select id from outbox
+     where completed_at is null
+       and id <> all (array(select outbox_id from outbox_claims
+                             where outbox_id >= (select min(id) from outbox where completed_at is null)))
+     order by id limit $2
+       for update skip locked
+  ), claimed as (
+    insert into outbox_claims (outbox_id, claimed_by)
+    select id, $1 from picked
+    on conflict (outbox_id) do nothing
+    returning outbox_id
+  )
+  select id, topic, event_key, payload from outbox
+   where id in (select outbox_id from claimed)
+   order by id`;
+
+// One statement, so the rows, their claims and the position move together or not at all.
+// A claim is dropped only after its row is updated (the delete reads the update's
+// output): a concurrent claim that saw the row unclaimed in an older snapshot and
+// locked it then meets the claim still live, not a deleted one whose deleter it would
+// wait for while that deleter waits for its row lock (a deadlock, seen with two relays).
+// Rows completed by someone else meanwhile had their claims dropped by them.
+const MARK = `
+  with done as (
+    update outbox set completed_at = now(), attempts = attempts + 1 where id = any($1::bigint[]) and completed_at is null
+    returning id
+  ), unclaimed as (
+    delete from outbox_claims where outbox_id in (select id from done)
+  )
+  insert into outbox_relay_positions (instance_id, topic, partition, next_offset)
+  select $2, t, p, o from unnest($3::text[], $4::int[], $5::bigint[]) as x (t, p, o)
+  on conflict (instance_id, topic, partition) do update
+    set next_offset = greatest(outbox_relay_positions.next_offset, excluded.next_offset), updated_at = now()`;
+
+// Owners with claims past their lease (not this instance: its own orphans are settled
+// before each claim).
+const EXPIRED_OWNERS = `
+  select distinct claimed_by as owner from outbox_claims
+   where claimed_by <> $1 and claimed_at < now() - make_interval(secs => $2::float8 / 1000)`;
+
+const MOVE_POSITIONS = `
+  insert into outbox_relay_positions (instance_id, topic, partition, next_offset)
+  select $1, t, p, o from unnest($2::text[], $3::int[], $4::bigint[]) as x (t, p, o)
+  on conflict (instance_id, topic, partition) do update
+    set next_offset = greatest(outbox_relay_positions.next_offset, excluded.next_offset), updated_at = now()`;
+
+const INIT_POSITIONS = `
+  insert into outbox_relay_positions (instance_id, topic, partition, next_offset)
+  select $1, t, p, o from unnest($2::text[], $3::int[], $4::bigint[]) as x (t, p, o)
+  on conflict do nothing`;
+
+/** The columns of a positions upsert. */
+const positionColumns = (positions: readonly PartitionOffset[]): [string[], number[], number[]] => [
+  positions.map((p) => p.topic),
+  positions.map((p) => p.partition),
+  positions.map((p) => p.offset),
+];
+
 export class OutboxRelay {
   readonly #pool: pg.Pool;
   readonly #publisher: OutboxPublisher;
+  readonly #topics: OutboxLog;
   readonly #options: OutboxRelayOptions;
   readonly #log: Logger;
-  readonly stats: OutboxStats = { published: 0, batches: 0, failures: 0, lastError: undefined };
+  /** Send a claimed batch only this long after the claim was asked for. */
+  readonly #sendWindowMs: number;
+  /** Look for other instances' expired claims this often. */
+  readonly #orphanCheckMs: number;
+  readonly stats: OutboxStats = {
+    published: 0,
+    batches: 0,
+    failures: 0,
+    lastError: undefined,
+    recoveries: 0,
+    orphansFound: 0,
+    orphansLanded: 0,
+    orphansRepublished: 0,
+  };
   #running = false;
   #draining: Promise<void> | undefined;
   #again = false;
   #timer: NodeJS.Timeout | undefined;
+  #positioned = false;
+  /**
+   * True from a claim until its mark, and at start: rows of this instance may be
+   * claimed and unmarked, so they are settled before the next claim. A next batch
+   * marked first would move the positions past their records.
+   */
+  #recoverOwn = true;
+  #lastOrphanCheck = 0;
+  #lastAdvance = 0;
   #lastPurge = 0;
 
-  constructor(pool: pg.Pool, publisher: OutboxPublisher, options: OutboxRelayOptions, log: Logger) {
+  constructor(pool: pg.Pool, publisher: OutboxPublisher, topics: OutboxLog, options: OutboxRelayOptions, log: Logger) {
     this.#pool = pool;
     this.#publisher = publisher;
+    this.#topics = topics;
     this.#options = options;
     this.#log = log;
+    this.#sendWindowMs = options.leaseMs - options.deliveryTimeoutMs - Math.max(1000, options.leaseMs / 10);
+    if (this.#sendWindowMs <= 0) {
+      throw new EngineError(
+        'ORD_ERR_CONFIG',
+        `outbox lease (${options.leaseMs} ms) too short for a delivery timeout of ${options.deliveryTimeoutMs} ms: a claim could expire while its records are in flight`,
+      );
+    }
+    this.#orphanCheckMs = Math.min(Math.max(options.pollMs, options.leaseMs / 4), 15_000);
   }
 
   start(): void {
@@ -84,41 +254,131 @@ export class OutboxRelay {
 
   async #drain(): Promise<void> {
     try {
-      while (this.#running && (await this.#publishBatch()) === this.#options.batchSize);
+      if (!this.#positioned) {
+        await this.#initPositions();
+        this.#positioned = true;
+      }
+      if (this.#recoverOwn && !(await this.#recover(this.#options.instanceId, true))) return;
+      await this.#maybeRecoverOthers();
+      if ((await this.#publishAll()) === 0) await this.#maybeAdvance();
       await this.#maybePurge();
     } catch (err) {
       this.stats.failures++;
       this.stats.lastError = (err as Error).message;
-      // Rows stay pending; the next wake-up or poll retries them.
+      // Rows stay pending or claimed; the next wake-up or poll settles and retries them.
       this.#log.warn({ err, unavailable: isUnavailable(err) }, 'outbox relay pass failed; will retry');
     }
   }
 
-  /** Claims, publishes and completes one batch; returns how many rows it published. */
-  async #publishBatch(): Promise<number> {
-    const client = await this.#pool.connect();
+  /**
+   * Publishes until a claim comes back short, pipelined: while batch k is being sent,
+   * batch k+1 is claimed and batch k-1 marked, so a batch costs the slowest of the
+   * three rather than their sum. What keeps it exact: batch k+1 is produced only after
+   * batch k was acknowledged, so on every partition its records lie past batch k's,
+   * and marks run in batch order: a mark never moves a position past the records of
+   * an unmarked batch. Returns how many rows it published.
+   */
+  async #publishAll(): Promise<number> {
+    this.#recoverOwn = true; // a claim that commits but whose answer is lost leaves orphans too
+    const { batchSize } = this.#options;
+    let published = 0;
+    let next: Promise<Settled<Claim>> | undefined = settle(this.#claim());
+    let marking: Promise<Settled<number>> = Promise.resolve({ ok: true, value: 0 });
     try {
-      await client.query('begin');
-      const { rows } = await client.query<OutboxRow>(
-        `select id, topic, event_key, payload from outbox
-          where completed_at is null order by id limit $1 for update skip locked`,
-        [this.#options.batchSize],
-      );
-      if (rows.length > 0) {
-        await this.#publisher.sendAll(rows.map((r) => ({ topic: r.topic, key: r.event_key, value: Buffer.from(r.payload) })));
-        await client.query('update outbox set completed_at = now(), attempts = attempts + 1 where id = any($1::bigint[])', [
-          rows.map((r) => r.id),
-        ]);
+      while (next !== undefined) {
+        const batch = unwrap(await next);
+        next = undefined;
+        if (batch.rows.length === 0) break;
+        const age = performance.now() - batch.asked;
+        if (age > this.#sendWindowMs) {
+          this.#log.warn({ rows: batch.rows.length, claimMs: Math.round(age), sendWindowMs: this.#sendWindowMs }, 'outbox claim too old to send safely; settling it first');
+          published += unwrap(await marking);
+          return published; // the claim stays an orphan of this instance, settled by the next pass
+        }
+        const sending = this.#publisher.deliverAll(batch.rows.map(toRecord));
+        if (this.#running && batch.rows.length === batchSize) next = settle(this.#claim());
+        const deliveries = await sending;
+        published += unwrap(await marking);
+        marking = settle(this.#mark(batch.rows, deliveries));
       }
-      await client.query('commit');
-      this.stats.published += rows.length;
-      if (rows.length > 0) this.stats.batches++;
-      return rows.length;
-    } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      throw err;
+      published += unwrap(await marking);
+      this.#recoverOwn = false;
+      return published;
     } finally {
-      client.release();
+      // On a failure, what is still in flight settles before the pass ends: a claim or
+      // a mark committing after the next pass listed the orphans would go unseen.
+      await Promise.all([next, marking]);
+    }
+  }
+
+  async #claim(): Promise<Claim> {
+    const asked = performance.now();
+    const { rows } = await this.#pool.query<OutboxRow>(CLAIM, [this.#options.instanceId, this.#options.batchSize]);
+    return { rows, asked };
+  }
+
+  async #mark(rows: readonly OutboxRow[], deliveries: readonly Delivery[]): Promise<number> {
+    await this.#pool.query(MARK, [rows.map((r) => r.id), this.#options.instanceId, ...positionColumns(nextOffsets(deliveries))]);
+    this.stats.published += rows.length;
+    this.stats.batches++;
+    return rows.length;
+  }
+
+  /** Settles one owner's orphans; false when another instance is settling them right now. */
+  async #recover(owner: string, self: boolean): Promise<boolean> {
+    const result = await recoverOrphans(this.#pool, this.#topics, { owner, self, leaseMs: this.#options.leaseMs }, this.#log);
+    if (result === undefined) return false;
+    if (self) this.#recoverOwn = false;
+    if (result.orphans > 0) {
+      this.stats.recoveries++;
+      this.stats.orphansFound += result.orphans;
+      this.stats.orphansLanded += result.landed;
+      this.stats.orphansRepublished += result.released;
+    }
+    return true;
+  }
+
+  async #maybeRecoverOthers(): Promise<void> {
+    const now = Date.now();
+    if (now - this.#lastOrphanCheck < this.#orphanCheckMs) return;
+    this.#lastOrphanCheck = now;
+    const { rows } = await this.#pool.query<{ owner: string }>(EXPIRED_OWNERS, [this.#options.instanceId, this.#options.leaseMs]);
+    for (const { owner } of rows) {
+      this.#log.warn({ owner, leaseMs: this.#options.leaseMs }, 'outbox claims of another instance expired; settling them');
+      await this.#recover(owner, false);
+    }
+  }
+
+  /**
+   * Before the first claim: a position on every partition this instance has none for,
+   * so a scan for its orphans always has a starting point.
+   */
+  async #initPositions(): Promise<void> {
+    const existing = (
+      await this.#pool.query<PartitionOffset>('select topic, partition, next_offset as "offset" from outbox_relay_positions where instance_id = $1', [
+        this.#options.instanceId,
+      ])
+    ).rows;
+    for (const topic of this.#options.topics) {
+      const missing = initialPositions(existing, await this.#topics.watermarks(topic));
+      if (missing.length > 0) await this.#pool.query(INIT_POSITIONS, [this.#options.instanceId, ...positionColumns(missing)]);
+    }
+  }
+
+  /**
+   * While idle (nothing claimed, nothing to settle), moves the positions to the end of
+   * each partition: a partition this instance has not sent to for a while would
+   * otherwise make the scan after its next crash read everything since.
+   */
+  async #maybeAdvance(): Promise<void> {
+    const now = Date.now();
+    // Only between batches with nothing to settle (the drain is single-flight, so no
+    // claim starts meanwhile): every record this instance sent is then marked.
+    if (this.#recoverOwn || now - this.#lastAdvance < 30_000) return;
+    this.#lastAdvance = now;
+    for (const topic of this.#options.topics) {
+      const ends = (await this.#topics.watermarks(topic)).map((w) => ({ topic, partition: w.partition, offset: w.high }));
+      await this.#pool.query(MOVE_POSITIONS, [this.#options.instanceId, ...positionColumns(ends)]);
     }
   }
 
@@ -126,6 +386,18 @@ export class OutboxRelay {
     const now = Date.now();
     if (now - this.#lastPurge < 60_000) return;
     this.#lastPurge = now;
-    await this.#pool.query(`delete from outbox where completed_at < now() - make_interval(secs => $1)`, [this.#options.retentionMs / 1000]);
+    const retention = this.#options.retentionMs / 1000;
+    await this.#pool.query(`delete from outbox where completed_at < now() - make_interval(secs => $1)`, [retention]);
+    // Positions of instances gone for good (pod names of a Deployment change): only
+    // once they have no claim left to settle, and never this instance's. A live
+    // instance refreshes its positions at least every 30 s (marks, or idle advances).
+    await this.#pool.query(
+      `delete from outbox_relay_positions p
+        where p.instance_id <> $2
+          and p.instance_id in (select instance_id from outbox_relay_positions
+                                 group by instance_id having max(updated_at) < now() - make_interval(secs => $1))
+          and not exists (select 1 from outbox_claims c where c.claimed_by = p.instance_id)`,
+      [retention, this.#options.instanceId],
+    );
   }
 }

@@ -12,8 +12,9 @@ import { StatusProjector } from '../db/status-projector.js';
 import type { Logger } from '../logger.js';
 import { ensureTopics } from './admin.js';
 import type { KafkaHealth } from './kafka-health.js';
+import { OutboxTail } from './outbox-tail.js';
 import { DeliveringProducer } from './producer.js';
-import { TOPIC_DLQ, topicLayout } from './topics.js';
+import { TOPIC_DLQ, TOPIC_ORDERS, topicLayout } from './topics.js';
 
 export class KafkaRuntime {
   readonly #producer: DeliveringProducer;
@@ -32,10 +33,12 @@ export class KafkaRuntime {
   }
 
   static async start(config: Config, log: Logger, health: KafkaHealth): Promise<KafkaRuntime> {
+    // Every record of a claim is acknowledged or failed well inside the claim's lease.
+    const deliveryTimeoutMs = Math.min(30_000, Math.floor(config.outboxLeaseMs / 2));
     const producer = await DeliveringProducer.connect({
       brokers: config.kafkaBootstrapServers,
       clientId: `${config.applicationId}-outbox`,
-      deliveryTimeoutMs: 30_000,
+      deliveryTimeoutMs,
     });
     producer.client.on('event.error', health.listener('outbox-producer'));
     health.start(
@@ -53,11 +56,21 @@ export class KafkaRuntime {
     }
 
     const pool = createPool({ connectionString: config.databaseUrl, max: 3, applicationName: `${config.applicationId}-outbox` });
+    const outboxLog = log.child({ component: 'outbox' });
     const relay = new OutboxRelay(
       pool,
       producer,
-      { batchSize: config.outboxBatchSize, pollMs: config.outboxPollMs, retentionMs: 24 * 3600 * 1000 },
-      log.child({ component: 'outbox' }),
+      new OutboxTail(producer.client, { brokers: config.kafkaBootstrapServers, clientId: `${config.applicationId}-outbox` }, outboxLog),
+      {
+        instanceId: config.instanceId,
+        topics: [TOPIC_ORDERS],
+        batchSize: config.outboxBatchSize,
+        pollMs: config.outboxPollMs,
+        retentionMs: 24 * 3600 * 1000,
+        leaseMs: config.outboxLeaseMs,
+        deliveryTimeoutMs,
+      },
+      outboxLog,
     );
     if (config.outboxRelayEnabled) relay.start();
     else log.warn('outbox relay disabled (OUTBOX_RELAY_ENABLED=false): new orders stay in the outbox');

@@ -1,6 +1,7 @@
-// A node-rdkafka producer whose sends resolve on the broker's acknowledgement. A
-// failed delivery rejects the batch it belongs to; it never vanishes into a callback
-// (Kafka Streams' RecordCollectorImpl latches the first send error the same way).
+// A node-rdkafka producer whose sends resolve on the broker's acknowledgement, with
+// where each record landed. A failed delivery rejects the batch it belongs to; it
+// never vanishes into a callback (Kafka Streams' RecordCollectorImpl latches the first
+// send error the same way).
 import Kafka from 'node-rdkafka';
 import { EngineError } from '../errors.js';
 
@@ -13,10 +14,18 @@ export interface OutgoingRecord {
   readonly headers?: readonly Record<string, string | Buffer>[];
 }
 
+/** Where the broker appended an acknowledged record. */
+export interface Delivery {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
 interface Batch {
   remaining: number;
   error: Kafka.LibrdKafkaError | undefined;
-  readonly resolve: () => void;
+  readonly delivered: Delivery[];
+  readonly resolve: (delivered: Delivery[]) => void;
   readonly reject: (err: unknown) => void;
 }
 
@@ -37,10 +46,11 @@ export class DeliveringProducer {
     this.#producer = producer;
     producer.on('delivery-report', (err, report) => {
       const batch = report.opaque as Batch;
-      if (err && batch.error === undefined) batch.error = err;
+      if (err) batch.error ??= err;
+      else batch.delivered.push({ topic: report.topic, partition: report.partition, offset: report.offset });
       if (--batch.remaining === 0) {
         if (batch.error) batch.reject(new EngineError('ORD_ERR_KAFKA', `delivery failed: ${batch.error.message}`, { cause: batch.error }));
-        else batch.resolve();
+        else batch.resolve(batch.delivered);
       }
     });
   }
@@ -80,9 +90,14 @@ export class DeliveringProducer {
 
   /** Sends every record; resolves when all are acknowledged, rejects if any fails. */
   async sendAll(records: readonly OutgoingRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    await new Promise<void>((resolve, reject) => {
-      void this.#produceAll(records, { remaining: records.length, error: undefined, resolve, reject });
+    await this.deliverAll(records);
+  }
+
+  /** As sendAll, resolving with where each record landed (in the order of the acknowledgements). */
+  async deliverAll(records: readonly OutgoingRecord[]): Promise<Delivery[]> {
+    if (records.length === 0) return [];
+    return new Promise<Delivery[]>((resolve, reject) => {
+      void this.#produceAll(records, { remaining: records.length, error: undefined, delivered: [], resolve, reject });
     });
   }
 

@@ -26,7 +26,8 @@ export interface TopicReaderOptions {
 
 type Consumer = Kafka.KafkaConsumer;
 
-async function connect(brokers: string, extra: Kafka.ConsumerGlobalConfig = {}): Promise<Consumer> {
+/** A plain (never subscribed) consumer, read_committed unless `extra` says otherwise. */
+export async function connect(brokers: string, extra: Kafka.ConsumerGlobalConfig = {}): Promise<Consumer> {
   const consumer = new Kafka.KafkaConsumer(
     {
       'metadata.broker.list': brokers,
@@ -44,7 +45,7 @@ async function connect(brokers: string, extra: Kafka.ConsumerGlobalConfig = {}):
   return consumer;
 }
 
-async function partitionsOf(consumer: Consumer, topic: string): Promise<number[]> {
+export async function partitionsOf(consumer: Consumer, topic: string): Promise<number[]> {
   const meta = await new Promise<Kafka.Metadata>((resolve, reject) =>
     consumer.getMetadata({ topic, timeout: 10_000 }, (err, m) => (err ? reject(err) : resolve(m))),
   );
@@ -53,7 +54,7 @@ async function partitionsOf(consumer: Consumer, topic: string): Promise<number[]
   return partitions.map((p) => p.id);
 }
 
-function toRecord(m: Kafka.Message, receivedAt: number): ReadRecord {
+export function toRecord(m: Kafka.Message, receivedAt: number): ReadRecord {
   const headers: Record<string, string> = {};
   for (const h of m.headers ?? []) for (const [k, v] of Object.entries(h)) headers[k] = Buffer.from(v as Buffer).toString();
   return {
