@@ -32,6 +32,14 @@ export interface HttpServerOptions {
   readonly maxBodyBytes: number;
 }
 
+// uWS listens with SO_REUSEPORT unless told otherwise: a second process on the same
+// host and port then binds without an error and the kernel hands it part of the
+// connections (seen on a shared test machine: another service's draining 503s answered
+// this one's probes). An instance must own its port or fail to start, so listen
+// exclusively. The constant is in uWS.js' runtime exports, not in its typings.
+const LIBUS_LISTEN_EXCLUSIVE_PORT = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT;
+type ListenWithOptions = (host: string, port: number, options: number, cb: (socket: uWS.us_listen_socket | false) => void) => uWS.TemplatedApp;
+
 interface Route {
   readonly pattern: string;
   /** The `:name`s of the pattern, in order: violations name the parameter. */
@@ -109,9 +117,10 @@ export class HttpServer {
 
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.#app.listen(this.#options.host, this.#options.port, (socket) => {
+      const listen = this.#app.listen.bind(this.#app) as unknown as ListenWithOptions;
+      listen(this.#options.host, this.#options.port, LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => {
         if (!socket) {
-          reject(new Error(`cannot listen on ${this.#options.host}:${this.#options.port}`));
+          reject(new Error(`cannot listen on ${this.#options.host}:${this.#options.port} (in use?)`));
           return;
         }
         this.#listenSocket = socket;

@@ -12,6 +12,7 @@ import { EngineError } from '../../src/errors.js';
 import { json } from '../../src/http/reply.js';
 import { HttpServer } from '../../src/http/server.js';
 import { exchange, type RawExchange, type RawResponse } from '../support/raw-http.js';
+import { freePort } from '../support/service.js';
 
 const logLines: Record<string, unknown>[] = [];
 const log = pino(
@@ -169,5 +170,23 @@ describe('bodies', () => {
     expect(ex.responses).toEqual([]);
     await stillServing();
     expect(logLines.length).toBe(before);
+  });
+});
+
+describe('listening', () => {
+  // Regression: uWS listens with SO_REUSEPORT by default, so a second server on the
+  // same port (a fixed one, as in production or from freePort in tests) started
+  // without an error and silently took part of the connections.
+  it('owns its port: a second server on the same host and port fails to listen', async () => {
+    const fixed = await freePort();
+    const first = new HttpServer({ host: '127.0.0.1', port: fixed, maxBodyBytes: 64 }, log);
+    const second = new HttpServer({ host: '127.0.0.1', port: fixed, maxBodyBytes: 64 }, log);
+    try {
+      expect(await first.listen()).toBe(fixed);
+      await expect(second.listen()).rejects.toThrow(`cannot listen on 127.0.0.1:${fixed}`);
+    } finally {
+      first.close();
+      second.close();
+    }
   });
 });
