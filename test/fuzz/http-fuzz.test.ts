@@ -167,8 +167,13 @@ it(`survives ${MIN_REQUESTS}+ hostile requests: alive, nothing written, every er
             `first cases without their answers:\n${problems.filter((p) => p.includes('got none')).slice(0, 3).join('\n')}\nlast lines of its output:\n${tail()}`,
         );
       }
-      const live = await fetch(`${service.baseUrl}/actuator/health/liveness`).then((r) => r.status, (err: Error) => err.message);
-      if (live !== 200) throw new Error(`liveness answered ${live} after this batch\n${problems.slice(0, 3).join('\n')}\nlast lines of its output:\n${tail()}`);
+      const live = await fetch(`${service.baseUrl}/actuator/health/liveness`).then(
+        async (r) => ({ status: r.status, body: await r.text() }),
+        (err: Error) => ({ status: 0, body: err.message }),
+      );
+      if (live.status !== 200) {
+        throw new Error(`liveness answered ${live.status} ${live.body} after this batch\n${problems.slice(0, 3).join('\n')}\nlast lines of its output:\n${tail()}`);
+      }
       const counts = await rowCounts();
       if (counts !== before) throw new Error(`rows changed: ${before} before, ${counts} after this batch of invalid requests\n${problems.join('\n')}`);
       if (problems.length > 0) throw new Error(`${problems.length} case(s) got answers they are not owed:\n${problems.slice(0, 5).join('\n')}`);
