@@ -1,5 +1,5 @@
 // What the fuzz holds every answer to, and how it names outcomes for its summary table.
-import type { Expectation, WireRequest } from './hostile.js';
+import type { Expectation, WireRequest } from './wire.js';
 import type { RawExchange, RawResponse } from '../support/raw-http.js';
 
 interface ProblemBody {
