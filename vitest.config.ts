@@ -2,7 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 // Two projects: unit tests of pure logic (fast, no services), and integration tests
 // against the real local broker and Postgres, which test/integration/global-setup.ts
-// brings up with the project's own scripts. Test files run in child processes
+// brings up with the project's own scripts. The HTTP fuzz (test/fuzz/) runs in the
+// integration project: it needs that broker, and its row counts need the database to
+// itself (integration files run one at a time). Test files run in child processes
 // (forks): node-rdkafka must be loaded on a process's main thread.
 export default defineConfig({
   test: {
@@ -10,13 +12,13 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/integration/**', 'test/fault/**'] },
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/integration/**', 'test/fault/**', 'test/fuzz/**'] },
       },
       {
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/fuzz/**/*.test.ts'],
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,

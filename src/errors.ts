@@ -90,12 +90,14 @@ export interface Problem {
   readonly timestamp: string;
   readonly code: ErrorCode;
   readonly violations?: readonly Violation[];
+  /** For errors the service logged (5xx): the id of that log line, for an operator to find it. */
+  readonly errorId?: string;
 }
 
 const slug = (code: ErrorCode): string => code.slice('ORD_ERR_'.length).toLowerCase().replaceAll('_', '-');
 
 /** Maps any thrown value to problem+json; unknown errors never leak their message. */
-export function toProblem(err: unknown, instance: string, now: Date = new Date()): Problem {
+export function toProblem(err: unknown, instance: string, now: Date = new Date(), errorId?: string): Problem {
   const e = err instanceof EngineError ? err : new EngineError('ORD_ERR_INTERNAL', 'an unexpected error occurred');
   const spec = errorCodes[e.code];
   return {
@@ -108,6 +110,7 @@ export function toProblem(err: unknown, instance: string, now: Date = new Date()
     timestamp: now.toISOString(),
     code: e.code,
     ...(e.violations === undefined ? {} : { violations: e.violations }),
+    ...(errorId === undefined ? {} : { errorId }),
   };
 }
 

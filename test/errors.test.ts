@@ -94,6 +94,15 @@ describe('toProblem', () => {
     expect(toProblem(new ConfigError(['PORT="x": must be integer']), '/', NOW)).toMatchObject({ code: 'ORD_ERR_CONFIG', status: 500 });
   });
 
+  it('carries the errorId of a logged failure, and none unless given', () => {
+    expect(toProblem(new Error('db exploded'), '/api/orders', NOW, 'c0ffee00-0000-4000-8000-000000000000')).toMatchObject({
+      status: 500,
+      code: 'ORD_ERR_INTERNAL',
+      errorId: 'c0ffee00-0000-4000-8000-000000000000',
+    });
+    expect('errorId' in toProblem(new Error('x'), '/', NOW)).toBe(false);
+  });
+
   it('stamps the current time when none is given', () => {
     const before = Date.now();
     const stamp = Date.parse(toProblem(new EngineError('ORD_ERR_INTERNAL', 'x'), '/').timestamp);

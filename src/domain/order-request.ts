@@ -6,7 +6,9 @@ import { EngineError, type Violation } from '../errors.js';
 import { toCents } from './money.js';
 import type { Address, OrderRequest } from './order.js';
 
-const nonBlank = (maxLength: number): Record<string, unknown> => ({ type: 'string', pattern: '\\S', maxLength });
+// Every string is stored in Postgres `text` and published as JSON, so it must be text
+// both can hold exactly (the `storable` keyword below).
+const nonBlank = (maxLength: number): Record<string, unknown> => ({ type: 'string', pattern: '\\S', maxLength, storable: true });
 
 export const MAX_ITEMS_PER_ORDER = 100;
 const MAX_QUANTITY = 1_000_000;
@@ -36,7 +38,7 @@ export const orderRequestSchema = {
       required: ['addressLine1', 'city', 'state', 'zipCode', 'country'],
       properties: {
         addressLine1: nonBlank(255),
-        addressLine2: { type: ['string', 'null'], maxLength: 255 },
+        addressLine2: { type: ['string', 'null'], maxLength: 255, storable: true },
         city: nonBlank(255),
         state: nonBlank(255),
         zipCode: nonBlank(255),
@@ -58,6 +60,18 @@ ajv.addKeyword({
   errors: false,
   validate: (_schema: boolean, data: number) => Math.round(data * 100) / 100 === data,
 });
+// Strings Postgres cannot store as sent. U+0000: `text` cannot hold it at all (the
+// insert failed, a 500). Unpaired UTF-16 surrogates (JSON's "\ud800" escape): they
+// have no UTF-8 form, so the driver would write U+FFFD instead and the order would be
+// stored with other text than the client sent; a 400 says so instead of changing data.
+// With the u flag a surrogate pair is one code point: only a lone surrogate matches.
+const LONE_SURROGATE = /\p{Cs}/u;
+const storable: ((schema: boolean, data: string) => boolean) & { errors?: Partial<ErrorObject>[] } = (_schema, data) => {
+  const message = data.includes('\u0000') ? 'must not contain NUL characters (U+0000)' : LONE_SURROGATE.test(data) ? 'must not contain unpaired UTF-16 surrogates' : undefined;
+  storable.errors = message === undefined ? [] : [{ keyword: 'storable', message, params: {} }];
+  return message === undefined;
+};
+ajv.addKeyword({ keyword: 'storable', type: 'string', schemaType: 'boolean', errors: true, validate: storable });
 const validateShape = ajv.compile(orderRequestSchema);
 
 /** "/items/0/quantity" → "items[0].quantity" */
@@ -91,6 +105,8 @@ function violationOf(e: ErrorObject): Violation {
       return { field, message: `must have at most ${String(p.limit)} entries` };
     case 'maxLength':
       return { field, message: `must be at most ${String(p.limit)} characters` };
+    case 'storable':
+      return { field, message: e.message ?? 'is not storable text' };
     default:
       return { field: field || '(body)', message: e.message ?? 'is invalid' };
   }
@@ -99,14 +115,66 @@ function violationOf(e: ErrorObject): Violation {
 interface RawItem { productCode: string; quantity: number; productPrice: number }
 interface RawRequest { customerId: number; items: RawItem[]; deliveryAddress: Omit<Address, 'addressLine2'> & { addressLine2?: string | null } }
 
+/** Deeper than any order (3 levels) by far; a body nested past it is refused, not walked. */
+export const MAX_JSON_DEPTH = 32;
+/** Keys that mean something to JavaScript objects: refused wherever they appear. */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+// Invalid UTF-8 in the body (RFC 8259 §8.1: JSON text is UTF-8) is a 400. Decoding
+// leniently, as Buffer.toString does, would replace each bad sequence with U+FFFD and
+// store text the client never sent. ignoreBOM keeps a BOM in the text, where JSON.parse
+// refuses it, as it always did.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function decodeBody(body: Buffer | string): string {
+  if (typeof body === 'string') return body;
+  try {
+    return utf8.decode(body);
+  } catch {
+    throw new EngineError('ORD_ERR_MALFORMED_JSON', 'request body is not valid UTF-8');
+  }
+}
+
+/**
+ * Walks the parsed body without recursion (a body can nest tens of thousands of
+ * levels within 64 KiB) and refuses reserved keys, which could reach an object's
+ * prototype in code that copies or merges the body, and nesting past MAX_JSON_DEPTH.
+ * Other unknown keys are ignored, as before.
+ */
+function structureViolations(value: unknown): Violation[] {
+  const violations: Violation[] = [];
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: '', depth: 0 }];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (typeof node.value !== 'object' || node.value === null) continue;
+    if (node.depth >= MAX_JSON_DEPTH) {
+      violations.push({ field: node.path || '(body)', message: `must not nest objects or arrays more than ${MAX_JSON_DEPTH} levels deep` });
+      continue;
+    }
+    if (Array.isArray(node.value)) {
+      node.value.forEach((v, i) => stack.push({ value: v, path: `${node.path}[${i}]`, depth: node.depth + 1 }));
+      continue;
+    }
+    for (const [key, v] of Object.entries(node.value)) {
+      const path = node.path === '' ? key : `${node.path}.${key}`;
+      if (RESERVED_KEYS.has(key)) violations.push({ field: path, message: 'is a reserved name and not allowed' });
+      else stack.push({ value: v, path, depth: node.depth + 1 });
+    }
+  }
+  return violations;
+}
+
 /** Parses a JSON body into a validated OrderRequest, or throws a coded EngineError. */
 export function parseOrderRequest(body: Buffer | string): OrderRequest {
+  const text = decodeBody(body);
   let value: unknown;
   try {
-    value = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+    value = JSON.parse(text);
   } catch (err) {
     throw new EngineError('ORD_ERR_MALFORMED_JSON', `request body is not valid JSON: ${(err as Error).message}`);
   }
+  const structure = structureViolations(value);
+  if (structure.length > 0) throw new EngineError('ORD_ERR_VALIDATION', 'the order request is invalid', { violations: structure });
   if (!validateShape(value)) {
     const violations = (validateShape.errors ?? []).map(violationOf);
     throw new EngineError('ORD_ERR_VALIDATION', 'the order request is invalid', { violations });

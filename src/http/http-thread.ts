@@ -2,6 +2,7 @@
 // Postgres writes of new orders. It never touches librdkafka (main thread only): a
 // committed batch of orders is announced to the main thread, whose outbox relay
 // publishes it.
+import { randomUUID } from 'node:crypto';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { CachedCatalog, type ProductCatalog } from '../catalog/catalog.js';
 import { DbCatalog } from '../catalog/db-catalog.js';
@@ -30,6 +31,14 @@ const port: MessagePort = parentPort;
 const { config, cache, queryPorts } = workerData as HttpThreadData;
 const log = createLogger(config, { thread: 'http' });
 const post = (msg: HttpToMain): void => port.postMessage(msg);
+
+// The last line of defence. Every uWS callback has its own error boundary
+// (src/http/exchange.ts), so reaching these is a bug; but letting it end the thread
+// ends the process (uWS aborts it when a thread exits with its listen socket open), and
+// one request must never do that. The error is logged with an id, and the thread keeps
+// serving: its state is per request, and the main thread still owns the data.
+process.on('uncaughtException', (err) => log.error({ err, errorId: randomUUID() }, 'uncaught exception in the http thread; it keeps serving'));
+process.on('unhandledRejection', (reason) => log.error({ err: reason, errorId: randomUUID() }, 'unhandled rejection in the http thread; it keeps serving'));
 
 async function start(): Promise<void> {
   const pool = createPool({ connectionString: config.databaseUrl, max: config.databasePoolSize, applicationName: config.applicationId });

@@ -10,6 +10,26 @@ import { json } from './reply.js';
 import { requireJson, type RequestInput } from './request.js';
 import type { HttpServer } from './server.js';
 
+/** Longest Idempotency-Key kept: it is a Postgres primary key (btree rows stop near 2.7 KB). */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+/**
+ * The Idempotency-Key of POST /api/orders/generate: required, at most 255 characters,
+ * no control characters. A long key that Postgres cannot compress under the btree row
+ * limit failed in the index (a 500); U+FFFD means uWS met bytes in the header that
+ * were not UTF-8, and the key would not be the one the client sent.
+ */
+export function parseIdempotencyKey(raw: string): string {
+  const key = raw.trim();
+  if (key === '') throw new EngineError('ORD_ERR_MISSING_IDEMPOTENCY_KEY', 'the Idempotency-Key header is required');
+  const problem =
+    key.length > MAX_IDEMPOTENCY_KEY_LENGTH ? `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`
+    : /[\u0000-\u001f\u007f\ufffd]/.test(key) ? 'must not contain control characters or bytes that are not UTF-8'
+    : undefined;
+  if (problem === undefined) return key;
+  throw new EngineError('ORD_ERR_BAD_PARAMETER', `Idempotency-Key ${problem}`, { violations: [{ field: 'Idempotency-Key', message: problem }] });
+}
+
 function orderBody(input: RequestInput): ReturnType<typeof parseOrderRequest> {
   requireJson(input);
   return parseOrderRequest(input.body ?? Buffer.alloc(0));
@@ -51,8 +71,7 @@ export function registerOrderRoutes(http: HttpServer, orders: OrderService, gene
       return { status: 202 };
     })
     .route('post', '/api/orders/generate', async (input) => {
-      const key = input.idempotencyKey.trim();
-      if (key === '') throw new EngineError('ORD_ERR_MISSING_IDEMPOTENCY_KEY', 'the Idempotency-Key header is required');
+      const key = parseIdempotencyKey(input.idempotencyKey);
       await generator.start(key, parseBatchSize(input.query));
       return json(200, '{"success":true}');
     });

@@ -32,8 +32,9 @@ export const json = (status: number, body: string, headers?: Record<string, stri
   ...(headers === undefined ? {} : { headers }),
 });
 
-export function problemReply(err: unknown, instance: string): Reply {
-  const problem = toProblem(err, instance);
+/** The problem+json reply for anything thrown; `errorId` names the log line of a logged failure. */
+export function problemReply(err: unknown, instance: string, errorId?: string): Reply {
+  const problem = toProblem(err, instance, new Date(), errorId);
   return {
     status: problem.status,
     body: JSON.stringify(problem),
@@ -42,12 +43,24 @@ export function problemReply(err: unknown, instance: string): Reply {
   };
 }
 
-/** Writes a reply; the caller has checked the request was not aborted. */
-export function writeReply(res: HttpResponse, reply: Reply): void {
+/**
+ * Writes a reply; the caller has checked the request was not aborted. An answer to HEAD
+ * has the headers only (a body would be read as the start of the next response).
+ * Whatever uWS throws inside `cork` is rethrown here, outside it, for the caller's
+ * error boundary: an exception left inside a uWS callback ends the thread.
+ */
+export function writeReply(res: HttpResponse, reply: Reply, head = false): void {
+  let failure: { error: unknown } | undefined;
   res.cork(() => {
-    res.writeStatus(STATUS_TEXT[reply.status] ?? String(reply.status));
-    if (reply.contentType !== undefined) res.writeHeader('Content-Type', reply.contentType);
-    if (reply.headers !== undefined) for (const [name, value] of Object.entries(reply.headers)) res.writeHeader(name, value);
-    res.end(reply.body ?? '', reply.close === true);
+    try {
+      res.writeStatus(STATUS_TEXT[reply.status] ?? String(reply.status));
+      if (reply.contentType !== undefined) res.writeHeader('Content-Type', reply.contentType);
+      if (reply.headers !== undefined) for (const [name, value] of Object.entries(reply.headers)) res.writeHeader(name, value);
+      if (head) res.endWithoutBody();
+      else res.end(reply.body ?? '', reply.close === true);
+    } catch (error) {
+      failure = { error };
+    }
   });
+  if (failure !== undefined) throw failure.error;
 }

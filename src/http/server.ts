@@ -2,17 +2,24 @@
 // original's context path /order-service), the request lifecycle (copy req, read the
 // body, run the handler, write inside cork unless aborted), and a listen socket kept
 // to close on shutdown (uWS aborts the process if a thread ends with it open).
+//
+// Every uWS callback runs inside an Exchange (src/http/exchange.ts): whatever a
+// handler throws, synchronously or not, becomes a problem+json answer, and nothing
+// escapes into uWS, where it would end the thread and the process with it.
 import uWS from 'uWebSockets.js';
 import { EngineError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { problemReply, writeReply, type Reply } from './reply.js';
+import { Exchange, type ExchangeContext } from './exchange.js';
+import type { Reply } from './reply.js';
 import { copyRequest, readBody, type RequestInput } from './request.js';
-import { publishRequest } from './observe.js';
+import { RouteTable, type AllowedMethod } from './route-table.js';
 
 export const CONTEXT_PATH = '/order-service';
 
 export type Method = 'get' | 'post' | 'put' | 'del';
 export type Handler = (input: RequestInput) => Promise<Reply> | Reply;
+
+const METHOD_NAME: Record<Method, AllowedMethod> = { get: 'GET', post: 'POST', put: 'PUT', del: 'DELETE' };
 
 export interface RouteOptions {
   /** Read the body (up to maxBodyBytes) before calling the handler. */
@@ -25,68 +32,95 @@ export interface HttpServerOptions {
   readonly maxBodyBytes: number;
 }
 
+// uWS listens with SO_REUSEPORT unless told otherwise: a second process on the same
+// host and port then binds without an error and the kernel hands it part of the
+// connections (seen on a shared test machine: another service's draining 503s answered
+// this one's probes). An instance must own its port or fail to start, so listen
+// exclusively. The constant is in uWS.js' runtime exports, not in its typings.
+const LIBUS_LISTEN_EXCLUSIVE_PORT = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT;
+type ListenWithOptions = (host: string, port: number, options: number, cb: (socket: uWS.us_listen_socket | false) => void) => uWS.TemplatedApp;
+
+interface Route {
+  readonly pattern: string;
+  /** The `:name`s of the pattern, in order: violations name the parameter. */
+  readonly paramNames: readonly string[];
+  readonly handler: Handler;
+  readonly body: boolean;
+}
+
 export class HttpServer {
   readonly #app = uWS.App();
   readonly #options: HttpServerOptions;
-  readonly #log: Logger;
+  readonly #routes = new RouteTable();
+  readonly #context: ExchangeContext;
   #listenSocket: uWS.us_listen_socket | undefined;
   #draining = false;
 
   constructor(options: HttpServerOptions, log: Logger) {
     this.#options = options;
-    this.#log = log;
+    this.#context = { log, draining: () => this.#draining };
   }
 
   route(method: Method, pattern: string, handler: Handler, options: RouteOptions = {}): this {
-    const paramCount = (pattern.match(/\/:/g) ?? []).length;
+    const route: Route = { pattern, paramNames: [...pattern.matchAll(/\/:(\w+)/g)].map((m) => m[1]!), handler, body: options.body === true };
     for (const path of [pattern, CONTEXT_PATH + pattern]) {
-      this.#app[method](path, (res, req) => this.#serve(res, req, pattern, paramCount, handler, options));
+      this.#routes.add(METHOD_NAME[method], path);
+      this.#app[method](path, (res, req) => this.#serve(res, req, route));
     }
     return this;
   }
 
-  /** Answers every unmatched request with a 404 problem (register last). */
+  /**
+   * Answers every request no route took (register last): 405 with `Allow` when the path
+   * has other methods, else 404. uWS 20.30 itself closes the connection of a method it
+   * does not know (FOO, lowercase get): those never reach us.
+   */
   fallback(): this {
     this.#app.any('/*', (res, req) => {
-      const url = req.getUrl();
-      writeReply(res, problemReply(new EngineError('ORD_ERR_ROUTE_NOT_FOUND', `no route for ${req.getCaseSensitiveMethod()} ${url}`), url));
+      const exchange = new Exchange(res, this.#context);
+      try {
+        const method = req.getCaseSensitiveMethod();
+        const url = req.getUrl();
+        exchange.describe(method, url, '(unmatched)');
+        const allow = this.#routes.allowed(url);
+        if (allow.length === 0) exchange.fail(new EngineError('ORD_ERR_ROUTE_NOT_FOUND', `no route for ${method} ${url}`));
+        else exchange.fail(new EngineError('ORD_ERR_METHOD_NOT_ALLOWED', `${method} is not allowed on ${url}; use ${allow.join(', ')}`), { Allow: allow.join(', ') });
+      } catch (err) {
+        exchange.fail(err);
+      }
     });
     return this;
   }
 
-  #serve(res: uWS.HttpResponse, req: uWS.HttpRequest, route: string, paramCount: number, handler: Handler, options: RouteOptions): void {
-    const started = process.hrtime.bigint();
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    const input = copyRequest(req, paramCount);
-    const bodyPromise = options.body === true ? readBody(res, req, this.#options.maxBodyBytes) : undefined;
-    const finish = (reply: Reply): void => {
-      if (aborted) return;
-      // While draining, every reply closes its connection: uWS has no way to close idle
-      // keep-alive sockets, so the thread ends once its clients are gone (or idle out).
-      writeReply(res, this.#draining ? { ...reply, close: true } : reply);
-      publishRequest(input.method, route, reply.status, started);
-    };
-    const run = async (): Promise<Reply> => {
-      if (this.#draining) throw new EngineError('ORD_ERR_SHUTTING_DOWN', 'the service is shutting down; retry on another instance');
-      if (bodyPromise !== undefined) input.body = await bodyPromise;
-      return handler(input);
-    };
-    run().then(finish, (err: unknown) => {
-      if (!(err instanceof EngineError) || err.status >= 500) this.#log.error({ err, url: input.url }, 'request failed');
-      const reply = problemReply(err, input.url);
-      // A refused body was not read to its end: close rather than resynchronize.
-      finish(err instanceof EngineError && err.code === 'ORD_ERR_BODY_TOO_LARGE' ? { ...reply, close: true } : reply);
-    });
+  #serve(res: uWS.HttpResponse, req: uWS.HttpRequest, route: Route): void {
+    const exchange = new Exchange(res, this.#context);
+    try {
+      exchange.describe(req.getCaseSensitiveMethod(), req.getUrl(), route.pattern);
+      const input = copyRequest(req, route.paramNames);
+      const read = route.body ? readBody(res, req, this.#options.maxBodyBytes) : undefined;
+      if (read !== undefined) exchange.onAbort(read.abort);
+      const run = async (): Promise<Reply> => {
+        if (this.#draining) throw new EngineError('ORD_ERR_SHUTTING_DOWN', 'the service is shutting down; retry on another instance');
+        if (read !== undefined) input.body = await read.body;
+        return route.handler(input);
+      };
+      // reply and fail never throw, so this chain never rejects.
+      void run().then(
+        (reply) => exchange.reply(reply),
+        (err: unknown) => exchange.fail(err),
+      );
+    } catch (err) {
+      // Synchronous failures: malformed percent-encoding (a 400), or a bug (a 500).
+      exchange.fail(err);
+    }
   }
 
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.#app.listen(this.#options.host, this.#options.port, (socket) => {
+      const listen = this.#app.listen.bind(this.#app) as unknown as ListenWithOptions;
+      listen(this.#options.host, this.#options.port, LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => {
         if (!socket) {
-          reject(new Error(`cannot listen on ${this.#options.host}:${this.#options.port}`));
+          reject(new Error(`cannot listen on ${this.#options.host}:${this.#options.port} (in use?)`));
           return;
         }
         this.#listenSocket = socket;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError, type Violation } from '../../src/errors.js';
-import { MAX_ITEMS_PER_ORDER, parseOrderRequest } from '../../src/domain/order-request.js';
+import { MAX_ITEMS_PER_ORDER, MAX_JSON_DEPTH, parseOrderRequest } from '../../src/domain/order-request.js';
 
 interface RawItem {
   productCode?: unknown;
@@ -316,5 +316,117 @@ describe('parseOrderRequest: items', () => {
       deliveryAddress: { ...validAddress(), city: ' ' },
     };
     expect(fields(violationsOf(body)).sort()).toEqual(['customerId', 'deliveryAddress.city', 'items[0].quantity', 'items[1].productPrice'].sort());
+  });
+});
+
+// Regressions of issue 6 (item 1): text Postgres cannot store as sent reached it. A
+// NUL failed the insert (a 500); lone surrogates and invalid UTF-8 were silently
+// stored as U+FFFD, other text than the client sent (a 201). Each is a 400 now.
+describe('parseOrderRequest: text that cannot be stored as sent', () => {
+  const STRING_FIELDS: [string, (v: string) => Record<string, unknown>][] = [
+    ['items[0].productCode', (v) => withItem(validItem({ productCode: v }))],
+    ...(['addressLine1', 'addressLine2', 'city', 'state', 'zipCode', 'country'] as const).map(
+      (f): [string, (v: string) => Record<string, unknown>] => [`deliveryAddress.${f}`, (v) => withAddress({ ...validAddress(), [f]: v })],
+    ),
+  ];
+
+  it.each(STRING_FIELDS)('rejects a NUL (U+0000) in %s, naming the field', (field, body) => {
+    expect(violationsOf(body('Spring\u0000field'))).toEqual([{ field, message: 'must not contain NUL characters (U+0000)' }]);
+  });
+
+  it.each(STRING_FIELDS)('rejects a lone surrogate in %s, naming the field', (field, body) => {
+    for (const lone of ['\ud800', 'a\udfff', '\ude00\ud83d', 'x\udbff']) {
+      expect(violationsOf(body(lone))).toEqual([{ field, message: 'must not contain unpaired UTF-16 surrogates' }]);
+    }
+  });
+
+  it('keeps surrogate pairs (characters beyond the BMP) and other Unicode as sent', () => {
+    const city = 'Zürich 🚀 東京';
+    expect(parseOrderRequest(JSON.stringify(withAddress({ ...validAddress(), city }))).deliveryAddress.city).toBe(city);
+  });
+
+  it('rejects a lone surrogate written as a JSON escape, as clients send it', () => {
+    const text = JSON.stringify(validBody()).replace('"Springfield"', '"Spring\\ud800field"');
+    expect(fields(violationsOf(text))).toEqual(['deliveryAddress.city']);
+  });
+
+  it.each<[string, number[]]>([
+    ['a lone continuation byte', [0x80]],
+    ['a truncated two-byte sequence', [0xc3, 0x28]],
+    ['an overlong encoding', [0xc0, 0xaf]],
+    ['a surrogate encoded in UTF-8 (CESU-8)', [0xed, 0xa0, 0x80]],
+    ['a code point past U+10FFFF', [0xf4, 0x90, 0x80, 0x80]],
+    ['0xFF', [0xff]],
+  ])('rejects a body with %s as not UTF-8 (ORD_ERR_MALFORMED_JSON), never stores U+FFFD', (_, bytes) => {
+    const [before, after] = JSON.stringify(validBody()).split('Springfield') as [string, string];
+    const body = Buffer.concat([Buffer.from(`${before}Spring`), Buffer.from(bytes), Buffer.from(`field${after}`)]);
+    let thrown: unknown;
+    try {
+      parseOrderRequest(body);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(EngineError);
+    expect(thrown).toMatchObject({ code: 'ORD_ERR_MALFORMED_JSON', status: 400, message: 'request body is not valid UTF-8' });
+  });
+
+  it('still refuses a body that starts with a byte order mark, as before', () => {
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(validBody()))]);
+    expect(() => parseOrderRequest(body)).toThrow(expect.objectContaining({ code: 'ORD_ERR_MALFORMED_JSON' }));
+  });
+});
+
+// Regression: reserved keys and deep nesting in unknown properties were ignored and
+// the order stored (a 201); a hostile body now gets a 400 and changes nothing.
+describe('parseOrderRequest: reserved keys and deep nesting', () => {
+  it.each<[string, string, string]>([
+    ['__proto__ at the top', '{"__proto__":{"polluted":true},', '__proto__'],
+    ['an escaped __proto__', '{"\\u005f_proto__":{"polluted":true},', '__proto__'],
+    ['constructor.prototype at the top', '{"constructor":{"prototype":{"polluted":true}},', 'constructor'],
+    ['prototype at the top', '{"prototype":1,', 'prototype'],
+  ])('rejects %s, naming the key', (_, prefix, field) => {
+    const text = prefix + JSON.stringify(validBody()).slice(1);
+    expect(violationsOf(text)).toEqual([{ field, message: 'is a reserved name and not allowed' }]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('names reserved keys inside the address and the items by their path', () => {
+    const text = JSON.stringify(validBody())
+      .replace('"deliveryAddress":{', '"deliveryAddress":{"__proto__":{"x":1},')
+      .replace('"items":[{', '"items":[{"constructor":{},');
+    expect(fields(violationsOf(text)).sort()).toEqual(['deliveryAddress.__proto__', 'items[0].constructor']);
+  });
+
+  it(`accepts unknown properties nested up to MAX_JSON_DEPTH (${MAX_JSON_DEPTH}) levels, as before`, () => {
+    const nest = (n: number): string => '['.repeat(n) + ']'.repeat(n);
+    // The top object is level 1, so `extra` may hold MAX_JSON_DEPTH - 1 levels.
+    expect(() => parseOrderRequest(JSON.stringify(validBody()).replace('{', `{"extra":${nest(MAX_JSON_DEPTH - 1)},`))).not.toThrow();
+    expect(fields(violationsOf(JSON.stringify(validBody()).replace('{', `{"extra":${nest(MAX_JSON_DEPTH)},`)))).toEqual([`extra${'[0]'.repeat(MAX_JSON_DEPTH - 1)}`]);
+  });
+
+  it.each([1_000, 30_000, 200_000])('refuses %i levels of nesting with one violation, without overflowing the stack', (depth) => {
+    for (const text of ['['.repeat(depth) + ']'.repeat(depth), `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`]) {
+      const vs = violationsOf(text);
+      expect(vs).toHaveLength(1);
+      expect(vs[0]!.message).toBe(`must not nest objects or arrays more than ${MAX_JSON_DEPTH} levels deep`);
+    }
+  });
+});
+
+describe('parseOrderRequest: numbers out of range', () => {
+  it.each<[string, string, string]>([
+    ['customerId', '1e400', 'customerId'],
+    ['customerId', '-0', 'customerId'],
+    ['customerId', '9223372036854775808', 'customerId'],
+    ['customerId', '9007199254740993', 'customerId'],
+    ['quantity', '1e400', 'items[0].quantity'],
+    ['quantity', '-1e400', 'items[0].quantity'],
+    ['quantity', '4294967296', 'items[0].quantity'],
+    ['productPrice', '1e400', 'items[0].productPrice'],
+    ['productPrice', '1e-400', 'items[0].productPrice'],
+    ['productPrice', '-0', 'items[0].productPrice'],
+  ])('rejects %s %s, naming the field', (key, literal, field) => {
+    const text = JSON.stringify(validBody()).replace(new RegExp(`"${key}":[^,}]+`), `"${key}":${literal}`);
+    expect(fields(violationsOf(text))).toContain(field);
   });
 });
