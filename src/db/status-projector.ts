@@ -19,6 +19,7 @@ import Kafka from 'node-rdkafka';
 import type pg from 'pg';
 import { parseOrderDto } from '../domain/order-dto.js';
 import { recoveryOf } from '../errors.js';
+import { connectClient } from '../kafka/connect.js';
 import { pollBatch } from '../kafka/poll.js';
 import { TOPIC_ORDERS } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
@@ -97,7 +98,7 @@ export class StatusProjector {
     // Broker trouble: counted and logged (rate-limited) by the health monitor when given one.
     consumer.on('event.error', options.onClientError ?? ((err) => log.warn({ err }, 'status projector: consumer error')));
     consumer.on('rebalance', (err, assignment) => log.info({ event: err.message, partitions: assignment.map((a) => a.partition) }, 'status projector: rebalance'));
-    await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 30_000 }, (err) => (err ? reject(err) : resolve())));
+    await connectClient(consumer, { what: 'status projector', log });
     consumer.subscribe([TOPIC_ORDERS]);
     return new StatusProjector(consumer, pool, log, options);
   }

@@ -13,6 +13,7 @@
 import Kafka from 'node-rdkafka';
 import { EngineError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { connectClient } from './connect.js';
 import { pollBatch } from './poll.js';
 
 const ERR_ASSIGN = Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS;
@@ -103,9 +104,7 @@ export class GroupConsumer {
 
   async #connect(): Promise<void> {
     const consumer = this.#consumer;
-    await new Promise<void>((resolve, reject) =>
-      consumer.connect({ timeout: 30_000 }, (err) => (err ? reject(new EngineError('ORD_ERR_KAFKA', `consumer connect failed: ${err.message}`, { cause: err })) : resolve())),
-    );
+    await connectClient(consumer, { what: 'group consumer', log: this.#options.log });
     consumer.subscribe([...this.#options.topics]);
   }
 

@@ -39,6 +39,7 @@ export class KafkaRuntime {
       brokers: config.kafkaBootstrapServers,
       clientId: `${config.applicationId}-outbox`,
       deliveryTimeoutMs,
+      log,
     });
     producer.client.on('event.error', health.listener('outbox-producer'));
     health.start(

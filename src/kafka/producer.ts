@@ -4,6 +4,8 @@
 // send error the same way).
 import Kafka from 'node-rdkafka';
 import { EngineError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { connectClient } from './connect.js';
 
 export interface OutgoingRecord {
   readonly topic: string;
@@ -37,6 +39,8 @@ export interface ProducerOptions {
   /** Fail a delivery that the broker has not acknowledged after this long. */
   readonly deliveryTimeoutMs: number;
   readonly extra?: Kafka.ProducerGlobalConfig;
+  /** Where waiting for a broker at start is reported. */
+  readonly log?: Logger;
 }
 
 export class DeliveringProducer {
@@ -77,9 +81,7 @@ export class DeliveringProducer {
         partitioner: 'murmur2_random',
       },
     );
-    await new Promise<void>((resolve, reject) => {
-      producer.connect({ timeout: 30_000 }, (err) => (err ? reject(new EngineError('ORD_ERR_KAFKA', `cannot connect producer: ${err.message}`, { cause: err })) : resolve()));
-    });
+    await connectClient(producer, { what: `producer ${options.clientId}`, ...(options.log === undefined ? {} : { log: options.log }) });
     producer.setPollInterval(5);
     return new DeliveringProducer(producer);
   }

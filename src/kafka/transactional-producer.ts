@@ -22,6 +22,7 @@ import Kafka from 'node-rdkafka';
 import { EngineError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { OutputRecord } from '../stream/protocol.js';
+import { connectClient } from './connect.js';
 import { txnBackoffMs, txnErrorAction } from './txn-errors.js';
 
 const ERR_QUEUE_FULL = Kafka.CODES.ERRORS.ERR__QUEUE_FULL;
@@ -101,9 +102,7 @@ export class TransactionalProducer {
       { acks: -1 },
     );
     if (options.onClientError !== undefined) producer.on('event.error', options.onClientError);
-    await new Promise<void>((resolve, reject) =>
-      producer.connect({ timeout: 30_000 }, (err) => (err ? reject(new EngineError('ORD_ERR_KAFKA', `producer connect failed: ${err.message}`, { cause: err })) : resolve())),
-    );
+    await connectClient(producer, { what: 'transactional producer', log: options.log });
     producer.setPollInterval(5);
     // A restarted instance with the same transactional.id fences its predecessor and
     // aborts the transaction it left open, so read_committed readers are not held up.

@@ -72,6 +72,7 @@ async function main(): Promise<void> {
     brokers,
     clientId: config.applicationId === undefined ? 'simulators' : `${config.applicationId}-simulators`,
     deliveryTimeoutMs: 30_000,
+    log,
   });
   // Whoever starts first creates the topics; a partition count that differs from
   // NUM_PARTITIONS is fatal, since answers must land on the order's partition number.

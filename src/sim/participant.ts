@@ -7,6 +7,7 @@
 // context-aware and dispatches its callbacks on the default loop.
 import Kafka from 'node-rdkafka';
 import { parseOrderDto, serializeOrderDto, type OrderDto } from '../domain/order-dto.js';
+import { connectClient } from '../kafka/connect.js';
 import { pollBatch } from '../kafka/poll.js';
 import type { OutgoingRecord } from '../kafka/producer.js';
 import { TOPIC_ORDERS } from '../kafka/topics.js';
@@ -89,7 +90,7 @@ export class Participant {
   static async start(service: SimulatedService, sender: AnswerSender, options: ParticipantOptions, log: Logger): Promise<Participant> {
     const participant = new Participant(service, sender, options, log);
     const consumer = participant.#consumer;
-    await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 30_000 }, (err) => (err ? reject(err) : resolve())));
+    await connectClient(consumer, { what: `${options.groupId} consumer`, log });
     consumer.subscribe([TOPIC_ORDERS]);
     participant.#loop = participant.#run();
     return participant;

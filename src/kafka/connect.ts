@@ -1,0 +1,38 @@
+// Connecting a librdkafka client at start, waiting for a broker that is not there yet
+// (containers started together, a rolling broker restart, a broker still loading its
+// logs) instead of failing the start: node-rdkafka's connect() gives up at the first
+// failed metadata request ("broker transport failure"), and a pod that exits on it
+// only trades the wait for a crash loop. Retried with backoff up to `maxWaitMs`.
+import type Kafka from 'node-rdkafka';
+import pRetry from 'p-retry';
+import { EngineError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+export interface ConnectOptions {
+  readonly what: string;
+  readonly log?: Logger;
+  /** Give up after this long (default 5 minutes). */
+  readonly maxWaitMs?: number;
+}
+
+type Connectable = Pick<Kafka.Producer, 'connect'> | Pick<Kafka.KafkaConsumer, 'connect'>;
+
+export async function connectClient(client: Connectable, options: ConnectOptions): Promise<void> {
+  await pRetry(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        (client as Pick<Kafka.Producer, 'connect'>).connect({ timeout: 10_000 }, (err) => (err ? reject(new Error(err.message)) : resolve()));
+      }),
+    {
+      retries: Number.POSITIVE_INFINITY,
+      maxRetryTime: options.maxWaitMs ?? 300_000,
+      minTimeout: 250,
+      maxTimeout: 2000,
+      onFailedAttempt: ({ error, attemptNumber }) => {
+        if (attemptNumber === 1 || attemptNumber % 10 === 0) options.log?.warn({ err: error.message, attempt: attemptNumber }, `${options.what}: no broker yet; retrying`);
+      },
+    },
+  ).catch((err: unknown) => {
+    throw new EngineError('ORD_ERR_KAFKA', `${options.what}: cannot connect: ${(err as Error).message}`, { cause: err });
+  });
+}
