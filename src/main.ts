@@ -1,11 +1,13 @@
 // Process entry: config → Postgres migrations → Kafka (main thread: outbox relay and
 // the stream engine) → stream threads → HTTP thread.
 import './threadpool.js';
+import pRetry from 'p-retry';
 import { loadConfig, type Config } from './config.js';
 import { migrate } from './db/migrate.js';
-import { createPool } from './db/pool.js';
+import { createPool, isUnavailable } from './db/pool.js';
 import { ConfigError } from './errors.js';
 import { HttpThread } from './http/http-thread-client.js';
+import type { MainToHttp } from './http/protocol.js';
 import { KafkaHealth } from './kafka/kafka-health.js';
 import { KafkaRuntime } from './kafka/kafka-runtime.js';
 import { createLogger } from './logger.js';
@@ -37,15 +39,37 @@ async function main(): Promise<void> {
   const producer = StreamEngine.createProducer(config, log, health);
   producer.catch(() => undefined); // awaited below; an early failure must not go unhandled meanwhile
 
+  // Where start-up time goes, logged once listening: a restarted pod's recovery time
+  // is mostly this.
+  const t0 = Date.now();
+  const phases: Record<string, number> = {};
+  const lap = <T>(phase: string, work: Promise<T>): Promise<T> =>
+    work.then((v) => {
+      phases[phase] = Date.now() - t0;
+      return v;
+    });
+
   const migrationPool = createPool({ connectionString: config.databaseUrl, max: 1, applicationName: `${config.applicationId}-migrate` });
   try {
-    const { applied } = await migrate(migrationPool);
+    // A database that is not up yet (containers started together) is waited for, as Kafka is.
+    const { applied } = await lap(
+      'migrations',
+      pRetry(() => migrate(migrationPool), {
+        retries: Number.POSITIVE_INFINITY,
+        maxRetryTime: 300_000,
+        minTimeout: 250,
+        maxTimeout: 2000,
+        shouldRetry: ({ error }) => isUnavailable(error),
+        onFailedAttempt: ({ error, attemptNumber }) => {
+          if (attemptNumber === 1 || attemptNumber % 10 === 0) log.warn({ err: error.message, attempt: attemptNumber }, 'migrations: no database yet; retrying');
+        },
+      }),
+    );
     if (applied.length > 0) log.info({ applied }, 'applied database migrations');
   } finally {
     await migrationPool.end();
   }
 
-  const kafka = await KafkaRuntime.start(config, log, health);
   const cache = config.cacheMaxBytes > 0 ? createCacheBuffer(config.cacheMaxBytes, config.numPartitions) : undefined;
   // Set as they start; a fatal error (and so a shutdown) may come before any of them.
   const started: { engine?: StreamEngine; http?: HttpThread; statsTimer?: NodeJS.Timeout } = {};
@@ -56,25 +80,47 @@ async function main(): Promise<void> {
       else fatal(err, 'a stream thread died during start');
     },
   });
-  const queryPorts = await threads.queryPorts();
+  // Independent of each other: the outbox relay, topics and projector, and the stream
+  // threads' start.
+  const [kafka, queryPorts] = await Promise.all([lap('kafka', KafkaRuntime.start(config, log, health)), lap('threads', threads.queryPorts())]);
 
-  const httpThread = await HttpThread.start(config, log, { cache, queryPorts }, {
-    onOutboxWakeup: () => kafka.wakeOutbox(),
-    onFatal: (err) => fatal(err, 'http thread failed'),
-  });
-  started.http = httpThread;
-  const engine = await StreamEngine.start(
-    config,
-    log.child({ component: 'streams' }),
-    threads,
-    await producer,
-    {
-      onTasksChanged: (state, tasks) => httpThread.send({ type: 'tasks', state, tasks }),
-      onQueryPort: (thread, port) => httpThread.sendQueryPort(thread, port),
-      onFatal: (err) => fatal(err, 'stream engine failed'),
-    },
-    { dlqPartitions: kafka.dlqPartitions, health },
-  );
+  // The HTTP thread and the engine start side by side too; what the engine says about
+  // its tasks before the HTTP thread is up is kept and handed over once it is.
+  let tasksUpdate: MainToHttp | undefined;
+  const [httpThread, engine] = await Promise.all([
+    lap(
+      'http',
+      HttpThread.start(config, log, { cache, queryPorts }, {
+        onOutboxWakeup: () => kafka.wakeOutbox(),
+        onFatal: (err) => fatal(err, 'http thread failed'),
+      }),
+    ).then((http) => {
+      started.http = http;
+      if (tasksUpdate !== undefined) http.send(tasksUpdate);
+      http.send({ type: 'kafka-health', health: health.snapshot() });
+      return http;
+    }),
+    lap(
+      'engine',
+      producer.then((txn) =>
+        StreamEngine.start(
+          config,
+          log.child({ component: 'streams' }),
+          threads,
+          txn,
+          {
+            onTasksChanged: (state, tasks) => {
+              tasksUpdate = { type: 'tasks', state, tasks };
+              started.http?.send(tasksUpdate);
+            },
+            onQueryPort: (thread, port) => started.http?.sendQueryPort(thread, port),
+            onFatal: (err) => fatal(err, 'stream engine failed'),
+          },
+          { dlqPartitions: kafka.dlqPartitions, health },
+        ),
+      ),
+    ),
+  ]);
 
   started.engine = engine;
   let statsRound = 0;
@@ -90,7 +136,10 @@ async function main(): Promise<void> {
     );
   }, 1000);
   httpThread.sendOutboxStats(kafka.outboxStats);
-  log.info({ port: httpThread.port, nodeId: httpThread.nodeId, catalog: config.catalogServiceUrl ?? 'built-in' }, 'order engine listening');
+  log.info(
+    { port: httpThread.port, nodeId: httpThread.nodeId, catalog: config.catalogServiceUrl ?? 'built-in', startMs: { ...phases, total: Date.now() - t0 } },
+    'order engine listening',
+  );
 
   /** A fatal error: one clear line saying what and why, then a shutdown with a non-zero exit. */
   function fatal(err: Error, what: string): void {
