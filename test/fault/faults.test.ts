@@ -64,6 +64,11 @@ describe('under a steady saga load, through each fault, every accepted order is 
           .toEqual({ lost: 0, duplicatedDecisions: 0, duplicatedNew: 0, offPartition: 0, unexpectedRecords: 0, pgMismatches: 0, storeMismatches: 0 });
         expect.soft(r.acceptedAfterFault, 'orders accepted since the fault began (recovery is timed on them)').toBeGreaterThan(0);
         expect.soft(r.recoveryS ?? Infinity, `seconds to recovery (bound ${params.recoveryBoundS} s)`).toBeLessThanOrEqual(params.recoveryBoundS);
+        // Broker loss is visible: readiness says kafka DOWN during the outage and UP after it.
+        if (r.kafkaReadiness !== null) {
+          expect.soft(r.kafkaReadiness.downAfterS, 'seconds until readiness said kafka DOWN').not.toBeNull();
+          expect.soft(r.kafkaReadiness.upAfterS, 'seconds until readiness said kafka UP again').not.toBeNull();
+        }
       },
       scenarioTimeoutMs(params),
     );

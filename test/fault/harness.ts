@@ -282,6 +282,23 @@ class ScenarioRun {
       },
       // The outage is the fault itself, not a wait for something to happen.
       outage: () => sleep(this.#p.outageS * 1000),
+      untilReadiness: async (component, status, timeoutMs) => {
+        const started = performance.now();
+        while (performance.now() - started < timeoutMs && !this.#stopping) {
+          const res = await fetch(`http://127.0.0.1:${this.#port}/actuator/health/readiness`).catch(() => undefined);
+          const body = (await res?.json().catch(() => undefined)) as { components?: Record<string, { status?: string }> } | undefined;
+          if (body?.components?.[component]?.status === status) {
+            const seconds = round(performance.now() - started);
+            this.note(`readiness: ${component} ${status} after ${seconds} s`);
+            return seconds;
+          }
+          await sleep(250);
+        }
+        return null;
+      },
+      kafkaReadiness: (seen) => {
+        this.result.kafkaReadiness = seen;
+      },
       note: (event) => this.note(event),
     };
   }

@@ -28,6 +28,11 @@ export interface ScenarioResult {
   loadS: number;
   /** Seconds each restarted service took to be ready. */
   restartReadyS: number[];
+  /**
+   * Broker faults: seconds from the kill until the service's readiness said kafka
+   * DOWN, and from the broker's return until it said UP again; null: not seen.
+   */
+  kafkaReadiness: { downAfterS: number | null; upAfterS: number | null } | null;
   /** Seconds, after every decision was on `orders`, until Postgres (the store) showed them all; null: not within the settle time. */
   pgAgreedAfterS: number | null;
   storeAgreedAfterS: number | null;
@@ -64,6 +69,7 @@ export function emptyResult(scenario: Scenario, logDir: string): ScenarioResult 
     fault: null,
     loadS: 0,
     restartReadyS: [],
+    kafkaReadiness: null,
     pgAgreedAfterS: null,
     storeAgreedAfterS: null,
     storeAnswers: {},

@@ -21,6 +21,10 @@ export interface FaultContext {
   startPostgres(): Promise<void>;
   /** The outage itself: how long the broker or Postgres stays down. */
   outage(): Promise<void>;
+  /** Seconds until the service's readiness shows `component` with `status` (polled), or null after `timeoutMs`. */
+  untilReadiness(component: string, status: 'UP' | 'DOWN', timeoutMs: number): Promise<number | null>;
+  /** Records what the readiness said through a broker fault. */
+  kafkaReadiness(seen: { downAfterS: number | null; upAfterS: number | null }): void;
   /** Notes an event in the run's timeline. */
   note(event: string): void;
 }
@@ -51,9 +55,12 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     async inject(ctx) {
       const start = now();
       await ctx.killBroker();
-      await ctx.outage();
+      // Broker loss must show in readiness during the outage, and its return after it.
+      const [downAfterS] = await Promise.all([ctx.untilReadiness('kafka', 'DOWN', 60_000), ctx.outage()]);
       await ctx.restartBroker();
-      return { start, end: now() };
+      const end = now();
+      ctx.kafkaReadiness({ downAfterS, upAfterS: await ctx.untilReadiness('kafka', 'UP', 60_000) });
+      return { start, end };
     },
   },
   'postgres-outage': {
