@@ -80,10 +80,11 @@ export class StatusProjector {
         'enable.auto.commit': false,
         'isolation.level': 'read_committed',
         'partition.assignment.strategy': 'cooperative-sticky',
-        // librdkafka's default session (45 s) is how long decisions waited to reach
-        // Postgres after a broker restart, for the membership this member left behind.
-        'session.timeout.ms': 10_000,
-        'heartbeat.interval.ms': 3000,
+        // After a broker restart the group waits out the session of the membership this
+        // member left behind: librdkafka's default (45 s) is how long decisions waited
+        // to reach Postgres. 6 s is the broker's smallest (group.min.session.timeout.ms).
+        'session.timeout.ms': 6000,
+        'heartbeat.interval.ms': 2000,
         'reconnect.backoff.max.ms': 1000,
         // node-rdkafka assigns and revokes (incrementally, for cooperative-sticky).
         rebalance_cb: true,

@@ -70,6 +70,10 @@ export class DeliveringProducer {
         'linger.ms': 2,
         'compression.codec': 'lz4',
         'socket.keepalive.enable': true,
+        // Reconnect within a second of a restarted broker's return: librdkafka's default
+        // backs off to 10 s, which left the outbox's queued records (orders taken during
+        // the outage) waiting out their delivery timeout instead of going out.
+        'reconnect.backoff.max.ms': 1000,
         'queue.buffering.max.kbytes': 32 * 1024,
         ...options.extra,
       },

@@ -71,11 +71,13 @@ export class Participant {
         'enable.auto.commit': false,
         'isolation.level': 'read_committed',
         'socket.keepalive.enable': true,
-        // librdkafka's default (45 s) is how long this group waited, after a broker
-        // restart, for the membership the member itself had left behind; the engine's
-        // consumer uses 10 s too.
-        'session.timeout.ms': 10_000,
-        'heartbeat.interval.ms': 3000,
+        // After a broker restart the group waits out the session of the membership
+        // this member itself left behind before it assigns anything: librdkafka's
+        // default (45 s) was all of the saga's recovery time. 6 s is the broker's
+        // smallest (group.min.session.timeout.ms); heartbeats come from librdkafka's
+        // own thread, so a busy event loop does not miss them.
+        'session.timeout.ms': 6000,
+        'heartbeat.interval.ms': 2000,
         'reconnect.backoff.max.ms': 1000,
         rebalance_cb: (err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => this.#onRebalance(err, assignment),
       },
