@@ -9,13 +9,14 @@
 #   scripts/pg-private.sh crash    an immediate shutdown, as a crashed server (-m immediate)
 #   scripts/pg-private.sh status   exit 0 when it accepts connections
 #
-# Environment: PG_PRIVATE_DIR (default .infra/test/pg), PG_PRIVATE_PORT (15432).
-# Run as root (as on the development and CI machines), the server runs as the
-# postgres user, which initdb and postgres require.
+# Environment: PG_PRIVATE_PORT (15432), PG_PRIVATE_DIR (default
+# $TMPDIR/order-engine-pg-<port>: outside the checkout, because when run as root (as
+# on the development and CI machines) the server runs as the postgres user, which
+# initdb and postgres require, and that user cannot reach a checkout under /root).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-dir="${PG_PRIVATE_DIR:-$here/.infra/test/pg}"
 port="${PG_PRIVATE_PORT:-15432}"
+dir="${PG_PRIVATE_DIR:-${TMPDIR:-/tmp}/order-engine-pg-$port}"
 bin=$(pg_config --bindir 2>/dev/null || true)
 [[ -x "$bin/pg_ctl" ]] || bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 
@@ -39,8 +40,15 @@ case "${1:-}" in
     ;;
   stop | crash)
     mode=fast; [[ $1 == crash ]] && mode=immediate
-    if [[ -f "$dir/postmaster.pid" ]]; then
-      as_pg "$bin/pg_ctl" -D "$dir" -m "$mode" -w -t 60 stop >/dev/null || true
+    if [[ "$port" == 5432 ]]; then echo "refusing to stop the cluster on 5432: it is the machine's" >&2; exit 2; fi
+    target=$dir
+    # A cluster on this port from another data folder (one left by an older layout):
+    # stop that one, or the "outage" would not be one.
+    if [[ ! -f "$target/postmaster.pid" ]] && ready; then
+      target=$(psql -h 127.0.0.1 -p "$port" -U postgres -Atc 'show data_directory' 2>/dev/null || true)
+    fi
+    if [[ -n "$target" && -f "$target/postmaster.pid" ]]; then
+      as_pg "$bin/pg_ctl" -D "$target" -m "$mode" -w -t 60 stop >/dev/null || true
       log "stopped ($mode)"
     fi
     ;;

@@ -4,7 +4,7 @@
 // can be overridden by its own variable; the table printed at the end says which
 // were used.
 import { isAbsolute, join, resolve } from 'node:path';
-import { NUM_PARTITIONS, TEST_KAFKA_PORT } from '../support/env.js';
+import { NUM_PARTITIONS, PG_PRIVATE_DIR, PG_PRIVATE_PORT, TEST_KAFKA_PORT } from '../support/env.js';
 
 export const SCENARIO_NAMES = ['service-kill', 'broker-restart', 'postgres-outage', 'broker-restart-then-service-kill'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -120,8 +120,8 @@ export function faultParams(env: NodeJS.ProcessEnv = process.env): FaultParams {
     kafkaPort,
     kafkaControllerPort: number(env, 'FAULT_KAFKA_CONTROLLER_PORT', kafkaPort + 1),
     infraDir: dir(env.FAULT_INFRA_DIR ?? join('.infra', 'fault')),
-    pgPort: number(env, 'PG_PRIVATE_PORT', 15432),
-    pgDir: dir(env.PG_PRIVATE_DIR ?? join('.infra', 'test', 'pg')),
+    pgPort: number(env, 'PG_PRIVATE_PORT', PG_PRIVATE_PORT),
+    pgDir: dir(env.PG_PRIVATE_DIR ?? PG_PRIVATE_DIR),
   };
 }
 

@@ -5,10 +5,10 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { ensureTopics } from '../../src/kafka/admin.js';
 import { DeliveringProducer } from '../../src/kafka/producer.js';
 import { topicLayout } from '../../src/kafka/topics.js';
+import { recreateDatabase } from '../support/private-postgres.js';
 import { KAFKA_BOOTSTRAP_SERVERS, NUM_PARTITIONS, TEST_DATABASE_URL, TEST_KAFKA_PORT } from '../support/env.js';
 
 const infraDir = join(process.cwd(), '.infra', 'test');
@@ -22,18 +22,6 @@ const scriptEnv = {
 const script = (name: string): void => {
   execFileSync('bash', [`scripts/${name}.sh`], { stdio: 'inherit', env: scriptEnv });
 };
-
-async function recreateDatabase(url: string): Promise<void> {
-  const name = new URL(url).pathname.slice(1);
-  const admin = new pg.Client({ connectionString: url.replace(/\/[^/?]+(\?.*)?$/, '/postgres') });
-  await admin.connect();
-  try {
-    await admin.query(`drop database if exists "${name}" with (force)`);
-    await admin.query(`create database "${name}"`);
-  } finally {
-    await admin.end();
-  }
-}
 
 export default async function setup(): Promise<() => Promise<void>> {
   script('infra-down'); // a broker left over by an interrupted run

@@ -11,6 +11,19 @@ export interface PrivatePostgresOptions {
   readonly repoDir?: string;
 }
 
+/** Drops the database of `url` if it exists (closing its connections) and creates it empty, on any cluster. */
+export async function recreateDatabase(url: string): Promise<void> {
+  const name = new URL(url).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: url.replace(/\/[^/?]+(\?.*)?$/, '/postgres') });
+  await admin.connect();
+  try {
+    await admin.query(`drop database if exists "${name}" with (force)`);
+    await admin.query(`create database "${name}"`);
+  } finally {
+    await admin.end();
+  }
+}
+
 export class PrivatePostgres {
   readonly #options: PrivatePostgresOptions;
 
@@ -40,14 +53,7 @@ export class PrivatePostgres {
 
   /** Drops `database` if it exists (closing its connections) and creates it empty. */
   async recreateDatabase(database: string): Promise<void> {
-    const admin = new pg.Client({ connectionString: this.url('postgres') });
-    await admin.connect();
-    try {
-      await admin.query(`drop database if exists "${database}" with (force)`);
-      await admin.query(`create database "${database}"`);
-    } finally {
-      await admin.end();
-    }
+    await recreateDatabase(this.url(database));
   }
 
   #script(command: 'start' | 'stop' | 'crash'): Promise<void> {
