@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError, type Violation } from '../../src/errors.js';
 import { MAX_ITEMS_PER_ORDER, MAX_JSON_DEPTH, parseOrderRequest } from '../../src/domain/order-request.js';
+import { errorOf as errorOfCall } from '../support/error-of.js';
 
 interface RawItem {
   productCode?: unknown;
@@ -27,13 +28,7 @@ const validBody = (): Record<string, unknown> => ({
 /** The EngineError parseOrderRequest throws for `body`; fails the test when it does not throw one. */
 function errorOf(body: unknown): EngineError {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  try {
-    parseOrderRequest(text);
-  } catch (err) {
-    expect(err).toBeInstanceOf(EngineError);
-    return err as EngineError;
-  }
-  throw new Error(`parseOrderRequest accepted ${text}`);
+  return errorOfCall(() => parseOrderRequest(text));
 }
 
 function violationsOf(body: unknown): readonly Violation[] {

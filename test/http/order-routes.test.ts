@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { EngineError } from '../../src/errors.js';
+import type { EngineError } from '../../src/errors.js';
+import { errorOf as errorOfCall } from '../support/error-of.js';
 import { MAX_IDEMPOTENCY_KEY_LENGTH, parseIdempotencyKey } from '../../src/http/order-routes.js';
 
-function errorOf(raw: string): EngineError {
-  try {
-    parseIdempotencyKey(raw);
-  } catch (err) {
-    expect(err).toBeInstanceOf(EngineError);
-    return err as EngineError;
-  }
-  throw new Error(`parseIdempotencyKey accepted ${JSON.stringify(raw)}`);
-}
+const errorOf = (raw: string): EngineError => errorOfCall(() => parseIdempotencyKey(raw));
 
 describe('parseIdempotencyKey (POST /api/orders/generate)', () => {
   it.each(['gen-1764302400000', ' spaced-key ', 'k'.repeat(MAX_IDEMPOTENCY_KEY_LENGTH), 'clé-ünïcode-東京', '550e8400-e29b-41d4-a716-446655440000'])('accepts %j (trimmed)', (key) => {

@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { EngineError } from '../../src/errors.js';
+import { errorOf } from '../support/error-of.js';
 import { MAX_PAGE_SIZE, parseBatchSize, parseCustomerQuery, parseListQuery, parseOrderId } from '../../src/http/params.js';
 
 const q = (query: string): URLSearchParams => new URLSearchParams(query);
-
-/** The EngineError `fn` throws; fails the test when it throws nothing or something else. */
-function errorOf(fn: () => unknown): EngineError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(EngineError);
-    return err as EngineError;
-  }
-  throw new Error('expected a bad-parameter error, got a result');
-}
 
 function badFields(fn: () => unknown): string[] {
   const err = errorOf(fn);

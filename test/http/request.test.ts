@@ -1,19 +1,8 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { describe, expect, it } from 'vitest';
-import { EngineError } from '../../src/errors.js';
+import { errorOf } from '../support/error-of.js';
 import { ClientGoneError } from '../../src/http/exchange.js';
 import { decodeParams, parseQuery, readBody } from '../../src/http/request.js';
-
-/** The EngineError `fn` throws; fails the test when it throws nothing or something else. */
-function errorOf(fn: () => unknown): EngineError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(EngineError);
-    return err as EngineError;
-  }
-  throw new Error('expected an EngineError, got a result');
-}
 
 // Each makes decodeURIComponent throw a URIError, which used to escape the uWS handler
 // and abort the process (issue 6, item 1).
