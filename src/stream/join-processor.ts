@@ -57,8 +57,9 @@ export class JoinProcessor {
       outputs.push(deadLetter(record, this.#partition, this.#options.dlqPartitions, err));
       return false;
     }
-    const entry = { orderId: record.key, side, timestamp: record.timestamp, offset: record.offset, value: record.value, addedAt: this.#now() };
-    for (const other of this.#window.matches(entry.orderId, side, entry.timestamp, this.#options.windowMs)) {
+    const now = this.#now();
+    const entry = { orderId: record.key, side, timestamp: record.timestamp, offset: record.offset, value: record.value, addedAt: now, processedAt: now };
+    for (const other of this.#window.matches(entry.orderId, side, entry.timestamp, this.#options.windowMs, now)) {
       const otherDto = parseOrderDto(Buffer.from(other.value));
       const [payment, stock] = side === 'P' ? [dto, otherDto] : [otherDto, dto];
       outputs.push({

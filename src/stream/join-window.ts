@@ -18,6 +18,8 @@ export interface JoinEntry {
    * stored: only expiry reads it (see expire()).
    */
   readonly addedAt?: number;
+  /** Wall-clock time it was processed, for entries processed live (see matches()); not stored. */
+  readonly processedAt?: number;
 }
 
 export type JoinKey = Pick<JoinEntry, 'orderId' | 'side' | 'timestamp' | 'offset'>;
@@ -64,11 +66,24 @@ export class JoinWindow {
     this.#fifo.push(entry);
   }
 
-  /** Entries of the other side for this order within windowMs of `timestamp`. */
-  matches(orderId: string, side: JoinSide, timestamp: number, windowMs: number): JoinEntry[] {
+  /**
+   * Entries of the other side for this order within windowMs of `timestamp`, or, when
+   * both were processed live, processed within windowMs of each other. The second
+   * clause is for answers an outage split: one answered just before a broker went
+   * away, the other only after it came back, further apart than the window by their
+   * timestamps; the first one's processing was in the transaction the outage aborted,
+   * so both are processed after it, together, and join as the wall-clock join of the
+   * original would have joined them. Restored entries have no processing time (it is
+   * not stored): for them only their timestamps count.
+   */
+  matches(orderId: string, side: JoinSide, timestamp: number, windowMs: number, processedAt?: number): JoinEntry[] {
     const list = this.#byOrder.get(orderId);
     if (list === undefined) return [];
-    return list.filter((e) => e.side !== side && Math.abs(e.timestamp - timestamp) <= windowMs);
+    return list.filter(
+      (e) =>
+        e.side !== side &&
+        (Math.abs(e.timestamp - timestamp) <= windowMs || (processedAt !== undefined && e.processedAt !== undefined && Math.abs(e.processedAt - processedAt) <= windowMs)),
+    );
   }
 
   /**

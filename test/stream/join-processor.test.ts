@@ -149,13 +149,38 @@ describe('JoinProcessor: the window', () => {
     { name: 'S windowMs + 1 after P', p: T0, s: T0 + WINDOW_MS + 1, joins: false },
     { name: 'S exactly windowMs before P', p: T0 + WINDOW_MS, s: T0, joins: true },
     { name: 'S windowMs + 1 before P', p: T0 + WINDOW_MS + 1, s: T0, joins: false },
-  ])('$name: joins=$joins', ({ p, s, joins }) => {
+  ])('$name, each processed as it arrives: joins=$joins', ({ p, s, joins }) => {
     const { processor, outputs, writes } = setup();
+    // Live: each is processed at its own time, so processing time agrees with record time.
+    wall = p - T0;
     processor.process(P(5, 'ACCEPT', p), outputs, writes);
+    wall = s - T0;
     processor.process(S(5, 'ACCEPT', s), outputs, writes);
     expect(outputs).toHaveLength(joins ? 1 : 0);
     // Joined or not, both records are stored for their own window.
     expect(writes.map.size).toBe(2);
+  });
+
+  // An outage split the answers: one produced just before a broker went away, the other
+  // after it came back, further apart than the window; the first one's processing was
+  // aborted with the transaction, so both are processed after the outage, together.
+  it('joins two answers further apart than the window by their timestamps when both are processed within it', () => {
+    const { processor, outputs, writes } = setup();
+    wall = 50_000;
+    processor.process(S(5, 'ACCEPT', T0), outputs, writes);
+    wall = 50_010;
+    processor.process(P(5, 'REJECT', T0 + 3 * WINDOW_MS), outputs, writes);
+    expect(outputs.map((o) => parseOrderDto(Buffer.from(o.value!)).status)).toEqual(['ROLLBACK']);
+  });
+
+  it('does not join them when one was restored from the store (its processing time is not kept) and their timestamps are too far apart', () => {
+    const window = new JoinWindow();
+    window.add({ orderId: '5', side: 'S', timestamp: T0, offset: 1, value: Buffer.from(JSON.stringify(stockDto(5, 'ACCEPT'))), addedAt: 0 });
+    const processor = new JoinProcessor(PARTITION, window, OPTIONS);
+    const outputs: OutputRecord[] = [];
+    wall = 10;
+    processor.process(P(5, 'ACCEPT', T0 + 3 * WINDOW_MS), outputs, new RecordingWrites());
+    expect(outputs).toEqual([]);
   });
 
   it('stores a lone record under joinStoreKey with its bytes and produces nothing', () => {
