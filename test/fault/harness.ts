@@ -15,7 +15,7 @@ import { KafkaBroker } from '../support/broker.js';
 import { OrderLoad } from '../support/order-load.js';
 import { PrivatePostgres } from '../support/private-postgres.js';
 import { recoveryFigures, type FaultWindow } from '../support/recovery-time.js';
-import { auditOrdersTopic, statusOf } from '../support/saga-audit.js';
+import { auditOrdersTopic, splitByWindow, statusOf } from '../support/saga-audit.js';
 import { startService, freePort, type Service } from '../support/service.js';
 import { startSimulators, type Simulators } from '../support/simulators.js';
 import { readCommitted, TopicReader } from '../support/topic-reader.js';
@@ -32,6 +32,8 @@ const STEADY_LAG_MS = 5000;
 /** ...and may take this long after the planned fault time to get there. */
 const STEADY_WAIT_MS = 60_000;
 const INSTANCE_ID = 'fault-0';
+/** The service's JOIN_WINDOW_MS (its default, set explicitly): the audit judges split answers by it. */
+const JOIN_WINDOW_MS = 10_000;
 
 const round = (ms: number): number => Math.round(ms / 100) / 10;
 
@@ -206,6 +208,7 @@ class ScenarioRun {
           APPLICATION_ID: `fault-${this.#scenario.name}-${this.#runId}`,
           STATE_DIR: this.#stateDir!,
           NUM_PARTITIONS: String(p.numPartitions),
+          JOIN_WINDOW_MS: String(JOIN_WINDOW_MS),
           OUTBOX_POLL_MS: process.env.OUTBOX_POLL_MS ?? '1000',
         },
         { port: this.#port, dir: p.serviceDir, readyTimeoutMs: p.readyS * 1000 },
@@ -378,9 +381,21 @@ class ScenarioRun {
       records.map((rec) => ({ key: rec.key, partition: rec.partition, status: statusOf(rec.value) })),
       p.numPartitions,
     );
+    // Undecided orders whose two answers the participants produced further apart than
+    // the window owe no decision (saga-audit.ts splitByWindow); the rest are lost.
+    let { split, lost } = { split: [] as string[], lost: audit.lost };
+    if (audit.lost.length > 0) {
+      const answers = await Promise.all(
+        (['payment-orders', 'stock-orders'] as const).map(async (topic) =>
+          (await readCommitted(topic, this.#broker.bootstrapServers, 120_000)).map((rec) => ({ key: rec.key, timestamp: rec.timestamp, side: topic === 'payment-orders' ? ('P' as const) : ('S' as const) })),
+        ),
+      );
+      ({ split, lost } = splitByWindow(audit.lost, answers.flat(), JOIN_WINDOW_MS));
+    }
     Object.assign(r, {
       accepted: audit.accepted,
-      lost: audit.lost.length,
+      lost: lost.length,
+      splitAnswers: split.length,
       duplicatedDecisions: audit.duplicatedDecisions.length,
       conflictingDecisions: audit.conflictingDecisions.length,
       duplicatedNew: audit.duplicatedNew.length,
@@ -390,7 +405,8 @@ class ScenarioRun {
     });
     const sample = (ids: readonly string[]): string[] => ids.slice(0, 5);
     Object.assign(r.samples, {
-      lost: sample(audit.lost),
+      lost: sample(lost),
+      splitAnswers: sample(split),
       duplicatedDecisions: sample(audit.duplicatedDecisions),
       duplicatedNew: sample(audit.duplicatedNew),
       offPartition: sample(audit.offPartition),

@@ -29,6 +29,7 @@ const columns: [string, (r: ScenarioResult) => string | number][] = [
   ['fault', (r) => r.scenario],
   ['accepted', (r) => r.accepted],
   ['lost', (r) => r.lost],
+  ['answers > window apart', (r) => r.splitAnswers],
   ['dup decisions', (r) => r.duplicatedDecisions],
   ['dup NEW', (r) => r.duplicatedNew],
   ['off partition', (r) => r.offPartition],

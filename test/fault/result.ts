@@ -6,7 +6,10 @@ export interface ScenarioResult {
   readonly scenario: string;
   readonly title: string;
   accepted: number;
+  /** Accepted orders without a decision that one was due for (their answers were within the join window of each other, or missing). */
   lost: number;
+  /** Accepted orders without a decision whose answers were produced further apart than the join window (see saga-audit.ts splitByWindow). */
+  splitAnswers: number;
   duplicatedDecisions: number;
   conflictingDecisions: number;
   duplicatedNew: number;
@@ -53,6 +56,7 @@ export function emptyResult(scenario: Scenario, logDir: string): ScenarioResult 
     title: scenario.title,
     accepted: 0,
     lost: 0,
+    splitAnswers: 0,
     duplicatedDecisions: 0,
     conflictingDecisions: 0,
     duplicatedNew: 0,

@@ -2,7 +2,7 @@
 // duplicate or a record on the wrong partition, a broken engine would pass them.
 import { describe, expect, it } from 'vitest';
 import { partitionFor } from '../../src/kafka/partitioner.js';
-import { auditOrdersTopic, disagreeing, statusOf, type OrdersRecord } from './saga-audit.js';
+import { auditOrdersTopic, disagreeing, splitByWindow, statusOf, type OrdersRecord } from './saga-audit.js';
 
 const N = 6;
 const at = (key: string, status: string | undefined, partition = partitionFor(key, N)): OrdersRecord => ({ key, partition, status });
@@ -71,5 +71,23 @@ describe('disagreeing', () => {
       ['3', undefined],
     ]);
     expect(disagreeing(decided, seen)).toEqual(['2', '3']);
+  });
+});
+
+describe('splitByWindow', () => {
+  const W = 10_000;
+  it('calls an undecided order split only when every payment answer is more than the window from every stock answer', () => {
+    const answers = [
+      { key: 'split', side: 'P' as const, timestamp: 0 },
+      { key: 'split', side: 'S' as const, timestamp: W + 1 },
+      { key: 'close', side: 'P' as const, timestamp: 0 },
+      { key: 'close', side: 'S' as const, timestamp: W },
+      { key: 'one-side', side: 'S' as const, timestamp: 0 },
+      { key: 'twice', side: 'P' as const, timestamp: 0 },
+      { key: 'twice', side: 'P' as const, timestamp: 3 * W },
+      { key: 'twice', side: 'S' as const, timestamp: 3 * W + 5 },
+      { key: 'other', side: 'S' as const, timestamp: 0 },
+    ];
+    expect(splitByWindow(['split', 'close', 'one-side', 'none', 'twice'], answers, W)).toEqual({ split: ['split'], lost: ['close', 'one-side', 'none', 'twice'] });
   });
 });

@@ -90,6 +90,39 @@ export function auditOrdersTopic(accepted: Iterable<string>, records: Iterable<O
   };
 }
 
+export interface Answer {
+  readonly key: string;
+  /** When the participant produced it (the record's Kafka timestamp). */
+  readonly timestamp: number;
+}
+
+/**
+ * Splits undecided orders into those whose answers the saga's rule does not join,
+ * a payment and a stock answer produced further apart than the join window (spec:
+ * "records within 10 s of each other"): an outage can split them, one answered just
+ * before the broker went away, the other after it came back, and the engine joined
+ * that pair neither by timestamp nor by processing time. No decision is due for them
+ * (the stuck-order job's work); every other undecided order is lost.
+ */
+export function splitByWindow(undecided: readonly string[], answers: Iterable<Answer & { readonly side: 'P' | 'S' }>, windowMs: number): { split: string[]; lost: string[] } {
+  const wanted = new Set(undecided);
+  const times = new Map<string, { P: number[]; S: number[] }>();
+  for (const a of answers) {
+    if (!wanted.has(a.key)) continue;
+    let t = times.get(a.key);
+    if (t === undefined) times.set(a.key, (t = { P: [], S: [] }));
+    t[a.side].push(a.timestamp);
+  }
+  const split: string[] = [];
+  const lost: string[] = [];
+  for (const id of undecided) {
+    const t = times.get(id);
+    const apart = t !== undefined && t.P.length > 0 && t.S.length > 0 && t.P.every((p) => t.S.every((s) => Math.abs(p - s) > windowMs));
+    (apart ? split : lost).push(id);
+  }
+  return { split, lost };
+}
+
 /** The decided orders another view shows differently (or not at all: undefined). */
 export function disagreeing(decided: ReadonlyMap<string, string>, seen: ReadonlyMap<string, string | undefined>): string[] {
   const out: string[] = [];

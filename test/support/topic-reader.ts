@@ -14,6 +14,8 @@ export interface ReadRecord {
   readonly value: Buffer;
   readonly headers: Record<string, string>;
   /** performance.now() when this process received it. */
+  /** The record's Kafka timestamp (ms). */
+  readonly timestamp: number;
   readonly receivedAt: number;
 }
 
@@ -64,6 +66,7 @@ export function toRecord(m: Kafka.Message, receivedAt: number): ReadRecord {
     key: m.key === undefined || m.key === null ? '' : m.key.toString(),
     value: m.value ?? Buffer.alloc(0),
     headers,
+    timestamp: m.timestamp ?? 0,
     receivedAt,
   };
 }
