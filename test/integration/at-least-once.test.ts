@@ -12,9 +12,6 @@ let producer: DeliveringProducer;
 
 beforeAll(async () => {
   service = await startService({ APPLICATION_ID: `alos-${Date.now()}`, PROCESSING_GUARANTEE: 'at_least_once', COMMIT_INTERVAL_MS: '200' });
-  await waitFor('the stream engine to be ready', async () =>
-    (await http(service.baseUrl, 'GET', '/actuator/health/readiness')).json?.components?.streams?.status === 'UP' ? true : undefined,
-  );
   producer = await DeliveringProducer.connect({ brokers: KAFKA_BOOTSTRAP_SERVERS, clientId: 'alos-test', deliveryTimeoutMs: 10_000 });
 });
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DeliveringProducer, type OutgoingRecord } from '../../src/kafka/producer.js';
 import { KAFKA_BOOTSTRAP_SERVERS } from '../support/env.js';
 import { http } from '../support/orders.js';
-import { startService, type Service } from '../support/service.js';
+import { startService } from '../support/service.js';
 import { waitFor } from '../support/wait.js';
 import { TopicReader } from '../support/topic-reader.js';
 
@@ -29,16 +29,10 @@ function dto(orderId: number, status: string, source: string): Buffer {
   );
 }
 
-async function ready(service: Service): Promise<void> {
-  await waitFor('the stream engine to be ready', async () =>
-    (await http(service.baseUrl, 'GET', '/actuator/health/readiness')).json?.components?.streams?.status === 'UP' ? true : undefined,
-  60_000);
-}
 
 it('decides every order exactly once although the instance is SIGKILLed mid-stream', { timeout: 300_000 }, async () => {
   const env = { APPLICATION_ID: `eos-${Date.now()}`, INSTANCE_ID: 'eos-pod-0', COMMIT_INTERVAL_MS: '300', OUTBOX_RELAY_ENABLED: 'false' };
   let service = await startService(env);
-  await ready(service);
 
   const base = Date.now() * 100;
   const ids = Array.from({ length: PAIRS }, (_, i) => base + i * 7);
@@ -70,7 +64,6 @@ it('decides every order exactly once although the instance is SIGKILLed mid-stre
   }
   expect(killed).toBe(true);
   try {
-    await ready(service);
     await waitFor(
       `${PAIRS} decisions`,
       () => (new Set(mine().map((r) => r.key)).size >= PAIRS ? true : undefined),

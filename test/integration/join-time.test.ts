@@ -7,8 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveringProducer } from '../../src/kafka/producer.js';
 import { KAFKA_BOOTSTRAP_SERVERS } from '../support/env.js';
-import { http } from '../support/orders.js';
-import { startService, type Service } from '../support/service.js';
+import { startService } from '../support/service.js';
 import { TopicReader } from '../support/topic-reader.js';
 import { waitFor } from '../support/wait.js';
 
@@ -29,9 +28,6 @@ afterAll(async () => {
 const dto = (orderId: number, status: string, source: string): Buffer =>
   Buffer.from(JSON.stringify({ orderId, customerId: 7, status, source, items: [{ itemId: orderId + 1, productId: 'P001', quantity: 1, productPrice: 10.0 }] }));
 
-async function ready(service: Service): Promise<void> {
-  await waitFor('the engine', async () => ((await http(service.baseUrl, 'GET', '/actuator/health/readiness')).json?.components?.streams?.status === 'UP' ? true : undefined), 90_000);
-}
 
 describe('a join across a crash longer than the window', () => {
   it.each([
@@ -43,7 +39,6 @@ describe('a join across a crash longer than the window', () => {
     const changelog = await TopicReader.fromEnd(`${applicationId}-saga-join-store-changelog`).catch(() => undefined);
     let service = await startService(env);
     try {
-      await ready(service);
       const joinStore = changelog ?? (await TopicReader.fromEnd(`${applicationId}-saga-join-store-changelog`));
       const id = Date.now() * 100 + 17;
       await producer.sendAll([{ topic: 'payment-orders', key: String(id), value: dto(id, 'ACCEPT', 'PAYMENT') }]);
@@ -54,7 +49,6 @@ describe('a join across a crash longer than the window', () => {
       await producer.sendAll([{ topic: 'stock-orders', key: String(id), value: dto(id, 'ACCEPT', 'INVENTORY') }]);
       await new Promise((r) => setTimeout(r, JOIN_WINDOW_MS + 1000));
       service = await startService(env);
-      await ready(service);
       const decisions = (): string[] => orders.byKey(String(id)).map((r) => JSON.parse(r.value.toString()).status as string);
       if (decided) {
         expect(await waitFor('the decision', () => (decisions().length > 0 ? decisions() : undefined))).toEqual(['CONFIRMED']);

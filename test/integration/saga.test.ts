@@ -21,7 +21,6 @@ const JOIN_WINDOW_MS = 3000;
 
 beforeAll(async () => {
   service = await startService({ APPLICATION_ID: `saga-${Date.now()}`, JOIN_WINDOW_MS: String(JOIN_WINDOW_MS), COMMIT_INTERVAL_MS: '200' });
-  await waitFor('the stream engine to be ready', async () => ((await http(service.baseUrl, 'GET', '/actuator/health/readiness')).json?.components?.streams?.status === 'UP' ? true : undefined));
   producer = await DeliveringProducer.connect({ brokers: KAFKA_BOOTSTRAP_SERVERS, clientId: 'saga-test', deliveryTimeoutMs: 10_000 });
   orders = await TopicReader.fromEnd('orders');
   dlq = await TopicReader.fromEnd('recovererDLQ');

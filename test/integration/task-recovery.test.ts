@@ -30,13 +30,6 @@ afterAll(async () => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
-async function ready(service: Service): Promise<void> {
-  await waitFor(
-    'the stream engine to be ready',
-    async () => ((await http(service.baseUrl, 'GET', '/actuator/health/readiness')).json?.components?.streams?.status === 'UP' ? true : undefined),
-    90_000,
-  );
-}
 
 /** An order created over HTTP and confirmed by answers played by the test, visible in the store. */
 async function confirmedOrder(service: Service): Promise<number> {
@@ -65,14 +58,12 @@ describe('a corrupted task', () => {
     const env = { APPLICATION_ID: `corrupt-${Date.now()}`, INSTANCE_ID: 'corrupt-pod', STATE_DIR: stateDir, COMMIT_INTERVAL_MS: '200' };
     let service = await startService(env);
     try {
-      await ready(service);
       const id = await confirmedOrder(service);
       // A clean stop writes the checkpoint; the corruption happens while it is down.
       expect(await service.kill('SIGTERM')).toBe(0);
       corrupt(join(stateDir, env.APPLICATION_ID, `0_${partitionFor(String(id), NUM_PARTITIONS)}`));
 
       service = await startService(env);
-      await ready(service);
       const res = await http(service.baseUrl, 'GET', `/api/orders/store/${id}`);
       expect(res.status).toBe(200);
       expect(res.json).toMatchObject({ orderId: id, status: 'CONFIRMED' });
