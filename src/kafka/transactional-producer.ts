@@ -18,6 +18,7 @@
 // background, and starting any other call meanwhile only conflicts. That is what kept
 // the engine from ever coming back after a broker restart: a timed-out abort was
 // never resumed, and every beginTransaction after it conflicted with it.
+import { setTimeout as sleep } from 'node:timers/promises';
 import Kafka from 'node-rdkafka';
 import { EngineError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -54,7 +55,6 @@ export interface TransactionCounters {
 
 type Callback = (err: Kafka.LibrdKafkaError | null | undefined) => void;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class TransactionalProducer {
   #producer: Kafka.Producer;

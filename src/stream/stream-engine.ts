@@ -22,6 +22,7 @@
 //          open, another instance holding our transactional.id).
 // A dead stream thread takes its tasks' live state with it: they are reopened and
 // restored on its replacement, the others roll back.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { MessagePort } from 'node:worker_threads';
 import type Kafka from 'node-rdkafka';
 import type { Config } from '../config.js';
@@ -91,7 +92,6 @@ export function sourceTopics(config: Pick<Config, 'applicationId' | 'repartition
   return [...JOIN_INPUTS, TOPIC_ORDERS, ...repartition];
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class StreamEngine {
   readonly #config: Config;
