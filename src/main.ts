@@ -72,7 +72,7 @@ async function main(): Promise<void> {
 
   const cache = config.cacheMaxBytes > 0 ? createCacheBuffer(config.cacheMaxBytes, config.numPartitions) : undefined;
   // Set as they start; a fatal error (and so a shutdown) may come before any of them.
-  const started: { engine?: StreamEngine; http?: HttpThread; statsTimer?: NodeJS.Timeout } = {};
+  const started: { engine?: StreamEngine; http?: HttpThread; httpStarting?: Promise<HttpThread>; statsTimer?: NodeJS.Timeout } = {};
   let stopping: Promise<void> | undefined;
   const threads = new StreamThreads(config.numStreamThreads, cache, {
     onThreadLost: (thread, err) => {
@@ -87,19 +87,24 @@ async function main(): Promise<void> {
   // The HTTP thread and the engine start side by side too; what the engine says about
   // its tasks before the HTTP thread is up is kept and handed over once it is.
   let tasksUpdate: MainToHttp | undefined;
-  const [httpThread, engine] = await Promise.all([
-    lap(
-      'http',
-      HttpThread.start(config, log, { cache, queryPorts }, {
-        onOutboxWakeup: () => kafka.wakeOutbox(),
-        onFatal: (err) => fatal(err, 'http thread failed'),
-      }),
-    ).then((http) => {
-      started.http = http;
-      if (tasksUpdate !== undefined) http.send(tasksUpdate);
-      http.send({ type: 'kafka-health', health: health.snapshot() });
-      return http;
+  // Kept so that a shutdown beginning while the thread still starts (a fatal engine
+  // error at its first task) waits for it and closes it: a worker ended by
+  // process.exit with its listen socket open aborts the whole process (SIGABRT,
+  // uv_loop_close with open handles) instead of exiting with our code.
+  started.httpStarting = lap(
+    'http',
+    HttpThread.start(config, log, { cache, queryPorts }, {
+      onOutboxWakeup: () => kafka.wakeOutbox(),
+      onFatal: (err) => fatal(err, 'http thread failed'),
     }),
+  ).then((http) => {
+    started.http = http;
+    if (tasksUpdate !== undefined) http.send(tasksUpdate);
+    http.send({ type: 'kafka-health', health: health.snapshot() });
+    return http;
+  });
+  const ready = await Promise.all([
+    started.httpStarting,
     lap(
       'engine',
       producer.then((txn) =>
@@ -120,9 +125,18 @@ async function main(): Promise<void> {
         ),
       ),
     ),
-  ]);
-
+  ]).catch((err: unknown) => {
+    // Through the shutdown, which waits for the HTTP thread's start to settle.
+    fatal(err instanceof Error ? err : new Error(String(err)), 'failed to start');
+    return undefined;
+  });
+  if (ready === undefined) return;
+  const [httpThread, engine] = ready;
   started.engine = engine;
+  if (stopping !== undefined) {
+    await engine.close().catch(() => undefined); // started after the shutdown passed it
+    return; // a fatal error came first; the shutdown owns the rest
+  }
   let statsRound = 0;
   started.statsTimer = setInterval(() => {
     httpThread.sendOutboxStats(kafka.outboxStats);
@@ -159,7 +173,8 @@ async function main(): Promise<void> {
         log.error({ step }, 'shutdown did not finish in 25 s; exiting');
         process.exit(code === 0 ? 1 : code);
       }, 25_000).unref();
-      await started.http?.close();
+      const http = started.http ?? (await started.httpStarting?.catch(() => undefined));
+      await http?.close();
       step = 'stream engine';
       await started.engine?.close().catch((err: unknown) => log.error({ err }, 'stream engine did not close cleanly'));
       step = 'stream threads';
