@@ -5,6 +5,7 @@ import { bootstrapServersSchema, intSchema, logLevels, settingsLoader, textSchem
 
 const processingGuarantees = ['exactly_once_v2', 'at_least_once'] as const;
 const timestampExtractors = ['record', 'wallclock'] as const;
+const groupProtocols = ['consumer', 'classic'] as const;
 
 export interface Config {
   readonly port: number;
@@ -21,6 +22,8 @@ export interface Config {
   readonly stateDir: string;
   readonly processingGuarantee: (typeof processingGuarantees)[number];
   readonly numStandbyReplicas: number;
+  /** The stream engine's group protocol: KIP-848 (`consumer`, Kafka 4.0+) or `classic` (eager range). */
+  readonly groupProtocol: (typeof groupProtocols)[number];
   readonly joinWindowMs: number;
   /** Forward join inputs whose key hashes to another partition through a repartition topic. */
   readonly repartitionInputs: boolean;
@@ -58,7 +61,8 @@ const settings: readonly Setting<keyof Config>[] = [
   { env: 'CACHE_MAX_BYTES', key: 'cacheMaxBytes', schema: int(0, 2 ** 31 - 1), default: 10 * 1024 * 1024 },
   { env: 'STATE_DIR', key: 'stateDir', schema: text, default: '/tmp/kafka-streams' },
   { env: 'PROCESSING_GUARANTEE', key: 'processingGuarantee', schema: { enum: processingGuarantees }, default: 'exactly_once_v2' },
-  { env: 'NUM_STANDBY_REPLICAS', key: 'numStandbyReplicas', schema: int(0, 16), default: 0 },
+  { env: 'NUM_STANDBY_REPLICAS', key: 'numStandbyReplicas', schema: int(0, 16), default: 1 },
+  { env: 'GROUP_PROTOCOL', key: 'groupProtocol', schema: { enum: groupProtocols }, default: 'consumer' },
   { env: 'JOIN_WINDOW_MS', key: 'joinWindowMs', schema: int(1, 86_400_000), default: 10_000 },
   { env: 'REPARTITION_INPUTS', key: 'repartitionInputs', schema: { type: 'boolean' }, default: false },
   { env: 'TIMESTAMP_EXTRACTOR', key: 'timestampExtractor', schema: { enum: timestampExtractors }, default: 'record' },

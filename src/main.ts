@@ -12,8 +12,8 @@ import { KafkaHealth } from './kafka/kafka-health.js';
 import { KafkaRuntime } from './kafka/kafka-runtime.js';
 import { createLogger } from './logger.js';
 import { createCacheBuffer } from './state/cache.js';
-import { StreamEngine } from './stream/stream-engine.js';
-import { StreamThreads } from './stream/stream-threads.js';
+import { StreamEngine } from './engine/engine.js';
+import { StreamThreads } from './engine/stream-threads.js';
 
 function readConfig(): Config {
   try {

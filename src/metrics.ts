@@ -4,7 +4,7 @@ import client from 'prom-client';
 import { httpRequestChannel, type RequestEvent } from './http/observe.js';
 import type { KafkaHealthSnapshot } from './kafka/kafka-health.js';
 import type { TaskStats } from './stream/protocol.js';
-import type { EngineCounters } from './stream/stream-engine.js';
+import type { EngineCounters } from './engine/counters.js';
 
 export interface MetricSources {
   outbox(): { published: number; failures: number; orphansFound: number; orphansLanded: number; orphansRepublished: number } | undefined;

@@ -21,7 +21,7 @@ import { registerOrderRoutes } from './order-routes.js';
 import { registerStoreRoutes } from './store-routes.js';
 import { StoreQueries } from './store-queries.js';
 import { CacheReader } from '../state/cache.js';
-import type { EngineCounters } from '../stream/stream-engine.js';
+import type { EngineCounters } from '../engine/counters.js';
 import type { TaskStats } from '../stream/protocol.js';
 import type { HttpThreadData, HttpToMain, MainToHttp } from './protocol.js';
 import { HttpServer } from './server.js';

@@ -5,7 +5,8 @@ import type { Config } from '../config.js';
 import type { OutboxStats } from '../db/outbox-relay.js';
 import type { KafkaHealthSnapshot } from '../kafka/kafka-health.js';
 import type { CacheLayout } from '../state/cache-layout.js';
-import type { EngineCounters, EngineState, TaskInfo } from '../stream/stream-engine.js';
+import type { EngineCounters } from '../engine/counters.js';
+import type { EngineState, TaskInfo } from '../engine/engine-state.js';
 import type { TaskStats } from '../stream/protocol.js';
 
 export interface HttpThreadData {

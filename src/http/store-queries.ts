@@ -11,7 +11,7 @@ import { EngineError, fromWire } from '../errors.js';
 import { partitionFor } from '../kafka/partitioner.js';
 import type { CacheReader } from '../state/cache.js';
 import type { QueryRequest, QueryResponse } from '../stream/protocol.js';
-import type { EngineState, TaskInfo } from '../stream/stream-engine.js';
+import type { EngineState, TaskInfo } from '../engine/engine-state.js';
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
@@ -88,7 +88,8 @@ export class StoreQueries {
   }
 
   get ready(): boolean {
-    return this.#state === 'RUNNING' && [...this.#tasks.values()].every((t) => t.state === 'RUNNING');
+    // Standbys are warm copies of other instances' tasks: not this instance's to wait for.
+    return this.#state === 'RUNNING' && [...this.#tasks.values()].every((t) => t.state === 'RUNNING' || t.state === 'STANDBY');
   }
 
   /** The latest OrderDto bytes of an order, or undefined when the store has none. */
@@ -109,7 +110,7 @@ export class StoreQueries {
     const out: Uint8Array[] = [];
     for (let partition = 0; partition < this.#numPartitions && out.length < pageSize; partition++) {
       const task = this.#tasks.get(partition);
-      if (task === undefined) continue; // owned by another instance (multi-instance paging comes with discovery)
+      if (task === undefined || task.state === 'STANDBY') continue; // owned by another instance (multi-instance paging comes with discovery)
       const rows = await this.#ask(task.thread, { type: 'range', partition, offset: 0, limit: skip + pageSize - out.length });
       if (rows.length <= skip) {
         skip -= rows.length;
@@ -123,7 +124,7 @@ export class StoreQueries {
 
   #runningTask(partition: number): TaskInfo {
     const task = this.#tasks.get(partition);
-    if (task === undefined) {
+    if (task === undefined || task.state === 'STANDBY') {
       // A running instance without the task does not own it; while the engine
       // rebalances, nobody can tell yet.
       throw this.#state === 'RUNNING' ? this.#notOwned(partition) : this.#notReady(partition);

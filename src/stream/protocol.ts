@@ -47,10 +47,19 @@ export interface TaskConfig {
 }
 
 export type StreamRequest =
-  /** Open (or reopen) the task's stores; answers where each changelog must be restored from. */
-  | { readonly type: 'open'; readonly task: TaskConfig }
-  /** Apply changelog records to the stores (restore), directly, outside the cache. */
-  | { readonly type: 'restore'; readonly partition: number; readonly records: readonly RestoreRecord[] }
+  /**
+   * Open (or reopen) the task's stores; answers where each changelog must be restored
+   * from. A standby task keeps a warm copy of another instance's stores: it is only
+   * ever fed changelog records, never processes, and has no cache slice.
+   */
+  | { readonly type: 'open'; readonly task: TaskConfig; readonly standby?: boolean }
+  /**
+   * Apply changelog records to the stores (restore, or a standby's update), directly,
+   * outside the cache. `positions`: the next offset of each changelog after them, for
+   * the checkpoint (written now and then, so a crash mid-restore resumes near where
+   * it stopped).
+   */
+  | { readonly type: 'restore'; readonly partition: number; readonly records: readonly RestoreRecord[]; readonly positions: readonly ChangelogPosition[] }
   /** Restore is complete: the task starts RUNNING. */
   | { readonly type: 'restored'; readonly partition: number }
   | { readonly type: 'process'; readonly partition: number; readonly records: readonly InputRecord[] }

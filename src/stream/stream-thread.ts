@@ -1,5 +1,5 @@
 // A stream thread: a piscina worker that owns the tasks the kafka thread pins to it
-// (the affinity balancer in stream-threads.ts), their RocksDB stores and their cache
+// (the affinity balancer in src/engine/stream-threads.ts), their RocksDB stores and their cache
 // slices. It answers the kafka thread's requests (one piscina task each) and the HTTP
 // thread's interactive queries, which arrive on a MessagePort of their own.
 //
@@ -76,14 +76,16 @@ async function run(req: StreamThreadRequest): Promise<unknown> {
     case 'open': {
       await tasks.get(req.task.partition)?.close(true);
       tasks.delete(req.task.partition);
-      const writer = cache === undefined ? undefined : new CacheSliceWriter(cache.sab, req.task.partition, cache.layout);
+      // A standby has no cache slice: the partition's slice is its active owner's, here or elsewhere.
+      const standby = req.standby === true;
+      const writer = cache === undefined || standby ? undefined : new CacheSliceWriter(cache.sab, req.task.partition, cache.layout);
       writer?.clear();
-      const { task: t, restoreFrom } = await Task.open(req.task, writer);
+      const { task: t, restoreFrom } = await Task.open(req.task, writer, standby);
       tasks.set(req.task.partition, t);
       return { restoreFrom } satisfies OpenResult;
     }
     case 'restore':
-      await task(req.partition).restore(req.records);
+      await task(req.partition).restore(req.records, req.positions);
       return true;
     case 'restored':
       await task(req.partition).markRestored();

@@ -3,16 +3,22 @@
 //   CREATED ──open──► RESTORING ──restored──► RUNNING
 //      │                 │                      │
 //      └─────────────────┴──────close───────────┴──► CLOSED
+//      │                                             ▲
+//      └──open standby──► STANDBY ──────close────────┘
 //
 // A task is created when its partition is assigned, restores its stores from the
 // changelog (from its checkpoint), runs, and is closed on revocation, on an aborted
 // transaction (closed dirty, then reopened from committed state), or at shutdown.
 import { EngineError } from '../errors.js';
 
-export type TaskState = 'CREATED' | 'RESTORING' | 'RUNNING' | 'CLOSED';
+// A STANDBY task applies another instance's changelog records to a warm copy of its
+// stores; it never processes. Made active here, it is closed (checkpoint written) and
+// opened again as an active task, which restores only the changelogs' tail.
+export type TaskState = 'CREATED' | 'RESTORING' | 'RUNNING' | 'STANDBY' | 'CLOSED';
 
 const transitions: Readonly<Record<TaskState, readonly TaskState[]>> = {
-  CREATED: ['RESTORING', 'CLOSED'],
+  CREATED: ['RESTORING', 'STANDBY', 'CLOSED'],
+  STANDBY: ['CLOSED'],
   RESTORING: ['RUNNING', 'CLOSED'],
   RUNNING: ['CLOSED'],
   CLOSED: [],

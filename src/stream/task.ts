@@ -121,7 +121,7 @@ export class Task {
    * not parse, throws ORD_ERR_STATE_CORRUPTED: the caller wipes the task (wipe()) and
    * opens it again, which restores everything from the changelogs.
    */
-  static async open(config: TaskConfig, cache: CacheSliceWriter | undefined): Promise<{ task: Task; restoreFrom: ChangelogPosition[] }> {
+  static async open(config: TaskConfig, cache: CacheSliceWriter | undefined, standby = false): Promise<{ task: Task; restoreFrom: ChangelogPosition[] }> {
     const dir = taskDir(config);
     const checkpoint = await readCheckpoint(dir);
     const table = await RocksStore.open(join(dir, ORDERS_STORE), STORE_OPTIONS);
@@ -130,7 +130,7 @@ export class Task {
       throw err;
     });
     const task = new Task(config, dir, table, joinDb, cache);
-    task.#state = transition(task.partition, task.#state, 'RESTORING');
+    task.#state = transition(task.partition, task.#state, standby ? 'STANDBY' : 'RESTORING');
     const restoreFrom = [task.#table, task.#join].map((s) => ({
       topic: s.changelog,
       partition: config.partition,
@@ -143,8 +143,13 @@ export class Task {
     return this.#state;
   }
 
-  /** Applies changelog records straight to the stores (they are committed already). */
-  async restore(records: readonly RestoreRecord[]): Promise<void> {
+  /**
+   * Applies changelog records straight to the stores (they are committed already), and
+   * now and then checkpoints the changelogs' positions after them: a restore cut short
+   * by a crash, or a standby's copy, goes on from there.
+   */
+  async restore(records: readonly RestoreRecord[], positions: readonly ChangelogPosition[] = [], now = Date.now()): Promise<void> {
+    if (this.#state !== 'RESTORING' && this.#state !== 'STANDBY') throw new EngineError('ORD_ERR_ILLEGAL_STATE', `cannot restore task 0_${this.partition} in state ${this.#state}`);
     const byStore = new Map<RocksStore, { key: Buffer; value: Buffer | null }[]>();
     for (const r of records) {
       const store = r.topic === this.#join.changelog ? this.#join.db : this.#table.db;
@@ -152,7 +157,16 @@ export class Task {
       if (list === undefined) byStore.set(store, (list = []));
       list.push({ key: Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) });
     }
-    for (const [store, entries] of byStore) await store.write(entries);
+    for (const p of positions) this.#checkpointDue.set(`${p.topic}:${p.partition}`, p.offset);
+    this.#sinceCheckpoint += records.length;
+    const checkpoint = this.#checkpointDue.size > 0 && (now - this.#lastCheckpoint >= CHECKPOINT_INTERVAL_MS || this.#sinceCheckpoint >= CHECKPOINT_RECORDS * 10);
+    const stores = [...byStore];
+    for (let i = 0; i < stores.length; i++) await stores[i]![0].write(stores[i]![1], { sync: checkpoint && i === stores.length - 1 });
+    if (checkpoint) {
+      // A sync write makes every earlier one durable (see postCommit).
+      if (stores.length === 0) await this.#table.db.write([], { sync: true });
+      await this.#writeCheckpoint(now);
+    }
   }
 
   /** Deletes a (closed) task's stores and checkpoint, as Kafka Streams wipes a corrupted task. */

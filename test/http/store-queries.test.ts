@@ -5,7 +5,7 @@ import { StoreQueries } from '../../src/http/store-queries.js';
 import { partitionFor } from '../../src/kafka/partitioner.js';
 import { CacheReader, CacheSliceWriter, createCacheBuffer } from '../../src/state/cache.js';
 import type { QueryRequest, QueryResponse } from '../../src/stream/protocol.js';
-import type { EngineState, TaskInfo } from '../../src/stream/stream-engine.js';
+import type { EngineState, TaskInfo } from '../../src/engine/engine-state.js';
 
 const NUM_PARTITIONS = 4;
 const THREADS = 2;

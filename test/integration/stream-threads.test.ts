@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EngineError } from '../../src/errors.js';
 import type { OpenResult, QueryResponse, TaskConfig } from '../../src/stream/protocol.js';
-import { StreamThreads } from '../../src/stream/stream-threads.js';
+import { StreamThreads } from '../../src/engine/stream-threads.js';
 import { waitFor } from '../support/wait.js';
 
 const THREAD_FILE = new URL('../../dist/src/stream/stream-thread.js', import.meta.url).href;

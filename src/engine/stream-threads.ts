@@ -16,8 +16,8 @@ import { Piscina } from 'piscina';
 import type { PiscinaTask } from 'piscina';
 import { EngineError, fromWire, type WireError } from '../errors.js';
 import type { CacheLayout } from '../state/cache-layout.js';
-import type { StreamRequest } from './protocol.js';
-import type { StreamThreadData, StreamThreadRequest } from './stream-thread.js';
+import type { StreamRequest } from '../stream/protocol.js';
+import type { StreamThreadData, StreamThreadRequest } from '../stream/stream-thread.js';
 import { assignThread } from './thread-assignment.js';
 
 type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
@@ -74,7 +74,7 @@ export class StreamThreads {
     this.size = size;
     const workerData: StreamThreadData = { cache };
     this.#pool = new Piscina({
-      filename: filename ?? new URL('./stream-thread.js', import.meta.url).href,
+      filename: filename ?? new URL('../stream/stream-thread.js', import.meta.url).href,
       minThreads: size,
       maxThreads: size,
       idleTimeout: Infinity,

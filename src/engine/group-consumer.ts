@@ -3,6 +3,16 @@
 // (librdkafka waits for assign()/unassign(), and a task must never be revoked in the
 // middle of a batch).
 //
+// Two group protocols (GROUP_PROTOCOL; docs/rebalancing.md measures both):
+//   consumer  KIP-848 (Kafka 4.0+): the broker assigns, with its `range` assignor,
+//             which keeps co-partitions on one member and what each member has where
+//             it is. Rebalances are incremental: a member is told only which
+//             partitions to add and which to give up, and the rest keep running.
+//   classic   the JoinGroup/SyncGroup protocol with the eager `range` assignor, for
+//             brokers before 4.0: every rebalance revokes everything, so the engine
+//             suspends its tasks (stores open, committed) and resumes those it gets back.
+// Either way the engine sees deltas: `assign` adds partitions, `revoke` takes them.
+//
 // A fatal consumer error ends a librdkafka consumer for good. With static membership
 // one comes after a broker outage longer than the session timeout: the member rejoins,
 // a heartbeat of its old membership is answered FENCED_INSTANCE_ID, and librdkafka
@@ -13,16 +23,21 @@
 import Kafka from 'node-rdkafka';
 import { EngineError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { connectClient } from './connect.js';
-import { pollBatch } from './poll.js';
+import { connectClient } from '../kafka/connect.js';
+import { pollBatch } from '../kafka/poll.js';
 
 const ERR_ASSIGN = Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS;
 const MAX_REPLACEMENTS = 5;
 const REPLACE_WINDOW_MS = 60_000;
 
+export type GroupProtocol = 'consumer' | 'classic';
+
 export interface Rebalance {
   readonly assign: boolean;
+  /** The partitions added or taken away (eager: the whole assignment). */
   readonly assignment: Kafka.Assignment[];
+  /** Incremental (KIP-848 / cooperative): only these move; eager: everything is revoked first. */
+  readonly incremental: boolean;
 }
 
 export interface GroupConsumerOptions {
@@ -32,6 +47,7 @@ export interface GroupConsumerOptions {
   readonly instanceId: string;
   readonly topics: readonly string[];
   readonly readCommitted: boolean;
+  readonly protocol: GroupProtocol;
   readonly log: Logger;
   readonly onClientError?: (err: Kafka.LibrdKafkaError) => void;
 }
@@ -63,6 +79,12 @@ export class GroupConsumer {
   }
 
   #create(): Kafka.KafkaConsumer {
+    // KIP-848: the session timeout and heartbeat are the broker's (group.consumer.*),
+    // and librdkafka refuses the classic settings.
+    const protocol: Kafka.ConsumerGlobalConfig =
+      this.#options.protocol === 'consumer'
+        ? { 'group.protocol': 'consumer', 'group.remote.assignor': 'range' }
+        : { 'partition.assignment.strategy': 'range', 'session.timeout.ms': 10_000, 'heartbeat.interval.ms': 3000 };
     const consumer: Kafka.KafkaConsumer = new Kafka.KafkaConsumer(
       {
         'metadata.broker.list': this.#options.brokers,
@@ -71,13 +93,13 @@ export class GroupConsumer {
         'enable.auto.commit': false,
         'enable.auto.offset.store': false,
         'isolation.level': this.#options.readCommitted ? 'read_committed' : 'read_uncommitted',
-        'partition.assignment.strategy': 'range',
+        ...protocol,
         // Static membership (KIP-345): a restarted instance with the same INSTANCE_ID
         // takes its partitions back at once, without a rebalance and without waiting
         // out the session timeout, so a crash-restart stays inside the join window.
         'group.instance.id': this.#options.instanceId,
-        'session.timeout.ms': 10_000,
-        'heartbeat.interval.ms': 3000,
+        // Restores do not run inside the poll loop (ChangelogReader), so this bounds
+        // one batch and one commit, not a restore.
         'max.poll.interval.ms': 300_000,
         // Reconnect quickly once a restarted broker is back (librdkafka's default backs off to 10 s).
         'reconnect.backoff.max.ms': 1000,
@@ -94,12 +116,16 @@ export class GroupConsumer {
   #onRebalance(consumer: Kafka.KafkaConsumer, assign: boolean, assignment: Kafka.Assignment[]): void {
     // Once closing, or from a replaced consumer (its close revokes everything), nobody
     // would handle the queue, and librdkafka waits for the answer: answer directly.
+    const incremental = consumer.rebalanceProtocol() === 'COOPERATIVE';
     if (consumer !== this.#consumer || this.#closing) {
-      if (assign) consumer.assign(assignment);
+      if (incremental) {
+        if (assign) consumer.incrementalAssign(assignment);
+        else consumer.incrementalUnassign(assignment);
+      } else if (assign) consumer.assign(assignment);
       else consumer.unassign();
       return;
     }
-    this.#rebalances.push({ assign, assignment });
+    this.#rebalances.push({ assign, assignment, incremental });
   }
 
   async #connect(): Promise<void> {
@@ -129,12 +155,39 @@ export class GroupConsumer {
     }
   }
 
-  assign(assignment: Kafka.Assignment[]): void {
-    this.#consumer.assign(assignment);
+  /** Answers an assign event: adds its partitions (incremental) or sets the assignment (eager). */
+  assign(r: Rebalance): void {
+    if (r.incremental) this.#consumer.incrementalAssign(r.assignment);
+    else this.#consumer.assign(r.assignment);
   }
 
-  unassign(): void {
-    this.#consumer.unassign();
+  /** Answers a revoke event: gives up its partitions (incremental) or everything (eager). */
+  unassign(r: Rebalance): void {
+    if (r.incremental) this.#consumer.incrementalUnassign(r.assignment);
+    else this.#consumer.unassign();
+  }
+
+  /** Stops fetching these partitions (their task restores), keeping them assigned. */
+  pause(partitions: Kafka.TopicPartition[]): void {
+    if (partitions.length > 0) this.#consumer.pause(partitions);
+  }
+
+  resume(partitions: Kafka.TopicPartition[]): void {
+    if (partitions.length > 0) this.#consumer.resume(partitions);
+  }
+
+  /**
+   * The group's committed offsets of these partitions. Under read_committed librdkafka
+   * asks for stable offsets (KIP-447): the answer waits until a transaction of the
+   * partitions' previous owner is complete, committed or aborted. Asked before a task
+   * restores, it makes sure the changelogs' end does not move under the restore.
+   */
+  committed(partitions: Kafka.TopicPartition[], timeoutMs: number): Promise<Kafka.TopicPartitionOffset[]> {
+    return new Promise((resolve, reject) =>
+      this.#consumer.committed(partitions, timeoutMs, (err, offsets) =>
+        err ? reject(new EngineError('ORD_ERR_KAFKA', `committed offsets: ${err.message}`, { cause: err })) : resolve(offsets),
+      ),
+    );
   }
 
   /** Moves the fetch position; waits until no record fetched from the old position can be returned. */

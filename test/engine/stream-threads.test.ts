@@ -1,6 +1,6 @@
 import { Piscina, type PiscinaTask } from 'piscina';
 import { describe, expect, it } from 'vitest';
-import { pinnedBalancer } from '../../src/stream/stream-threads.js';
+import { pinnedBalancer } from '../../src/engine/stream-threads.js';
 
 /** A queued task as piscina hands it to the balancer: the run() argument with its queue options. */
 const pinned = (thread: number): PiscinaTask => ({ [Piscina.queueOptionsSymbol]: { thread } }) as unknown as PiscinaTask;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assignThread, groupByPartition } from '../../src/stream/thread-assignment.js';
+import { assignThread, groupByPartition } from '../../src/engine/thread-assignment.js';
 
 describe('assignThread', () => {
   it.each([

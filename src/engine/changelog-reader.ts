@@ -1,0 +1,297 @@
+// The state manager's changelog reader, after Kafka Streams' StoreChangelogReader: one
+// long-lived, plain (never a group member, never committing) read_committed consumer
+// that feeds task stores from their changelogs while the group consumer keeps polling.
+//
+//   restoring  an active task's changelogs, from its checkpoint to the end offset taken
+//              when it registered (nobody else writes them meanwhile: the previous
+//              owner is fenced, see TaskManager). Caught up: the task may run.
+//   standby    a warm copy of a task another instance runs: read on and on, never
+//              caught up; its lag is the distance to the high watermark.
+//
+// step() is called by the stream loop between polls; each call takes what librdkafka
+// has fetched (bounded), hands it to the tasks' stream threads, and reports the tasks
+// that caught up. The loop never blocks on a restore, so the member keeps its place
+// in the group however long a restore takes.
+import Kafka from 'node-rdkafka';
+import { EngineError } from '../errors.js';
+import { connectClient } from '../kafka/connect.js';
+import { pollBatch } from '../kafka/poll.js';
+import type { Logger } from '../logger.js';
+import type { ChangelogPosition, RestoreRecord } from '../stream/protocol.js';
+
+export type ChangelogMode = 'restore' | 'standby';
+
+interface Reading {
+  readonly task: number;
+  readonly mode: ChangelogMode;
+  /** Next offset to read, per changelog topic. */
+  readonly next: Map<string, number>;
+  /** Restore: the end offset to reach, per changelog topic (deleted once reached). */
+  readonly end: Map<string, number>;
+  /** Standby: the high watermark last seen, per changelog topic (for the lag). */
+  readonly high: Map<string, number>;
+  readonly startedAt: number;
+  restored: number;
+  total: number;
+}
+
+export interface ChangelogReaderOptions {
+  readonly brokers: string;
+  readonly clientId: string;
+  readonly log: Logger;
+  readonly onClientError?: (err: Kafka.LibrdKafkaError) => void;
+  /** Records taken per step (bounded memory per step). */
+  readonly maxRecords?: number;
+}
+
+export interface RestoreProgress {
+  readonly tasks: number;
+  readonly restored: number;
+  readonly remaining: number;
+}
+
+export type ApplyBatch = (task: number, records: RestoreRecord[], positions: ChangelogPosition[]) => Promise<void>;
+
+const WATERMARK_TIMEOUT_MS = 10_000;
+const PROGRESS_LOG_MS = 2000;
+const STANDBY_LAG_REFRESH_MS = 5000;
+
+export class ChangelogReader {
+  readonly #consumer: Kafka.KafkaConsumer;
+  readonly #options: ChangelogReaderOptions;
+  readonly #readings = new Map<number, Reading>();
+  /** `topic:partition` → task, for routing fetched records. */
+  readonly #owners = new Map<string, number>();
+  #assigned = false;
+  #lastProgressLog = 0;
+  #lastLagRefresh = 0;
+  /** Changelog records applied since start (metrics). */
+  restoredTotal = 0;
+
+  private constructor(consumer: Kafka.KafkaConsumer, options: ChangelogReaderOptions) {
+    this.#consumer = consumer;
+    this.#options = options;
+  }
+
+  static async connect(options: ChangelogReaderOptions): Promise<ChangelogReader> {
+    const consumer = new Kafka.KafkaConsumer(
+      {
+        'metadata.broker.list': options.brokers,
+        // A group id is required by librdkafka's consumer; nothing is ever committed
+        // or subscribed under it.
+        'group.id': `${options.clientId}-unused`,
+        'client.id': options.clientId,
+        'enable.auto.commit': false,
+        'enable.auto.offset.store': false,
+        'enable.partition.eof': true,
+        'isolation.level': 'read_committed',
+        'fetch.max.bytes': 16 * 1024 * 1024,
+        'queued.max.messages.kbytes': 16 * 1024,
+        'reconnect.backoff.max.ms': 1000,
+      },
+      { 'auto.offset.reset': 'earliest' },
+    );
+    if (options.onClientError !== undefined) consumer.on('event.error', options.onClientError);
+    await connectClient(consumer, { what: 'changelog reader', log: options.log });
+    const reader = new ChangelogReader(consumer, options);
+    consumer.on('partition.eof', (eof) => reader.#onEof(eof.topic, eof.partition, eof.offset));
+    return reader;
+  }
+
+  get restoring(): number[] {
+    return [...this.#readings.values()].filter((r) => r.mode === 'restore').map((r) => r.task);
+  }
+
+  get hasWork(): boolean {
+    return this.#readings.size > 0;
+  }
+
+  get hasRestoring(): boolean {
+    for (const r of this.#readings.values()) if (r.mode === 'restore') return true;
+    return false;
+  }
+
+  progress(): RestoreProgress {
+    let restored = 0;
+    let remaining = 0;
+    let tasks = 0;
+    for (const r of this.#readings.values()) {
+      if (r.mode !== 'restore') continue;
+      tasks++;
+      restored += r.restored;
+      remaining += Math.max(0, r.total - r.restored);
+    }
+    return { tasks, restored, remaining };
+  }
+
+  /** A standby's lag in records (undefined: not a standby here, or not known yet). */
+  lag(task: number): number | undefined {
+    const r = this.#readings.get(task);
+    if (r === undefined || r.mode !== 'standby' || r.high.size === 0) return undefined;
+    let lag = 0;
+    for (const [topic, high] of r.high) lag += Math.max(0, high - (r.next.get(topic) ?? 0));
+    return lag;
+  }
+
+  /**
+   * Starts reading a task's changelogs from `from`. For a restore, resolves with
+   * whether there is anything to restore (false: the task may run at once).
+   */
+  async register(task: number, from: readonly ChangelogPosition[], mode: ChangelogMode): Promise<boolean> {
+    this.unregister(task);
+    const reading: Reading = { task, mode, next: new Map(), end: new Map(), high: new Map(), startedAt: Date.now(), restored: 0, total: 0 };
+    for (const p of from) {
+      const { highOffset } = await this.#watermarks(p.topic, p.partition);
+      reading.next.set(p.topic, p.offset);
+      if (mode === 'standby') reading.high.set(p.topic, highOffset);
+      else if (highOffset > p.offset) {
+        reading.end.set(p.topic, highOffset);
+        reading.total += highOffset - p.offset;
+      }
+    }
+    if (mode === 'restore' && reading.end.size === 0) return false;
+    this.#readings.set(task, reading);
+    for (const p of from) this.#owners.set(`${p.topic}:${p.partition}`, task);
+    if (mode === 'restore') this.#options.log.info({ task: `0_${task}`, records: reading.total, from: Object.fromEntries(reading.next) }, 'restore: started');
+    this.#reassign();
+    return true;
+  }
+
+  /** Stops reading a task's changelogs (closed, or made active elsewhere). */
+  unregister(task: number): void {
+    const r = this.#readings.get(task);
+    if (r === undefined) return;
+    this.#readings.delete(task);
+    for (const [k, t] of this.#owners) if (t === task) this.#owners.delete(k);
+    this.#reassign();
+  }
+
+  #reassign(): void {
+    const list: Kafka.TopicPartitionOffset[] = [];
+    for (const r of this.#readings.values()) {
+      for (const [topic, offset] of r.next) {
+        if (r.mode === 'restore' && !r.end.has(topic)) continue;
+        list.push({ topic, partition: r.task, offset });
+      }
+    }
+    if (list.length === 0) {
+      if (this.#assigned) this.#consumer.unassign();
+      this.#assigned = false;
+      return;
+    }
+    // A plain consumer's assign() replaces the whole assignment; every reading goes on
+    // from its own next offset, so nothing is read twice or skipped.
+    this.#consumer.assign(list);
+    this.#assigned = true;
+  }
+
+  #onEof(topic: string, partition: number, offset: number): void {
+    const task = this.#owners.get(`${topic}:${partition}`);
+    const r = task === undefined ? undefined : this.#readings.get(task);
+    if (r === undefined) return;
+    // The end may be a transaction marker, which no record reaches: EOF closes it.
+    if (r.mode === 'restore' && r.end.has(topic) && offset >= (r.end.get(topic) ?? 0)) r.end.delete(topic);
+    if (r.mode === 'standby') r.high.set(topic, Math.max(r.high.get(topic) ?? 0, offset));
+  }
+
+  /**
+   * Reads what has been fetched (waiting at most `waitMs` for the first record), applies
+   * it, and returns the tasks whose restore is complete (unregistered already).
+   */
+  async step(apply: ApplyBatch, waitMs: number): Promise<number[]> {
+    if (!this.#assigned) return this.#finished();
+    let messages: Kafka.Message[];
+    try {
+      messages = await pollBatch(this.#consumer, this.#options.maxRecords ?? 5000, waitMs);
+    } catch (err) {
+      throw new EngineError('ORD_ERR_KAFKA', `changelog read failed: ${(err as Error).message}`, { cause: err });
+    }
+    const byTask = new Map<number, { records: RestoreRecord[]; positions: Map<string, number> }>();
+    for (const m of messages) {
+      const task = this.#owners.get(`${m.topic}:${m.partition}`);
+      const r = task === undefined ? undefined : this.#readings.get(task);
+      if (task === undefined || r === undefined) continue; // unregistered since the fetch
+      let batch = byTask.get(task);
+      if (batch === undefined) byTask.set(task, (batch = { records: [], positions: new Map() }));
+      batch.records.push({ topic: m.topic, key: m.key === null || m.key === undefined ? '' : m.key.toString(), value: m.value ?? null });
+      batch.positions.set(m.topic, m.offset + 1);
+    }
+    await Promise.all(
+      [...byTask].map(async ([task, batch]) => {
+        const positions = [...batch.positions].map(([topic, offset]) => ({ topic, partition: task, offset }));
+        await apply(task, batch.records, positions);
+        const r = this.#readings.get(task);
+        if (r === undefined) return;
+        r.restored += batch.records.length;
+        for (const [topic, offset] of batch.positions) {
+          r.next.set(topic, offset);
+          if (r.mode === 'restore' && offset >= (r.end.get(topic) ?? Number.POSITIVE_INFINITY)) r.end.delete(topic);
+          if (r.mode === 'standby' && offset > (r.high.get(topic) ?? 0)) r.high.set(topic, offset);
+        }
+      }),
+    );
+    this.restoredTotal += messages.length;
+    this.#logProgress();
+    await this.#refreshStandbyLag();
+    return this.#finished();
+  }
+
+  #finished(): number[] {
+    const done: number[] = [];
+    for (const r of this.#readings.values()) {
+      if (r.mode !== 'restore' || r.end.size > 0) continue;
+      const seconds = (Date.now() - r.startedAt) / 1000;
+      this.#options.log.info(
+        { task: `0_${r.task}`, restored: r.restored, seconds, recordsPerSecond: seconds > 0 ? Math.round(r.restored / seconds) : r.restored },
+        'restore: done',
+      );
+      done.push(r.task);
+    }
+    for (const task of done) this.unregister(task);
+    return done;
+  }
+
+  #logProgress(): void {
+    const now = Date.now();
+    if (now - this.#lastProgressLog < PROGRESS_LOG_MS || !this.hasRestoring) return;
+    this.#lastProgressLog = now;
+    const p = this.progress();
+    this.#options.log.info({ tasks: p.tasks, restored: p.restored, remaining: p.remaining }, 'restore: progress');
+  }
+
+  /** Standbys' high watermarks move on as their active tasks commit: looked up now and then. */
+  async #refreshStandbyLag(): Promise<void> {
+    const now = Date.now();
+    if (now - this.#lastLagRefresh < STANDBY_LAG_REFRESH_MS) return;
+    this.#lastLagRefresh = now;
+    for (const r of this.#readings.values()) {
+      if (r.mode !== 'standby') continue;
+      for (const topic of r.high.keys()) {
+        try {
+          r.high.set(topic, (await this.#watermarks(topic, r.task)).highOffset);
+        } catch {
+          // the broker is away: the lag stays what it was
+        }
+      }
+    }
+  }
+
+  #watermarks(topic: string, partition: number): Promise<Kafka.WatermarkOffsets> {
+    return new Promise((resolve, reject) => {
+      this.#consumer.queryWatermarkOffsets(topic, partition, WATERMARK_TIMEOUT_MS, (err, o) => {
+        if (err) reject(new EngineError('ORD_ERR_KAFKA', `watermarks of ${topic}:${partition}: ${err.message}`, { cause: err }));
+        else resolve(o);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 10_000);
+      this.#consumer.disconnect(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,38 @@
+// What the stream engine counts, for metrics and the periodic stats line.
+import type { TransactionCounters } from '../kafka/transactional-producer.js';
+
+export interface EngineCounters {
+  processed: number;
+  skipped: number;
+  commits: number;
+  commitSeconds: number;
+  /** Where commit time goes: tasks' prepareCommit, producer flush, the transaction, postCommit. */
+  commitPhases: { prepare: number; flush: number; transaction: number; postCommit: number };
+  /** Failed cycles recovered by rolling back (or reopening) tasks. */
+  aborts: number;
+  /** Records whose key hashes to another partition than the one they arrived on, by topic. */
+  mispartitioned: Record<string, number>;
+  /** Of those, forwarded through a repartition topic (REPARTITION_INPUTS). */
+  forwarded: number;
+  /** Stream threads that died and were replaced. */
+  threadsLost: number;
+  /** Changelog records applied by restores and standby updates. */
+  restored: number;
+  transactions: TransactionCounters;
+}
+
+export function newCounters(transactions: TransactionCounters): EngineCounters {
+  return {
+    processed: 0,
+    skipped: 0,
+    commits: 0,
+    commitSeconds: 0,
+    commitPhases: { prepare: 0, flush: 0, transaction: 0, postCommit: 0 },
+    aborts: 0,
+    mispartitioned: {},
+    forwarded: 0,
+    threadsLost: 0,
+    restored: 0,
+    transactions,
+  };
+}

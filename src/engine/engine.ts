@@ -1,0 +1,210 @@
+// The stream engine on the kafka (main) thread, put together as Kafka Streams' runtime
+// is: a group consumer (group-consumer.ts), a task manager (task-manager.ts, with the
+// tasks' lifecycle in task-lifecycle.ts), a changelog reader for restores and standbys
+// (changelog-reader.ts), the stream loop and commit cycle (stream-loop.ts), and the
+// stream threads that run the tasks (stream-threads.ts). This file owns their start
+// and stop and the engine's lifecycle (engine-state.ts).
+import type { MessagePort } from 'node:worker_threads';
+import type { Config } from '../config.js';
+import { EngineError } from '../errors.js';
+import type { KafkaHealth } from '../kafka/kafka-health.js';
+import { TransactionalProducer } from '../kafka/transactional-producer.js';
+import { JOIN_INPUTS, TOPIC_ORDERS, repartitionTopic } from '../kafka/topics.js';
+import type { Logger } from '../logger.js';
+import type { TaskStats } from '../stream/protocol.js';
+import { ChangelogReader } from './changelog-reader.js';
+import { newCounters, type EngineCounters } from './counters.js';
+import { EngineLifecycle, type EngineState, type TaskInfo } from './engine-state.js';
+import { GroupConsumer } from './group-consumer.js';
+import { StreamLoop } from './stream-loop.js';
+import type { StreamThreads } from './stream-threads.js';
+import { TaskManager } from './task-manager.js';
+
+export type { EngineCounters } from './counters.js';
+export type { EngineState, TaskInfo } from './engine-state.js';
+
+export interface EngineEvents {
+  onTasksChanged(state: EngineState, tasks: readonly TaskInfo[]): void;
+  /** A stream thread was replaced: its new query port, for the HTTP thread. */
+  onQueryPort(thread: number, port: MessagePort): void;
+  onFatal(err: Error): void;
+}
+
+export interface EngineOptions {
+  /** Partitions of recovererDLQ, from the topic check at start. */
+  readonly dlqPartitions: number;
+  readonly health: KafkaHealth;
+}
+
+export function sourceTopics(config: Pick<Config, 'applicationId' | 'repartitionInputs'>): string[] {
+  const repartition = config.repartitionInputs ? JOIN_INPUTS.map((input) => repartitionTopic(config.applicationId, input)) : [];
+  return [...JOIN_INPUTS, TOPIC_ORDERS, ...repartition];
+}
+
+export class StreamEngine {
+  readonly #log: Logger;
+  readonly #threads: StreamThreads;
+  readonly #events: EngineEvents;
+  readonly #consumer: GroupConsumer;
+  readonly #producer: TransactionalProducer;
+  readonly #reader: ChangelogReader;
+  readonly #tasks: TaskManager;
+  readonly #lifecycle: EngineLifecycle;
+  readonly #loop: StreamLoop;
+  #running: Promise<void> | undefined;
+  readonly counters: EngineCounters;
+
+  private constructor(
+    config: Config,
+    log: Logger,
+    threads: StreamThreads,
+    events: EngineEvents,
+    parts: { consumer: GroupConsumer; producer: TransactionalProducer; reader: ChangelogReader },
+    options: EngineOptions,
+  ) {
+    this.#log = log;
+    this.#threads = threads;
+    this.#events = events;
+    this.#consumer = parts.consumer;
+    this.#producer = parts.producer;
+    this.#reader = parts.reader;
+    this.counters = newCounters(parts.producer.counters);
+    this.#lifecycle = new EngineLifecycle(() => this.#publishTasks());
+    this.#tasks = new TaskManager(config, log, threads, parts.reader, {
+      dlqPartitions: options.dlqPartitions,
+      onChanged: () => this.#publishTasks(),
+    });
+    this.#loop = new StreamLoop(
+      config,
+      log,
+      { threads, consumer: parts.consumer, producer: parts.producer, tasks: this.#tasks, sources: sourceTopics(config) },
+      this.counters,
+      {
+        changed: () => this.#settle(),
+        threadReplaced: async (thread) => this.#events.onQueryPort(thread, await this.#threads.queryPort(thread)),
+        fatal: (err) => this.#fail(err),
+        active: () => this.#lifecycle.active,
+      },
+    );
+  }
+
+  /**
+   * The transactional producer is created first and on its own (see main.ts): its
+   * initTransactions fences a crashed predecessor and aborts the transaction it left
+   * open, which holds back every read_committed reader of `orders` until then.
+   */
+  static async createProducer(config: Config, log: Logger, health: KafkaHealth): Promise<TransactionalProducer> {
+    return TransactionalProducer.connect({
+      brokers: config.kafkaBootstrapServers,
+      transactionalId: `${config.applicationId}-${config.instanceId}`,
+      exactlyOnce: config.processingGuarantee === 'exactly_once_v2',
+      transactionTimeoutMs: Math.max(10_000, config.commitIntervalMs * 3),
+      log: log.child({ component: 'txn' }),
+      onClientError: health.listener('stream-producer'),
+    });
+  }
+
+  static async start(
+    config: Config,
+    log: Logger,
+    threads: StreamThreads,
+    producer: TransactionalProducer,
+    events: EngineEvents,
+    options: EngineOptions,
+  ): Promise<StreamEngine> {
+    const [consumer, reader] = await Promise.all([
+      GroupConsumer.connect({
+        brokers: config.kafkaBootstrapServers,
+        groupId: config.applicationId,
+        clientId: `${config.applicationId}-${config.instanceId}`,
+        instanceId: config.instanceId,
+        topics: sourceTopics(config),
+        readCommitted: config.processingGuarantee === 'exactly_once_v2',
+        protocol: config.groupProtocol,
+        log: log.child({ component: 'consumer' }),
+        onClientError: options.health.listener('stream-consumer'),
+      }),
+      ChangelogReader.connect({
+        brokers: config.kafkaBootstrapServers,
+        clientId: `${config.applicationId}-${config.instanceId}-restore-consumer`,
+        log: log.child({ component: 'restore' }),
+        onClientError: options.health.listener('restore-consumer'),
+      }),
+    ]);
+    const engine = new StreamEngine(config, log, threads, events, { consumer, producer, reader }, options);
+    engine.#lifecycle.to('STARTING');
+    engine.#lifecycle.to('REBALANCING');
+    engine.#running = engine.#loop.run();
+    return engine;
+  }
+
+  get state(): EngineState {
+    return this.#lifecycle.state;
+  }
+
+  /** A stream thread died (StreamThreads' onThreadLost): the loop reopens its tasks. */
+  threadLost(thread: number, err: Error): void {
+    this.counters.threadsLost++;
+    this.#log.error({ err, thread }, 'stream thread died: its tasks will be reopened on its replacement');
+    this.#loop.threadLost(thread);
+    this.#settle();
+  }
+
+  /** Standby tasks this instance should keep (see standby-placement.ts). */
+  setStandbys(partitions: readonly number[]): void {
+    this.#loop.setStandbys(partitions);
+  }
+
+  get tasks(): readonly TaskInfo[] {
+    return this.#tasks.info();
+  }
+
+  /** RUNNING once every active task runs; REBALANCING while any is being created or restored. */
+  #settle(): void {
+    if (!this.#lifecycle.active) return;
+    this.counters.restored = this.#reader.restoredTotal;
+    this.#lifecycle.to(this.#loop.rebalancing ? 'REBALANCING' : 'RUNNING');
+    this.#publishTasks();
+  }
+
+  #publishTasks(): void {
+    this.#events.onTasksChanged(this.#lifecycle.state, this.#tasks.info());
+  }
+
+  #fail(err: unknown): void {
+    if (!this.#lifecycle.active) return;
+    this.#lifecycle.to('ERROR');
+    this.#events.onFatal(err instanceof Error ? err : new Error(String(err)));
+  }
+
+  async stats(): Promise<TaskStats[]> {
+    this.counters.restored = this.#reader.restoredTotal;
+    const perThread = await Promise.all(Array.from({ length: this.#threads.size }, (_, t) => this.#threads.runOnThread<TaskStats[]>(t, { type: 'stats' })));
+    return perThread.flat().sort((a, b) => a.partition - b.partition);
+  }
+
+  /** Commits, closes every task clean, leaves the group. */
+  async close(): Promise<void> {
+    const failed = this.#lifecycle.state === 'ERROR';
+    this.#lifecycle.to('PENDING_SHUTDOWN');
+    await this.#running;
+    this.#log.debug('close: loop ended');
+    try {
+      if (failed || !this.#loop.canCommit) throw new EngineError('ORD_ERR_ILLEGAL_STATE', 'the engine is not in a state to commit');
+      await this.#loop.commit();
+      this.#log.debug('close: committed');
+      await this.#tasks.closeAll(false);
+      this.#log.debug('close: tasks closed');
+    } catch (err) {
+      this.#log.warn({ err }, 'no final commit; closing tasks dirty');
+      this.#loop.forget();
+      await this.#producer.abort().catch(() => undefined);
+      await this.#tasks.closeAll(true).catch((closeErr: unknown) => this.#log.warn({ err: closeErr }, 'closing tasks failed'));
+    }
+    await Promise.all([this.#consumer.close(), this.#reader.close()]);
+    this.#log.debug('close: consumers disconnected');
+    await this.#producer.close();
+    this.#log.debug('close: producer closed');
+    this.#lifecycle.to('DEAD');
+  }
+}

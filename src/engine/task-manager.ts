@@ -1,0 +1,249 @@
+// The kafka thread's task manager, after Kafka Streams' TaskManager: it turns the
+// group's assignment into tasks on the stream threads and walks each through its
+// lifecycle (task-lifecycle.ts): created, restored by the changelog reader while the
+// loop goes on polling, running, suspended, closed; and standby tasks, warm copies of
+// tasks other instances run. When to do what is the stream loop's call.
+//
+// Recovery by class (src/errors.ts): a task whose state is corrupted (a RocksDB
+// "Corruption:" status, a checkpoint that does not parse) is wiped and restored from
+// its changelogs, as Kafka Streams does on TaskCorruptedException; anything else that
+// fails an open is left to the engine's classification (fatal stops the process).
+import type { Config } from '../config.js';
+import { recoveryOf } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { ChangelogPosition, OpenResult, RestoreRecord, TaskConfig } from '../stream/protocol.js';
+import type { ChangelogReader } from './changelog-reader.js';
+import type { TaskInfo } from './engine-state.js';
+import type { StreamThreads } from './stream-threads.js';
+import { checkTransition, type TaskLifecycleState } from './task-lifecycle.js';
+
+export interface TaskManagerOptions {
+  readonly dlqPartitions: number;
+  readonly onChanged: () => void;
+}
+
+export class TaskManager {
+  readonly #config: Config;
+  readonly #log: Logger;
+  readonly #threads: StreamThreads;
+  readonly #reader: ChangelogReader;
+  readonly #options: TaskManagerOptions;
+  readonly #tasks = new Map<number, TaskLifecycleState>();
+
+  constructor(config: Config, log: Logger, threads: StreamThreads, reader: ChangelogReader, options: TaskManagerOptions) {
+    this.#config = config;
+    this.#log = log;
+    this.#threads = threads;
+    this.#reader = reader;
+    this.#options = options;
+  }
+
+  get tasks(): ReadonlyMap<number, TaskLifecycleState> {
+    return this.#tasks;
+  }
+
+  stateOf(partition: number): TaskLifecycleState | undefined {
+    return this.#tasks.get(partition);
+  }
+
+  #in(...states: TaskLifecycleState[]): number[] {
+    return [...this.#tasks].filter(([, s]) => states.includes(s)).map(([p]) => p);
+  }
+
+  running(): number[] {
+    return this.#in('RUNNING');
+  }
+
+  restoring(): number[] {
+    return this.#in('RESTORING');
+  }
+
+  suspended(): number[] {
+    return this.#in('SUSPENDED');
+  }
+
+  standbys(): number[] {
+    return this.#in('STANDBY');
+  }
+
+  /** Tasks this instance is assigned (not standbys). */
+  active(): number[] {
+    return this.#in('CREATED', 'RESTORING', 'RUNNING', 'SUSPENDED');
+  }
+
+  /** The tasks pinned to a stream thread. */
+  onThread(thread: number): number[] {
+    return [...this.#tasks.keys()].filter((p) => this.#threads.ownerOf(p) === thread);
+  }
+
+  info(): TaskInfo[] {
+    const out: TaskInfo[] = [];
+    for (const [partition, s] of this.#tasks) {
+      const thread = this.#threads.ownerOf(partition);
+      if (s === 'RUNNING') out.push({ partition, thread, state: 'RUNNING' });
+      else if (s === 'STANDBY') out.push({ partition, thread, state: 'STANDBY', lag: this.#reader.lag(partition) });
+      else if (s !== 'CLOSED') out.push({ partition, thread, state: 'RESTORING' });
+    }
+    return out.sort((a, b) => a.partition - b.partition);
+  }
+
+  #set(partition: number, to: TaskLifecycleState): void {
+    const from = this.#tasks.get(partition) ?? 'CREATED';
+    checkTransition(partition, from, to);
+    if (to === 'CLOSED') this.#tasks.delete(partition);
+    else this.#tasks.set(partition, to);
+  }
+
+  taskConfig(partition: number): TaskConfig {
+    return {
+      partition,
+      applicationId: this.#config.applicationId,
+      stateDir: this.#config.stateDir,
+      joinWindowMs: this.#config.joinWindowMs,
+      numPartitions: this.#config.numPartitions,
+      dlqPartitions: this.#options.dlqPartitions,
+      repartitionInputs: this.#config.repartitionInputs,
+    };
+  }
+
+  /**
+   * Creates active tasks and registers their changelogs with the reader: they are
+   * RESTORING until step() reports them caught up (then RUNNING). A standby of the same
+   * task is closed first (its checkpoint written), so only the changelogs' tail past
+   * the standby's copy is restored. Returns the tasks that have nothing to restore and
+   * run at once.
+   */
+  async createActive(partitions: readonly number[]): Promise<number[]> {
+    if (partitions.length === 0) return [];
+    const standbys = partitions.filter((p) => this.#tasks.get(p) === 'STANDBY');
+    if (standbys.length > 0) {
+      this.#log.info({ tasks: standbys }, 'standby tasks made active: only their changelogs\' tail is restored');
+      await this.closeStandbys(standbys);
+    }
+    const ready: number[] = [];
+    await Promise.all(
+      partitions.map(async (partition) => {
+        this.#tasks.set(partition, 'CREATED');
+        const opened = await this.#openOne(partition, false).catch((err: unknown) => this.#forget(partition, err));
+        this.#set(partition, 'RESTORING');
+        if (!(await this.#reader.register(partition, opened.restoreFrom, 'restore'))) ready.push(partition);
+      }),
+    );
+    for (const partition of ready) await this.#markRestored(partition);
+    this.#options.onChanged();
+    return ready.sort((a, b) => a - b);
+  }
+
+  /** Reopens tasks from their committed state (a dead thread, a corrupted store): restored again. */
+  async reopen(partitions: readonly number[]): Promise<number[]> {
+    await this.close(partitions, true);
+    return this.createActive(partitions);
+  }
+
+  /**
+   * One step of the changelog reader (restores and standby updates); tasks it reports
+   * caught up go RUNNING. Returns them, so the loop resumes their partitions.
+   */
+  async restoreStep(waitMs: number): Promise<number[]> {
+    if (!this.#reader.hasWork) return [];
+    const done = await this.#reader.step(
+      (partition: number, records: RestoreRecord[], positions: ChangelogPosition[]) => this.#threads.run(partition, { type: 'restore', partition, records, positions }),
+      waitMs,
+    );
+    const running: number[] = [];
+    for (const partition of done) {
+      if (this.#tasks.get(partition) !== 'RESTORING') continue;
+      await this.#markRestored(partition);
+      running.push(partition);
+    }
+    if (running.length > 0) this.#options.onChanged();
+    return running;
+  }
+
+  async #markRestored(partition: number): Promise<void> {
+    await this.#threads.run(partition, { type: 'restored', partition });
+    this.#set(partition, 'RUNNING');
+  }
+
+  /** A task that did not open is not there (the thread closed what it opened). */
+  #forget(partition: number, err: unknown): never {
+    this.#tasks.delete(partition);
+    this.#threads.release(partition);
+    throw err;
+  }
+
+  async #openOne(partition: number, standby: boolean): Promise<OpenResult> {
+    const task = this.taskConfig(partition);
+    try {
+      return await this.#threads.run<OpenResult>(partition, { type: 'open', task, standby });
+    } catch (err) {
+      if (recoveryOf(err) !== 'wipe') throw err;
+      this.#log.warn({ err, task: `0_${partition}` }, 'task state is corrupted: wiping it and restoring it from its changelogs');
+      await this.#threads.run(partition, { type: 'wipe', task });
+      return this.#threads.run<OpenResult>(partition, { type: 'open', task, standby });
+    }
+  }
+
+  /** Eager revocation: committed already; the tasks stop, stores open, until the next assignment. */
+  suspend(partitions: readonly number[]): void {
+    for (const partition of partitions) if (this.#tasks.get(partition) === 'RUNNING') this.#set(partition, 'SUSPENDED');
+    this.#options.onChanged();
+  }
+
+  /** Suspended tasks assigned again: they go on from their committed state, nothing restored. */
+  resumeSuspended(partitions: readonly number[]): void {
+    for (const partition of partitions) this.#set(partition, 'RUNNING');
+    this.#options.onChanged();
+  }
+
+  /** After an aborted transaction: every running task drops its uncommitted state. */
+  async rollback(): Promise<void> {
+    await Promise.all(this.running().map((partition) => this.#threads.run(partition, { type: 'rollback', partition })));
+  }
+
+  /** Closes every task (dirty: drop what is not committed), standbys included. */
+  async closeAll(dirty: boolean): Promise<void> {
+    await this.close([...this.#tasks.keys()], dirty);
+  }
+
+  async close(partitions: readonly number[], dirty: boolean): Promise<void> {
+    const open = partitions.filter((p) => this.#tasks.has(p));
+    if (open.length === 0) return;
+    for (const partition of open) this.#reader.unregister(partition);
+    await Promise.all(open.map((partition) => this.#threads.run(partition, { type: 'close', partition, dirty })));
+    for (const partition of open) {
+      this.#set(partition, 'CLOSED');
+      this.#threads.release(partition);
+    }
+    this.#options.onChanged();
+  }
+
+  /**
+   * Keeps standby tasks for exactly these partitions (those active here are left out):
+   * new ones are opened and fed from their changelogs, ones no longer wanted closed.
+   */
+  async setStandbys(partitions: readonly number[]): Promise<void> {
+    const want = new Set(partitions.filter((p) => !this.#tasks.has(p) || this.#tasks.get(p) === 'STANDBY'));
+    const drop = this.standbys().filter((p) => !want.has(p));
+    if (drop.length > 0) await this.closeStandbys(drop);
+    const add = [...want].filter((p) => !this.#tasks.has(p));
+    if (add.length === 0) return;
+    this.#log.info({ tasks: add }, 'standby tasks: opening warm copies');
+    await Promise.all(
+      add.map(async (partition) => {
+        this.#tasks.set(partition, 'CREATED');
+        const opened = await this.#openOne(partition, true).catch((err: unknown) => this.#forget(partition, err));
+        this.#set(partition, 'STANDBY');
+        await this.#reader.register(partition, opened.restoreFrom, 'standby');
+      }),
+    );
+    this.#options.onChanged();
+  }
+
+  async closeStandbys(partitions: readonly number[]): Promise<void> {
+    await this.close(
+      partitions.filter((p) => this.#tasks.get(p) === 'STANDBY'),
+      false,
+    );
+  }
+}
