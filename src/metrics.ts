@@ -79,6 +79,7 @@ export function createMetrics(sources: MetricSources): client.Registry {
   void phases;
   counterFrom('kafka_streams_aborted_total', 'Failed commit cycles (transaction aborted, tasks rolled back to committed state)', () => sources.engine()?.counters.aborts);
   counterFrom('kafka_streams_forwarded_records_total', 'Records forwarded to their key\'s partition through a repartition topic', () => sources.engine()?.counters.forwarded);
+  counterFrom('kafka_streams_restore_records_total', 'Changelog records applied by restores and standby updates', () => sources.engine()?.counters.restored);
   counterFrom('kafka_streams_thread_lost_total', 'Stream threads that died and were replaced (their tasks reopened)', () => sources.engine()?.counters.threadsLost);
   const labelled = (name: string, help: string, label: string, read: () => Record<string, number> | undefined): void => {
     new client.Counter({
@@ -119,6 +120,16 @@ export function createMetrics(sources: MetricSources): client.Registry {
       },
     });
   };
+  new client.Gauge({
+    name: 'kafka_streams_task',
+    help: 'Tasks of this instance by partition and state (RESTORING, RUNNING, STANDBY): 1 per task',
+    labelNames: ['partition', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const t of sources.engine()?.tasks ?? []) this.set({ partition: String(t.partition), state: t.state }, 1);
+    },
+  });
   perTask('orders_store_bytes', 'Approximate RocksDB size of the task stores', (t) => t.storeBytes);
   perTask('orders_store_cache_entries', 'Entries in the task cache slice', (t) => t.cacheEntries);
   perTask('orders_store_cache_hit_ratio', 'Cache hits / (hits + misses) of the task slice', (t) =>

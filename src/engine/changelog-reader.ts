@@ -62,7 +62,6 @@ export class ChangelogReader {
   readonly #readings = new Map<number, Reading>();
   /** `topic:partition` → task, for routing fetched records. */
   readonly #owners = new Map<string, number>();
-  #assigned = false;
   #lastProgressLog = 0;
   #lastLagRefresh = 0;
   /** Changelog records applied since start (metrics). */
@@ -151,38 +150,30 @@ export class ChangelogReader {
     }
     if (mode === 'restore' && reading.end.size === 0) return false;
     this.#readings.set(task, reading);
-    for (const p of from) this.#owners.set(`${p.topic}:${p.partition}`, task);
+    const added: Kafka.TopicPartitionOffset[] = [];
+    for (const [topic, offset] of reading.next) {
+      if (mode === 'restore' && !reading.end.has(topic)) continue;
+      this.#owners.set(`${topic}:${task}`, task);
+      added.push({ topic, partition: task, offset });
+    }
     if (mode === 'restore') this.#options.log.info({ task: `0_${task}`, records: reading.total, from: Object.fromEntries(reading.next) }, 'restore: started');
-    this.#reassign();
+    // Incremental: the other readings' partitions are left as they are. (Replacing the
+    // whole assignment of a plain consumer while librdkafka still stops partitions of
+    // the previous one trips an assertion in rd_kafka_assignment_partition_stopped.)
+    this.#consumer.incrementalAssign(added);
     return true;
   }
 
   /** Stops reading a task's changelogs (closed, or made active elsewhere). */
   unregister(task: number): void {
-    const r = this.#readings.get(task);
-    if (r === undefined) return;
-    this.#readings.delete(task);
-    for (const [k, t] of this.#owners) if (t === task) this.#owners.delete(k);
-    this.#reassign();
-  }
-
-  #reassign(): void {
-    const list: Kafka.TopicPartitionOffset[] = [];
-    for (const r of this.#readings.values()) {
-      for (const [topic, offset] of r.next) {
-        if (r.mode === 'restore' && !r.end.has(topic)) continue;
-        list.push({ topic, partition: r.task, offset });
-      }
+    if (!this.#readings.delete(task)) return;
+    const removed: Kafka.TopicPartition[] = [];
+    for (const [k, t] of this.#owners) {
+      if (t !== task) continue;
+      this.#owners.delete(k);
+      removed.push({ topic: k.slice(0, k.lastIndexOf(':')), partition: task });
     }
-    if (list.length === 0) {
-      if (this.#assigned) this.#consumer.unassign();
-      this.#assigned = false;
-      return;
-    }
-    // A plain consumer's assign() replaces the whole assignment; every reading goes on
-    // from its own next offset, so nothing is read twice or skipped.
-    this.#consumer.assign(list);
-    this.#assigned = true;
+    if (removed.length > 0) this.#consumer.incrementalUnassign(removed);
   }
 
   #onEof(topic: string, partition: number, offset: number): void {
@@ -199,7 +190,7 @@ export class ChangelogReader {
    * it, and returns the tasks whose restore is complete (unregistered already).
    */
   async step(apply: ApplyBatch, waitMs: number): Promise<number[]> {
-    if (!this.#assigned) return this.#finished();
+    if (this.#owners.size === 0) return this.#finished();
     let messages: Kafka.Message[];
     try {
       messages = await pollBatch(this.#consumer, this.#options.maxRecords ?? 5000, waitMs);

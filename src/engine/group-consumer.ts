@@ -18,8 +18,13 @@
 // a heartbeat of its old membership is answered FENCED_INSTANCE_ID, and librdkafka
 // fences itself (librdkafka #3437). The consumer is then replaced by a new one with the
 // same group.instance.id, which takes the membership back; the engine treats it as
-// every partition lost. Replaced too often in a short while means another instance
-// really does run with our INSTANCE_ID: that is fatal.
+// every partition lost. Under KIP-848 a second one comes after a crash: the restarted
+// instance's member is refused (UNRELEASED_INSTANCE_ID, fatal in librdkafka) until the
+// broker ends the dead incarnation's session (group.consumer.session.timeout.ms, 45 s
+// by default). So replacements back off and go on; only replacements that never stop
+// for longer than REPLACE_GIVE_UP_MS mean another live instance really does run with
+// our INSTANCE_ID, which is fatal.
+import { setTimeout as sleep } from 'node:timers/promises';
 import Kafka from 'node-rdkafka';
 import { EngineError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -27,8 +32,11 @@ import { connectClient } from '../kafka/connect.js';
 import { pollBatch } from '../kafka/poll.js';
 
 const ERR_ASSIGN = Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS;
-const MAX_REPLACEMENTS = 5;
-const REPLACE_WINDOW_MS = 60_000;
+/** Replacements closer together than this are one unbroken run of failures. */
+const REPLACE_QUIET_MS = 60_000;
+/** An unbroken run of replacements this long is another instance holding our INSTANCE_ID. */
+const REPLACE_GIVE_UP_MS = 150_000;
+const REPLACE_MAX_BACKOFF_MS = 5000;
 
 export type GroupProtocol = 'consumer' | 'classic';
 
@@ -202,13 +210,14 @@ export class GroupConsumer {
   /** Drops the failed consumer and joins the group again with a new one (same group.instance.id). */
   async replace(): Promise<void> {
     const now = Date.now();
-    while (this.#replacedAt.length > 0 && this.#replacedAt[0]! < now - REPLACE_WINDOW_MS) this.#replacedAt.shift();
-    if (this.#replacedAt.length >= MAX_REPLACEMENTS) {
+    if (this.#replacedAt.length > 0 && now - this.#replacedAt.at(-1)! > REPLACE_QUIET_MS) this.#replacedAt.length = 0;
+    if (this.#replacedAt.length > 0 && now - this.#replacedAt[0]! > REPLACE_GIVE_UP_MS) {
       throw new EngineError(
         'ORD_ERR_ILLEGAL_STATE',
-        `the group consumer was fenced ${MAX_REPLACEMENTS} times in ${REPLACE_WINDOW_MS / 1000} s: another instance runs with INSTANCE_ID ${this.#options.instanceId}`,
+        `the group consumer was refused or fenced for ${Math.round((now - this.#replacedAt[0]!) / 1000)} s (${this.#replacedAt.length} tries): another instance runs with INSTANCE_ID ${this.#options.instanceId}`,
       );
     }
+    if (this.#replacedAt.length > 0) await sleep(Math.min(REPLACE_MAX_BACKOFF_MS, 250 * 2 ** (this.#replacedAt.length - 1)));
     this.#replacedAt.push(now);
     const old = this.#consumer;
     this.#rebalances.length = 0;
