@@ -22,6 +22,10 @@ export interface Config {
   readonly stateDir: string;
   readonly processingGuarantee: (typeof processingGuarantees)[number];
   readonly numStandbyReplicas: number;
+  /** Longest a member may go without polling before it leaves the group (Kafka's max.poll.interval.ms). */
+  readonly maxPollIntervalMs: number;
+  /** Changelog records the restore consumer takes per step of the stream loop. */
+  readonly restoreMaxPollRecords: number;
   /** The stream engine's group protocol: KIP-848 (`consumer`, Kafka 4.0+) or `classic` (eager range). */
   readonly groupProtocol: (typeof groupProtocols)[number];
   readonly joinWindowMs: number;
@@ -62,6 +66,8 @@ const settings: readonly Setting<keyof Config>[] = [
   { env: 'STATE_DIR', key: 'stateDir', schema: text, default: '/tmp/kafka-streams' },
   { env: 'PROCESSING_GUARANTEE', key: 'processingGuarantee', schema: { enum: processingGuarantees }, default: 'exactly_once_v2' },
   { env: 'NUM_STANDBY_REPLICAS', key: 'numStandbyReplicas', schema: int(0, 16), default: 1 },
+  { env: 'MAX_POLL_INTERVAL_MS', key: 'maxPollIntervalMs', schema: int(1000, 86_400_000), default: 300_000 },
+  { env: 'RESTORE_MAX_POLL_RECORDS', key: 'restoreMaxPollRecords', schema: int(1, 100_000), default: 5000 },
   { env: 'GROUP_PROTOCOL', key: 'groupProtocol', schema: { enum: groupProtocols }, default: 'consumer' },
   { env: 'JOIN_WINDOW_MS', key: 'joinWindowMs', schema: int(1, 86_400_000), default: 10_000 },
   { env: 'REPARTITION_INPUTS', key: 'repartitionInputs', schema: { type: 'boolean' }, default: false },

@@ -33,6 +33,8 @@ describe('loadConfig', () => {
       stateDir: '/tmp/kafka-streams',
       processingGuarantee: 'exactly_once_v2',
       numStandbyReplicas: 1,
+      maxPollIntervalMs: 300_000,
+      restoreMaxPollRecords: 5000,
       groupProtocol: 'consumer',
       joinWindowMs: 10_000,
       repartitionInputs: false,

@@ -133,35 +133,43 @@ export class ChangelogReader {
   }
 
   /**
-   * Starts reading a task's changelogs from `from`. For a restore, resolves with
-   * whether there is anything to restore (false: the task may run at once).
+   * Starts reading a task's changelogs from `from`. A restore is caught up when every
+   * changelog reports its end (partition EOF, read_committed: the last stable offset);
+   * the stream loop has read the group's stable committed offsets first, so no
+   * transaction of a previous owner can still move that end. The end offsets are
+   * looked up on the side, for progress only: nothing here waits on the broker.
    */
-  async register(task: number, from: readonly ChangelogPosition[], mode: ChangelogMode): Promise<boolean> {
+  register(task: number, from: readonly ChangelogPosition[], mode: ChangelogMode): void {
     this.unregister(task);
     const reading: Reading = { task, mode, next: new Map(), end: new Map(), high: new Map(), startedAt: Date.now(), restored: 0, total: 0 };
-    for (const p of from) {
-      const { highOffset } = await this.#watermarks(p.topic, p.partition);
-      reading.next.set(p.topic, p.offset);
-      if (mode === 'standby') reading.high.set(p.topic, highOffset);
-      else if (highOffset > p.offset) {
-        reading.end.set(p.topic, highOffset);
-        reading.total += highOffset - p.offset;
-      }
-    }
-    if (mode === 'restore' && reading.end.size === 0) return false;
-    this.#readings.set(task, reading);
     const added: Kafka.TopicPartitionOffset[] = [];
-    for (const [topic, offset] of reading.next) {
-      if (mode === 'restore' && !reading.end.has(topic)) continue;
-      this.#owners.set(`${topic}:${task}`, task);
-      added.push({ topic, partition: task, offset });
+    for (const p of from) {
+      reading.next.set(p.topic, p.offset);
+      if (mode === 'restore') reading.end.set(p.topic, Number.POSITIVE_INFINITY);
+      this.#owners.set(`${p.topic}:${task}`, task);
+      added.push({ topic: p.topic, partition: task, offset: p.offset });
     }
-    if (mode === 'restore') this.#options.log.info({ task: `0_${task}`, records: reading.total, from: Object.fromEntries(reading.next) }, 'restore: started');
+    this.#readings.set(task, reading);
     // Incremental: the other readings' partitions are left as they are. (Replacing the
     // whole assignment of a plain consumer while librdkafka still stops partitions of
     // the previous one trips an assertion in rd_kafka_assignment_partition_stopped.)
     this.#consumer.incrementalAssign(added);
-    return true;
+    void this.#lookUpEnds(reading, from);
+  }
+
+  async #lookUpEnds(reading: Reading, from: readonly ChangelogPosition[]): Promise<void> {
+    for (const p of from) {
+      try {
+        const { highOffset } = await this.#watermarks(p.topic, p.partition);
+        if (reading.mode === 'standby') reading.high.set(p.topic, Math.max(reading.high.get(p.topic) ?? 0, highOffset));
+        else reading.total += Math.max(0, highOffset - p.offset);
+      } catch {
+        // progress and lag only: they stay unknown
+      }
+    }
+    if (reading.mode === 'restore' && this.#readings.get(reading.task) === reading) {
+      this.#options.log.info({ task: `0_${reading.task}`, records: reading.total, from: Object.fromEntries(from.map((p) => [p.topic, p.offset])) }, 'restore: started');
+    }
   }
 
   /** Stops reading a task's changelogs (closed, or made active elsewhere). */
@@ -181,7 +189,7 @@ export class ChangelogReader {
     const r = task === undefined ? undefined : this.#readings.get(task);
     if (r === undefined) return;
     // The end may be a transaction marker, which no record reaches: EOF closes it.
-    if (r.mode === 'restore' && r.end.has(topic) && offset >= (r.end.get(topic) ?? 0)) r.end.delete(topic);
+    if (r.mode === 'restore' && offset >= (r.next.get(topic) ?? 0)) r.end.delete(topic);
     if (r.mode === 'standby') r.high.set(topic, Math.max(r.high.get(topic) ?? 0, offset));
   }
 
@@ -216,7 +224,6 @@ export class ChangelogReader {
         r.restored += batch.records.length;
         for (const [topic, offset] of batch.positions) {
           r.next.set(topic, offset);
-          if (r.mode === 'restore' && offset >= (r.end.get(topic) ?? Number.POSITIVE_INFINITY)) r.end.delete(topic);
           if (r.mode === 'standby' && offset > (r.high.get(topic) ?? 0)) r.high.set(topic, offset);
         }
       }),

@@ -121,6 +121,7 @@ export class StreamEngine {
         topics: sourceTopics(config),
         readCommitted: config.processingGuarantee === 'exactly_once_v2',
         protocol: config.groupProtocol,
+        maxPollIntervalMs: config.maxPollIntervalMs,
         log: log.child({ component: 'consumer' }),
         onClientError: options.health.listener('stream-consumer'),
       }),
@@ -129,6 +130,7 @@ export class StreamEngine {
         clientId: `${config.applicationId}-${config.instanceId}-restore-consumer`,
         log: log.child({ component: 'restore' }),
         onClientError: options.health.listener('restore-consumer'),
+        maxRecords: config.restoreMaxPollRecords,
       }),
     ]);
     const engine = new StreamEngine(config, log, threads, events, { consumer, producer, reader }, options);

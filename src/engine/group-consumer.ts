@@ -56,6 +56,7 @@ export interface GroupConsumerOptions {
   readonly topics: readonly string[];
   readonly readCommitted: boolean;
   readonly protocol: GroupProtocol;
+  readonly maxPollIntervalMs: number;
   readonly log: Logger;
   readonly onClientError?: (err: Kafka.LibrdKafkaError) => void;
 }
@@ -108,7 +109,7 @@ export class GroupConsumer {
         'group.instance.id': this.#options.instanceId,
         // Restores do not run inside the poll loop (ChangelogReader), so this bounds
         // one batch and one commit, not a restore.
-        'max.poll.interval.ms': 300_000,
+        'max.poll.interval.ms': this.#options.maxPollIntervalMs,
         // Reconnect quickly once a restarted broker is back (librdkafka's default backs off to 10 s).
         'reconnect.backoff.max.ms': 1000,
         // Prefetch bounded for a 2 GiB pod (librdkafka's default queues 64 MiB).

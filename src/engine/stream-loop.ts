@@ -382,8 +382,7 @@ export class StreamLoop {
     for (const p of create) this.#assignedAt.set(p, now);
     if (create.length > 0) {
       await this.#consumer.committed(this.#partitionsOf(create), COMMITTED_TIMEOUT_MS);
-      const ready = await this.#tasks.createActive(create);
-      if (ready.length > 0) this.#resumeTasks(ready);
+      await this.#tasks.createActive(create);
     }
     this.#log.info(
       { created: create.map((p) => `0_${p}`), resumed: resumed.map((p) => `0_${p}`), restoring: this.#tasks.restoring().map((p) => `0_${p}`), incremental: r.incremental },
@@ -453,8 +452,7 @@ export class StreamLoop {
         this.#consumer.pause(this.#partitionsOf(reopen));
         const now = Date.now();
         for (const p of reopen) this.#assignedAt.set(p, now);
-        const ready = await this.#tasks.reopen(reopen);
-        if (ready.length > 0) this.#resumeTasks(ready);
+        await this.#tasks.reopen(reopen);
       }
       if (!reopenAll) await this.#tasks.rollback();
       await this.#seekToCommitted();

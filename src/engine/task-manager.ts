@@ -110,32 +110,28 @@ export class TaskManager {
    * Creates active tasks and registers their changelogs with the reader: they are
    * RESTORING until step() reports them caught up (then RUNNING). A standby of the same
    * task is closed first (its checkpoint written), so only the changelogs' tail past
-   * the standby's copy is restored. Returns the tasks that have nothing to restore and
-   * run at once.
+   * the standby's copy is restored.
    */
-  async createActive(partitions: readonly number[]): Promise<number[]> {
-    if (partitions.length === 0) return [];
+  async createActive(partitions: readonly number[]): Promise<void> {
+    if (partitions.length === 0) return;
     const standbys = partitions.filter((p) => this.#tasks.get(p) === 'STANDBY');
     if (standbys.length > 0) {
       this.#log.info({ tasks: standbys }, 'standby tasks made active: only their changelogs\' tail is restored');
       await this.closeStandbys(standbys);
     }
-    const ready: number[] = [];
     await Promise.all(
       partitions.map(async (partition) => {
         this.#tasks.set(partition, 'CREATED');
         const opened = await this.#openOne(partition, false).catch((err: unknown) => this.#forget(partition, err));
         this.#set(partition, 'RESTORING');
-        if (!(await this.#reader.register(partition, opened.restoreFrom, 'restore'))) ready.push(partition);
+        this.#reader.register(partition, opened.restoreFrom, 'restore');
       }),
     );
-    for (const partition of ready) await this.#markRestored(partition);
     this.#options.onChanged();
-    return ready.sort((a, b) => a - b);
   }
 
   /** Reopens tasks from their committed state (a dead thread, a corrupted store): restored again. */
-  async reopen(partitions: readonly number[]): Promise<number[]> {
+  async reopen(partitions: readonly number[]): Promise<void> {
     await this.close(partitions, true);
     return this.createActive(partitions);
   }
@@ -234,7 +230,7 @@ export class TaskManager {
         this.#tasks.set(partition, 'CREATED');
         const opened = await this.#openOne(partition, true).catch((err: unknown) => this.#forget(partition, err));
         this.#set(partition, 'STANDBY');
-        await this.#reader.register(partition, opened.restoreFrom, 'standby');
+        this.#reader.register(partition, opened.restoreFrom, 'standby');
       }),
     );
     this.#options.onChanged();
