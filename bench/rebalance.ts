@@ -83,6 +83,10 @@ const m = printMachine('rebalance protocols: time to stable, moves, co-partition
   classicSessionTimeoutMs,
   parallel,
 });
+console.log(
+  `session timeout: classic ${classicSessionTimeoutMs} ms (client session.timeout.ms, heartbeat 3000 ms); consumer protocol: the broker's ` +
+    'group.consumer.session.timeout.ms / group.consumer.heartbeat.interval.ms (Kafka defaults 45000 / 5000 ms)',
+);
 
 const now = (): number => performance.timeOrigin + performance.now();
 
