@@ -53,6 +53,17 @@ export function parseStorePageQuery(q: URLSearchParams): { pageNo: number; pageS
   return query;
 }
 
+/** GET /internal/orders-store/partitions/{partition}?skip=0&limit=10 (instances only: a page's slice of one partition) */
+export function parsePartitionSliceQuery(partition: string, q: URLSearchParams, numPartitions: number): { partition: number; skip: number; limit: number } {
+  const v: Violation[] = [];
+  const p = Number(partition);
+  if (!/^\d+$/.test(partition) || p >= numPartitions) v.push({ field: 'partition', message: `must be an integer in 0..${numPartitions - 1}, got '${partition}'` });
+  // skip reaches pageNo × pageSize of the public page: up to 1,000,000 × MAX_PAGE_SIZE.
+  const query = { partition: p, skip: intParam(q, 'skip', 0, 0, 1_000_000 * MAX_PAGE_SIZE, v), limit: intParam(q, 'limit', 10, 1, MAX_PAGE_SIZE, v) };
+  if (v.length > 0) throw bad(v);
+  return query;
+}
+
 /** GET /api/orders/customer/{customerId}?page=0&size=10&sort=id,asc (Spring Pageable) */
 export function parseCustomerQuery(customerId: string, q: URLSearchParams): PageQuery {
   const v: Violation[] = [];
