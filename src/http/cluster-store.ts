@@ -8,6 +8,7 @@ import type { InstanceRecord } from '../cluster/instance-record.js';
 import { storeRoutes, unservableReason, type StoreRoute } from '../cluster/store-routing.js';
 import { EngineError } from '../errors.js';
 import { partitionFor } from '../kafka/partitioner.js';
+import { batchReply, GetBatcher } from './get-batcher.js';
 import { json, problemReply, type Reply } from './reply.js';
 import { STORE_LAG_HEADER, type Forward } from './store-forwarder.js';
 import type { StoreQueries } from './store-queries.js';
@@ -35,12 +36,14 @@ export const lagHeader = (lag: number | undefined): Record<string, string> => ({
 export class ClusterStore {
   readonly #local: StoreQueries;
   readonly #forward: Forward;
+  readonly #batcher: GetBatcher;
   readonly #options: ClusterStoreOptions;
   #peers: readonly InstanceRecord[] = [];
 
   constructor(local: StoreQueries, forward: Forward, options: ClusterStoreOptions) {
     this.#local = local;
     this.#forward = forward;
+    this.#batcher = new GetBatcher(forward);
     this.#options = options;
   }
 
@@ -56,7 +59,6 @@ export class ClusterStore {
    */
   async get(orderId: number, forwarded: boolean, instance: string): Promise<Reply> {
     const partition = partitionFor(String(orderId), this.#options.numPartitions);
-    const path = `/api/orders/store/${orderId}`;
     return this.#first(partition, forwarded, {
       local: async (thread) => found(await this.#local.getRunning(partition, thread, orderId), orderId, instance),
       standby: async (thread) => {
@@ -64,8 +66,28 @@ export class ClusterStore {
         const reply = found(value, orderId, instance);
         return { ...reply, headers: { ...reply.headers, ...lagHeader(lag ?? Infinity) } };
       },
-      remote: (peer) => this.#forward(peer.endpoint, peer.instanceId, path),
+      // Coalesced with the other reads of this turn for the same peer (get-batcher.ts).
+      remote: (peer) => this.#batcher.get(peer, orderId),
     });
+  }
+
+  /**
+   * KEYS_ROUTE: another instance's batch of forwarded reads, each answered from this
+   * instance's own tasks as get() answers it, into one body. A failure that is not the
+   * store's (a bug) fails the batch, so it is logged with an id.
+   */
+  async localGets(orderIds: readonly number[]): Promise<Reply> {
+    const replies = await Promise.all(
+      orderIds.map((id) => {
+        // Each problem names the read it answers, as a read of its own would.
+        const instance = `/api/orders/store/${id}`;
+        return this.get(id, true, instance).catch((err: unknown) => {
+          if (err instanceof EngineError) return problemReply(err, instance);
+          throw err;
+        });
+      }),
+    );
+    return json(200, batchReply(replies));
   }
 
   /** GET /api/orders/store: a page of the cluster's store in store order (partition by partition, key order inside). */

@@ -97,6 +97,21 @@ export function parseOrderId(raw: string): number {
   return id;
 }
 
+/** POST /internal/orders-store/keys {"ids":[…]} (instances only: a batch of forwarded key reads) */
+export function parseOrderIdBatch(body: Buffer | undefined, max: number): number[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body?.toString('utf8') ?? '');
+  } catch {
+    throw new EngineError('ORD_ERR_MALFORMED_JSON', 'the body is not JSON');
+  }
+  const ids = (parsed as { ids?: unknown } | null)?.ids;
+  if (!Array.isArray(ids) || ids.length === 0 || ids.length > max || !ids.every((id) => Number.isSafeInteger(id) && (id as number) >= 1)) {
+    throw bad([{ field: 'ids', message: `must be 1..${max} positive integer order ids` }]);
+  }
+  return ids as number[];
+}
+
 /** POST /api/orders/generate?batchSize=1..10000 */
 export function parseBatchSize(q: URLSearchParams): number {
   const v: Violation[] = [];

@@ -34,8 +34,11 @@ export interface ForwarderOptions {
 
 export const DEFAULT_FORWARDER_LIMITS = { maxInFlight: 10_000, maxBodyBytes: 16 * 1024 * 1024 } as const;
 
-/** Asks a peer for a path; what the owning instance answered, as a Reply to relay. */
-export type Forward = (endpoint: string, instanceId: string, path: string) => Promise<Reply>;
+/**
+ * Asks a peer for a path (GET, or POST of a JSON `body`); what the instance answered,
+ * as a Reply to relay.
+ */
+export type Forward = (endpoint: string, instanceId: string, path: string, body?: string) => Promise<Reply>;
 
 export class StoreForwarder {
   readonly #options: ForwarderOptions;
@@ -53,7 +56,7 @@ export class StoreForwarder {
     return this.#inFlight;
   }
 
-  readonly forward: Forward = async (endpoint, instanceId, path) => {
+  readonly forward: Forward = async (endpoint, instanceId, path, body) => {
     const target = parseEndpoint(endpoint);
     if (target === undefined) throw new EngineError('ORD_ERR_STORE_NOT_READY', `instance ${instanceId} advertises an address that cannot be dialled (${JSON.stringify(endpoint)})`);
     if (this.#inFlight >= this.#options.maxInFlight) {
@@ -63,12 +66,12 @@ export class StoreForwarder {
     const deadline = Date.now() + this.#options.timeoutMs;
     try {
       try {
-        return await this.#request(target.host, target.port, path, deadline);
+        return await this.#request(target.host, target.port, path, body, deadline);
       } catch (err) {
         // A kept-alive socket the peer closed just as we wrote to it: once more on a new
         // one (what Node's documentation advises for keep-alive clients).
         if (!(err instanceof StaleSocketError) || Date.now() >= deadline) throw err;
-        return await this.#request(target.host, target.port, path, deadline);
+        return await this.#request(target.host, target.port, path, body, deadline);
       }
     } catch (err) {
       throw this.#failure(err, instanceId, endpoint);
@@ -81,7 +84,7 @@ export class StoreForwarder {
     this.#agent.destroy();
   }
 
-  #request(host: string, port: number, path: string, deadline: number): Promise<Reply> {
+  #request(host: string, port: number, path: string, body: string | undefined, deadline: number): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
       let settled = false;
       const done = (outcome: { reply: Reply } | { error: unknown }): void => {
@@ -91,7 +94,12 @@ export class StoreForwarder {
         if ('reply' in outcome) resolve(outcome.reply);
         else reject(outcome.error);
       };
-      const req = http.request({ host, port, path, method: 'GET', agent: this.#agent, headers: { [FORWARDED_BY_HEADER]: this.#options.selfId, accept: 'application/json' } }, (res) => {
+      const headers: http.OutgoingHttpHeaders = { [FORWARDED_BY_HEADER]: this.#options.selfId, accept: 'application/json' };
+      if (body !== undefined) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = Buffer.byteLength(body);
+      }
+      const req = http.request({ host, port, path, method: body === undefined ? 'GET' : 'POST', agent: this.#agent, headers }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
@@ -121,7 +129,7 @@ export class StoreForwarder {
       req.on('error', (error: NodeJS.ErrnoException) => {
         done({ error: req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE') ? new StaleSocketError(error) : error });
       });
-      req.end();
+      req.end(body);
     });
   }
 

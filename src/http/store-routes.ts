@@ -3,10 +3,13 @@
 // (cluster-store.ts); 503 with Retry-After only for a partition nobody can serve yet.
 // Every answer says which instance's task answered (X-Served-By).
 //
-// PARTITION_SLICE_ROUTE is for instances only: one partition's rows of a page, from this
-// instance's own tasks (never forwarded on).
+// PARTITION_SLICE_ROUTE and KEYS_ROUTE are for instances only: one partition's rows of a
+// page, and a batch of forwarded key reads, from this instance's own tasks (never
+// forwarded on).
 import { lagHeader, PARTITION_SLICE_ROUTE, sliceReply, type ClusterStore } from './cluster-store.js';
-import { parseOrderId, parsePartitionSliceQuery, parseStorePageQuery } from './params.js';
+import { KEYS_ROUTE, MAX_BATCH } from './get-batcher.js';
+import { parseOrderId, parseOrderIdBatch, parsePartitionSliceQuery, parseStorePageQuery } from './params.js';
+import { requireJson } from './request.js';
 import { json } from './reply.js';
 import type { HttpServer } from './server.js';
 import { SERVED_BY_HEADER } from './store-forwarder.js';
@@ -34,5 +37,14 @@ export function registerStoreRoutes(http: HttpServer, store: ClusterStore, optio
         return sliceReply(await store.localSlice(partition, skip, limit));
       },
       { headers },
+    )
+    .route(
+      'post',
+      KEYS_ROUTE,
+      (input) => {
+        requireJson(input);
+        return store.localGets(parseOrderIdBatch(input.body, MAX_BATCH));
+      },
+      { headers, body: true },
     );
 }

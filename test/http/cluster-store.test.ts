@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InstanceRecord } from '../../src/cluster/instance-record.js';
 import { ClusterStore } from '../../src/http/cluster-store.js';
+import { MAX_BATCH } from '../../src/http/get-batcher.js';
 import { HttpServer } from '../../src/http/server.js';
 import { FORWARDED_BY_HEADER, StoreForwarder, type Forward } from '../../src/http/store-forwarder.js';
 import { StoreQueries } from '../../src/http/store-queries.js';
@@ -33,7 +34,7 @@ interface Instance {
   readonly threads: FakeStreamThreads;
   readonly queries: StoreQueries;
   readonly store: ClusterStore;
-  /** Every path this instance forwarded, in order. */
+  /** Every request this instance forwarded, in order: the path, and the body of a POST. */
   readonly forwarded: string[];
   readonly close: () => void;
 }
@@ -54,9 +55,9 @@ async function instance(id: string, options: { forwardTimeoutMs?: number } = {})
   const queries = new StoreQueries(NUM_PARTITIONS, undefined, threads.ports);
   const forwarder = new StoreForwarder({ selfId: id, timeoutMs: options.forwardTimeoutMs ?? 2000, maxInFlight: 100, maxBodyBytes: 1 << 20 });
   const forwarded: string[] = [];
-  const forward: Forward = (endpoint, instanceId, path) => {
-    forwarded.push(path);
-    return forwarder.forward(endpoint, instanceId, path);
+  const forward: Forward = (endpoint, instanceId, path, body) => {
+    forwarded.push(body === undefined ? path : `${path} ${body}`);
+    return forwarder.forward(endpoint, instanceId, path, body);
   };
   const store = new ClusterStore(queries, forward, { selfId: id, numPartitions: NUM_PARTITIONS });
   const server = new HttpServer({ host: '127.0.0.1', port: 0, maxBodyBytes: 1024 }, silent);
@@ -170,9 +171,10 @@ describe('GET /api/orders/store/{id} from any instance', () => {
         expect(res.headers['x-served-by']).toBe(owner.id);
       }
     }
-    // Each instance forwarded exactly the reads of the other's partitions, once each.
-    expect(a.forwarded).toEqual([1, 3].map((p) => `/api/orders/store/${idOn(p)}`));
-    expect(b.forwarded).toEqual([0, 2].map((p) => `/api/orders/store/${idOn(p)}`));
+    // Each instance forwarded exactly the reads of the other's partitions, once each
+    // (one read at a time here: a batch of one).
+    expect(a.forwarded).toEqual([1, 3].map((p) => `/internal/orders-store/keys {"ids":[${idOn(p)}]}`));
+    expect(b.forwarded).toEqual([0, 2].map((p) => `/internal/orders-store/keys {"ids":[${idOn(p)}]}`));
   });
 
   it('relays the owner\'s 404 with its problem and X-Served-By', async () => {
@@ -253,6 +255,73 @@ describe('GET /api/orders/store/{id} from any instance', () => {
     expect(res.status).toBe(503);
     expect(res.json).toMatchObject({ code: 'ORD_ERR_STORE_QUERY_TIMEOUT', detail: 'instance b (' + `127.0.0.1:${(mute.address() as { port: number }).port}` + ') did not answer within 300 ms' });
     for (const s of sockets) s.destroy();
+  });
+});
+
+describe('forwarded reads coalesced per peer', () => {
+  it('sends the reads of one turn to a peer as one request, each answered as it would be alone', async () => {
+    const [a, b] = await twoInstances();
+    const missing = idOn(3, 2);
+    b.threads.values.delete(`3:${missing}`);
+    const wanted = [idOn(1), idOn(3), idOn(1, 1), missing, idOn(3, 1)];
+    const replies = await Promise.all(wanted.map((id) => a.store.get(id, false, `/api/orders/store/${id}`)));
+    expect(a.forwarded).toEqual([`/internal/orders-store/keys {"ids":[${wanted.join(',')}]}`]);
+    replies.forEach((reply, i) => {
+      const id = wanted[i]!;
+      expect(reply.headers?.['X-Served-By']).toBe('b');
+      if (id === missing) {
+        expect(reply).toMatchObject({ status: 404, contentType: 'application/problem+json' });
+        expect(JSON.parse(reply.body!)).toMatchObject({ code: 'ORD_ERR_ORDER_NOT_FOUND', instance: `/api/orders/store/${id}` });
+      } else {
+        expect(reply).toMatchObject({ status: 200, contentType: 'application/json', body: dto(id) });
+      }
+    });
+    // Reads of our own partitions in the same turn never leave.
+    await Promise.all([a.store.get(idOn(0), false, ''), a.store.get(idOn(1), false, '')]);
+    expect(a.forwarded).toHaveLength(2);
+  });
+
+  it('splits a turn\'s reads into requests of at most MAX_BATCH keys', async () => {
+    const [a, b] = await twoInstances();
+    const many = Array.from({ length: MAX_BATCH + 5 }, (_, i) => idOn(1, i % 3));
+    const replies = await Promise.all(many.map((id) => a.store.get(id, false, '')));
+    expect(replies.every((r) => r.status === 200)).toBe(true);
+    expect(a.forwarded.map((f) => (JSON.parse(f.slice(f.indexOf(' ') + 1)) as { ids: number[] }).ids.length)).toEqual([MAX_BATCH, 5]);
+    expect(b.forwarded).toEqual([]);
+  });
+
+  it('fails every read of a batch whose peer cannot be reached, with the same 503', async () => {
+    const a = await instance('a');
+    runs(a, [0]);
+    a.store.updatePeers([record({ id: 'b', endpoint: `127.0.0.1:${await freePort()}` }, { running: [1, 3] })]);
+    const outcomes = await Promise.all([idOn(1), idOn(3), idOn(1, 1)].map((id) => a.store.get(id, false, '').then(() => 'answered', (err: { code: string }) => err.code)));
+    expect(outcomes).toEqual(['ORD_ERR_STORE_NOT_READY', 'ORD_ERR_STORE_NOT_READY', 'ORD_ERR_STORE_NOT_READY']);
+    expect(a.forwarded).toHaveLength(1);
+  });
+
+  it('the batch route answers from this instance\'s tasks only and refuses a malformed batch', async () => {
+    const [a] = await twoInstances();
+    const post = (body: string): Promise<Answer> =>
+      new Promise((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: a.port, path: '/internal/orders-store/keys', method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text, json: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const ok = await post(JSON.stringify({ ids: [idOn(0), idOn(1)] }));
+    expect(ok.status).toBe(200);
+    expect(ok.headers['x-served-by']).toBe('a');
+    expect(ok.json.replies.map((r: { status: number }) => r.status)).toEqual([200, 503]);
+    expect(JSON.parse(ok.json.replies[1].body).code).toBe('ORD_ERR_STORE_NOT_OWNED');
+    expect(a.forwarded).toEqual([]);
+    for (const bad of ['{"ids":[]}', '{"ids":[0]}', '{"ids":["1"]}', '{}', `{"ids":[${Array.from({ length: MAX_BATCH + 1 }, () => 1).join(',')}]}`]) {
+      expect((await post(bad)).status, bad).toBe(400);
+    }
+    expect((await post('not json')).status).toBe(400);
   });
 });
 
