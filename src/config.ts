@@ -1,6 +1,7 @@
 // Every setting of the service, read from the environment once, validated with a
 // JSON schema, typed and frozen. No other module reads process.env.
 import { hostname } from 'node:os';
+import { ConfigError } from './errors.js';
 import { bootstrapServersSchema, intSchema, logLevels, settingsLoader, textSchema, type Setting } from './settings.js';
 
 const processingGuarantees = ['exactly_once_v2', 'at_least_once'] as const;
@@ -44,6 +45,18 @@ export interface Config {
   readonly outboxRelayEnabled: boolean;
   /** A relay's claim older than this may be settled by another instance (its records checked on the topic). */
   readonly outboxLeaseMs: number;
+  /**
+   * host:port at which other instances reach this one's HTTP API (Kafka Streams'
+   * application.server). Unset: HOST (or the hostname when HOST is a wildcard) and the
+   * port actually listened on (src/cluster/endpoint.ts).
+   */
+  readonly applicationServer: string | undefined;
+  /** How often this instance republishes its record in the instance directory. */
+  readonly instanceHeartbeatMs: number;
+  /** A directory record not refreshed within this long is a dead instance's. */
+  readonly instanceTtlMs: number;
+  /** A store read forwarded to another instance that has not answered in this long gets a 503. */
+  readonly storeForwardTimeoutMs: number;
   readonly logLevel: (typeof logLevels)[number];
 }
 
@@ -81,6 +94,11 @@ const settings: readonly Setting<keyof Config>[] = [
   { env: 'OUTBOX_POLL_MS', key: 'outboxPollMs', schema: int(10, 60_000), default: 1000 },
   { env: 'OUTBOX_RELAY_ENABLED', key: 'outboxRelayEnabled', schema: { type: 'boolean' }, default: true },
   { env: 'OUTBOX_LEASE_MS', key: 'outboxLeaseMs', schema: int(4000, 3_600_000), default: 60_000 },
+  // host:port or [ipv6]:port, as others dial it.
+  { env: 'APPLICATION_SERVER', key: 'applicationServer', schema: { ...text, pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):[0-9]{1,5}$' } },
+  { env: 'INSTANCE_HEARTBEAT_MS', key: 'instanceHeartbeatMs', schema: int(100, 60_000), default: 2000 },
+  { env: 'INSTANCE_TTL_MS', key: 'instanceTtlMs', schema: int(300, 600_000), default: 6000 },
+  { env: 'STORE_FORWARD_TIMEOUT_MS', key: 'storeForwardTimeoutMs', schema: int(10, 60_000), default: 2000 },
   { env: 'LOG_LEVEL', key: 'logLevel', schema: { enum: logLevels }, default: 'info' },
 ];
 
@@ -88,5 +106,16 @@ const load = settingsLoader(settings);
 
 /** Reads and validates the configuration; throws one ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<string, string>> = {}): Config {
-  return Object.freeze(load(env, overrides)) as unknown as Config;
+  const config = load(env, overrides) as unknown as Config;
+  const lines: string[] = [];
+  const serverPort = config.applicationServer === undefined ? undefined : Number(config.applicationServer.slice(config.applicationServer.lastIndexOf(':') + 1));
+  if (serverPort !== undefined && (serverPort < 1 || serverPort > 65535)) {
+    lines.push(`APPLICATION_SERVER=${JSON.stringify(config.applicationServer)}: the port must be in 1..65535`);
+  }
+  // A record must be refreshed at least once within its TTL, or live instances blink out.
+  if (config.instanceTtlMs <= config.instanceHeartbeatMs) {
+    lines.push(`INSTANCE_TTL_MS=${JSON.stringify(String(config.instanceTtlMs))}: must be greater than INSTANCE_HEARTBEAT_MS (${config.instanceHeartbeatMs}); 3 heartbeats is usual`);
+  }
+  if (lines.length > 0) throw new ConfigError(lines);
+  return Object.freeze(config);
 }

@@ -5,6 +5,7 @@ import pRetry from 'p-retry';
 import { loadConfig, type Config } from './config.js';
 import { migrate } from './db/migrate.js';
 import { createPool, isUnavailable } from './db/pool.js';
+import { advertisedEndpoint } from './cluster/endpoint.js';
 import { ConfigError } from './errors.js';
 import { HttpThread } from './http/http-thread-client.js';
 import type { MainToHttp } from './http/protocol.js';
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
 
   const cache = config.cacheMaxBytes > 0 ? createCacheBuffer(config.cacheMaxBytes, config.numPartitions) : undefined;
   // Set as they start; a fatal error (and so a shutdown) may come before any of them.
-  const started: { engine?: StreamEngine; http?: HttpThread; httpStarting?: Promise<HttpThread>; statsTimer?: NodeJS.Timeout } = {};
+  const started: { kafka?: KafkaRuntime; engine?: StreamEngine; http?: HttpThread; httpStarting?: Promise<HttpThread>; statsTimer?: NodeJS.Timeout } = {};
   let stopping: Promise<void> | undefined;
   const threads = new StreamThreads(config.numStreamThreads, cache, {
     onThreadLost: (thread, err) => {
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
   // Independent of each other: the outbox relay, topics and projector, and the stream
   // threads' start.
   const [kafka, queryPorts] = await Promise.all([lap('kafka', KafkaRuntime.start(config, log, health)), lap('threads', threads.queryPorts())]);
+  started.kafka = kafka;
 
   // The HTTP thread and the engine start side by side too; what the engine says about
   // its tasks before the HTTP thread is up is kept and handed over once it is.
@@ -100,6 +102,9 @@ async function main(): Promise<void> {
   ).then((http) => {
     started.http = http;
     if (tasksUpdate !== undefined) http.send(tasksUpdate);
+    // Store reads for partitions of other instances are forwarded to them (src/cluster/).
+    kafka.cluster.onChange((instances) => http.send({ type: 'instances', instances }));
+    kafka.cluster.advertise(advertisedEndpoint(config, http.port));
     http.send({ type: 'kafka-health', health: health.snapshot() });
     return http;
   });
@@ -117,6 +122,7 @@ async function main(): Promise<void> {
             onTasksChanged: (state, tasks) => {
               tasksUpdate = { type: 'tasks', state, tasks };
               started.http?.send(tasksUpdate);
+              kafka.cluster.updateTasks(state, tasks);
             },
             onQueryPort: (thread, port) => started.http?.sendQueryPort(thread, port),
             onFatal: (err) => fatal(err, 'stream engine failed'),
@@ -168,6 +174,8 @@ async function main(): Promise<void> {
       health.stop();
       // Kubernetes SIGKILLs after terminationGracePeriodSeconds (30 s) anyway; exit
       // first, saying which step hung. Nothing is lost: uncommitted work is replayed.
+      // Others stop forwarding store reads here (the tombstone goes out meanwhile; kafka.close waits for it).
+      void started.kafka?.cluster.leave();
       let step = 'http';
       setTimeout(() => {
         log.error({ step }, 'shutdown did not finish in 25 s; exiting');

@@ -48,6 +48,10 @@ describe('loadConfig', () => {
       outboxPollMs: 1000,
       outboxRelayEnabled: true,
       outboxLeaseMs: 60_000,
+      applicationServer: undefined,
+      instanceHeartbeatMs: 2000,
+      instanceTtlMs: 6000,
+      storeForwardTimeoutMs: 2000,
       logLevel: 'info',
     });
   });
@@ -73,6 +77,11 @@ describe('loadConfig', () => {
     ['CATALOG_SERVICE_URL', 'http://catalog:8080', 'catalogServiceUrl', 'http://catalog:8080'],
     ['APPLICATION_ID', 'orders.v2_blue-1', 'applicationId', 'orders.v2_blue-1'],
     ['LOG_LEVEL', 'debug', 'logLevel', 'debug'],
+    ['APPLICATION_SERVER', 'orders-1.orders.svc:18282', 'applicationServer', 'orders-1.orders.svc:18282'],
+    ['APPLICATION_SERVER', '[fd00::7]:18282', 'applicationServer', '[fd00::7]:18282'],
+    ['INSTANCE_HEARTBEAT_MS', '500', 'instanceHeartbeatMs', 500],
+    ['INSTANCE_TTL_MS', '9000', 'instanceTtlMs', 9000],
+    ['STORE_FORWARD_TIMEOUT_MS', '750', 'storeForwardTimeoutMs', 750],
   ])('reads %s=%s into %s, coerced to its type', (name, value, key, expected) => {
     expect(loadConfig({ [name]: value })[key as keyof ReturnType<typeof loadConfig>]).toStrictEqual(expected);
   });
@@ -100,6 +109,15 @@ describe('loadConfig', () => {
     // Shorter than a delivery could take: a claim would expire with its records in flight.
     ['OUTBOX_LEASE_MS', '1000'],
     ['LOG_LEVEL', 'verbose'],
+    // Others must be able to dial it: host:port, nothing more.
+    ['APPLICATION_SERVER', 'orders-1'],
+    ['APPLICATION_SERVER', 'http://orders-1:18282'],
+    ['APPLICATION_SERVER', 'orders-1:0'],
+    ['APPLICATION_SERVER', 'orders-1:70000'],
+    ['INSTANCE_HEARTBEAT_MS', '0'],
+    ['STORE_FORWARD_TIMEOUT_MS', '0'],
+    // Not refreshed within its own TTL: every live instance would blink out between heartbeats.
+    ['INSTANCE_TTL_MS', '2000'],
   ])('rejects %s=%s with a ConfigError line naming the variable and its value', (name, value) => {
     const err = configErrorOf({ [name]: value });
     expect(err.lines).toHaveLength(1);

@@ -18,6 +18,8 @@ import { OrderGenerator, SAMPLE_PRODUCT_CODES } from '../orders/order-generator.
 import { OrderService } from '../orders/order-service.js';
 import { registerActuatorRoutes } from './actuator-routes.js';
 import { registerOrderRoutes } from './order-routes.js';
+import { ClusterStore } from './cluster-store.js';
+import { DEFAULT_FORWARDER_LIMITS, StoreForwarder } from './store-forwarder.js';
 import { registerStoreRoutes } from './store-routes.js';
 import { StoreQueries } from './store-queries.js';
 import { CacheReader } from '../state/cache.js';
@@ -67,13 +69,15 @@ async function start(): Promise<void> {
   const generator = new OrderGenerator(pool, orders, log.child({ component: 'generate' }), SAMPLE_PRODUCT_CODES);
 
   const store = new StoreQueries(config.numPartitions, cache === undefined ? undefined : new CacheReader(cache.sab, cache.layout), queryPorts);
+  const forwarder = new StoreForwarder({ selfId: config.instanceId, timeoutMs: config.storeForwardTimeoutMs, ...DEFAULT_FORWARDER_LIMITS });
+  const clusterStore = new ClusterStore(store, forwarder.forward, { selfId: config.instanceId, numPartitions: config.numPartitions });
   let outbox: OutboxStats | undefined;
   let kafkaHealth: KafkaHealthSnapshot | undefined;
   let engine: { counters: EngineCounters; tasks: readonly TaskStats[] } | undefined;
   let draining = false;
   const registry = createMetrics({ outbox: () => outbox, groupCommit: () => orders.writeStats, engine: () => engine, kafka: () => kafkaHealth, storeQueries: () => store.pending });
   const http = new HttpServer({ host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes }, log);
-  registerStoreRoutes(http, store);
+  registerStoreRoutes(http, clusterStore, { instanceId: config.instanceId, numPartitions: config.numPartitions });
   registerOrderRoutes(http, orders, generator);
   registerActuatorRoutes(
     http,
@@ -101,6 +105,9 @@ async function start(): Promise<void> {
       case 'tasks':
         store.updateTasks(msg.state, msg.tasks);
         break;
+      case 'instances':
+        clusterStore.updatePeers(msg.instances);
+        break;
       case 'engine-stats':
         engine = { counters: msg.counters, tasks: msg.tasks };
         break;
@@ -117,6 +124,7 @@ async function start(): Promise<void> {
           await generator.drain();
           await pool.end();
           store.close();
+          forwarder.close();
           post({ type: 'closed' });
           // Nothing else keeps the thread alive: it ends when uWS has no sockets left.
           port.unref();

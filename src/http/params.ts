@@ -53,6 +53,17 @@ export function parseStorePageQuery(q: URLSearchParams): { pageNo: number; pageS
   return query;
 }
 
+/** GET /internal/orders-store/partitions/{partition}?skip=0&limit=10 (instances only: a page's slice of one partition) */
+export function parsePartitionSliceQuery(partition: string, q: URLSearchParams, numPartitions: number): { partition: number; skip: number; limit: number } {
+  const v: Violation[] = [];
+  const p = Number(partition);
+  if (!/^\d+$/.test(partition) || p >= numPartitions) v.push({ field: 'partition', message: `must be an integer in 0..${numPartitions - 1}, got '${partition}'` });
+  // skip reaches pageNo × pageSize of the public page: up to 1,000,000 × MAX_PAGE_SIZE.
+  const query = { partition: p, skip: intParam(q, 'skip', 0, 0, 1_000_000 * MAX_PAGE_SIZE, v), limit: intParam(q, 'limit', 10, 1, MAX_PAGE_SIZE, v) };
+  if (v.length > 0) throw bad(v);
+  return query;
+}
+
 /** GET /api/orders/customer/{customerId}?page=0&size=10&sort=id,asc (Spring Pageable) */
 export function parseCustomerQuery(customerId: string, q: URLSearchParams): PageQuery {
   const v: Violation[] = [];
@@ -84,6 +95,21 @@ export function parseOrderId(raw: string): number {
   const id = parseId(raw, 'id', v);
   if (v.length > 0) throw bad(v);
   return id;
+}
+
+/** POST /internal/orders-store/keys {"ids":[…]} (instances only: a batch of forwarded key reads) */
+export function parseOrderIdBatch(body: Buffer | undefined, max: number): number[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body?.toString('utf8') ?? '');
+  } catch {
+    throw new EngineError('ORD_ERR_MALFORMED_JSON', 'the body is not JSON');
+  }
+  const ids = (parsed as { ids?: unknown } | null)?.ids;
+  if (!Array.isArray(ids) || ids.length === 0 || ids.length > max || !ids.every((id) => Number.isSafeInteger(id) && (id as number) >= 1)) {
+    throw bad([{ field: 'ids', message: `must be 1..${max} positive integer order ids` }]);
+  }
+  return ids as number[];
 }
 
 /** POST /api/orders/generate?batchSize=1..10000 */

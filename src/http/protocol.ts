@@ -1,6 +1,7 @@
 // Messages between the main thread (which owns every librdkafka handle) and the HTTP
 // thread. One union per direction; the worker's data is the frozen Config.
 import type { MessagePort } from 'node:worker_threads';
+import type { InstanceRecord } from '../cluster/instance-record.js';
 import type { Config } from '../config.js';
 import type { OutboxStats } from '../db/outbox-relay.js';
 import type { KafkaHealthSnapshot } from '../kafka/kafka-health.js';
@@ -19,6 +20,8 @@ export interface HttpThreadData {
 
 export type MainToHttp =
   | { readonly type: 'outbox-stats'; readonly stats: OutboxStats }
+  /** The live instances of the directory (src/cluster/), whenever they change: where store reads are forwarded. */
+  | { readonly type: 'instances'; readonly instances: readonly InstanceRecord[] }
   /** Which tasks this instance has, on which thread, in which state. */
   | { readonly type: 'tasks'; readonly state: EngineState; readonly tasks: readonly TaskInfo[] }
   | { readonly type: 'engine-stats'; readonly counters: EngineCounters; readonly tasks: readonly TaskStats[] }

@@ -8,6 +8,7 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { EngineError, type Violation } from '../errors.js';
 import { ClientGoneError } from './exchange.js';
+import { FORWARDED_BY_HEADER } from './store-forwarder.js';
 
 export interface RequestInput {
   readonly method: string;
@@ -16,6 +17,8 @@ export interface RequestInput {
   readonly params: readonly string[];
   readonly contentType: string;
   readonly idempotencyKey: string;
+  /** X-Store-Forwarded-By: the instance that forwarded this store read here ('' when a client sent it). */
+  readonly forwardedBy: string;
   body: Buffer | undefined;
 }
 
@@ -81,6 +84,7 @@ export function copyRequest(req: HttpRequest, paramNames: readonly string[]): Re
     params: decodeParams(raw, paramNames),
     contentType: req.getHeader('content-type'),
     idempotencyKey: req.getHeader('idempotency-key'),
+    forwardedBy: req.getHeader(FORWARDED_BY_HEADER),
     body: undefined,
   };
 }

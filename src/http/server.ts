@@ -24,6 +24,8 @@ const METHOD_NAME: Record<Method, AllowedMethod> = { get: 'GET', post: 'POST', p
 export interface RouteOptions {
   /** Read the body (up to maxBodyBytes) before calling the handler. */
   readonly body?: boolean;
+  /** Sent with every answer of the route, problems included; a reply's own headers of the same name win. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface HttpServerOptions {
@@ -46,6 +48,7 @@ interface Route {
   readonly paramNames: readonly string[];
   readonly handler: Handler;
   readonly body: boolean;
+  readonly headers: Readonly<Record<string, string>> | undefined;
 }
 
 export class HttpServer {
@@ -62,7 +65,7 @@ export class HttpServer {
   }
 
   route(method: Method, pattern: string, handler: Handler, options: RouteOptions = {}): this {
-    const route: Route = { pattern, paramNames: [...pattern.matchAll(/\/:(\w+)/g)].map((m) => m[1]!), handler, body: options.body === true };
+    const route: Route = { pattern, paramNames: [...pattern.matchAll(/\/:(\w+)/g)].map((m) => m[1]!), handler, body: options.body === true, headers: options.headers };
     for (const path of [pattern, CONTEXT_PATH + pattern]) {
       this.#routes.add(METHOD_NAME[method], path);
       this.#app[method](path, (res, req) => this.#serve(res, req, route));
@@ -105,9 +108,10 @@ export class HttpServer {
         return route.handler(input);
       };
       // reply and fail never throw, so this chain never rejects.
+      const headers = route.headers;
       void run().then(
-        (reply) => exchange.reply(reply),
-        (err: unknown) => exchange.fail(err),
+        (reply) => exchange.reply(headers === undefined ? reply : { ...reply, headers: { ...headers, ...reply.headers } }),
+        (err: unknown) => exchange.fail(err, headers),
       );
     } catch (err) {
       // Synchronous failures: malformed percent-encoding (a 400), or a bug (a 500).

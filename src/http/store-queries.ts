@@ -1,6 +1,8 @@
-// Interactive queries on orders-store from the HTTP thread: the partition of an order
-// id by Kafka's partitioner, a cache read from shared memory (no message hop), and on
-// a miss a read of the owning stream thread's RocksDB over its query port.
+// Interactive queries on this instance's part of orders-store, from the HTTP thread:
+// the partition of an order id by Kafka's partitioner, a cache read from shared memory
+// (no message hop), and on a miss a read of the owning stream thread's RocksDB over its
+// query port. Which instance answers for a partition is cluster-store.ts' decision;
+// this file answers for the tasks this instance has.
 //
 // A question to a thread is bounded twice: in time (QUERY_TIMEOUT_MS, then a 503) and
 // in number (MAX_PENDING, then a 503 at once), so a thread that hangs or dies cannot
@@ -15,9 +17,15 @@ import type { EngineState, TaskInfo } from '../engine/engine-state.js';
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
+/** A thread's answer: the values, and for a standby task how far its copy trails. */
+export interface ThreadAnswer {
+  readonly values: readonly Uint8Array[];
+  readonly lag: number | undefined;
+}
+
 interface Pending {
   readonly thread: number;
-  readonly resolve: (values: readonly Uint8Array[]) => void;
+  readonly resolve: (answer: ThreadAnswer) => void;
   readonly reject: (err: Error) => void;
   readonly timer: NodeJS.Timeout;
 }
@@ -69,7 +77,7 @@ export class StoreQueries {
     port.on('message', (res: QueryResponse) => {
       const p = this.#settle(res.id);
       if (p === undefined) return; // timed out already
-      if (res.ok) p.resolve(res.values);
+      if (res.ok) p.resolve({ values: res.values, lag: res.lag });
       else if (res.code === 'error') p.reject(fromWire(res.error));
       else if (res.code === 'not-owned') p.reject(this.#notOwned(undefined));
       else p.reject(new EngineError('ORD_ERR_STORE_NOT_READY', res.message));
@@ -92,34 +100,46 @@ export class StoreQueries {
     return this.#state === 'RUNNING' && [...this.#tasks.values()].every((t) => t.state === 'RUNNING' || t.state === 'STANDBY');
   }
 
-  /** The latest OrderDto bytes of an order, or undefined when the store has none. */
-  async get(orderId: number): Promise<Uint8Array | undefined> {
-    const key = String(orderId);
-    const partition = partitionFor(key, this.#numPartitions);
-    const task = this.#runningTask(partition);
-    const cached = this.#cache?.get(partition, orderId);
-    if (cached !== undefined) return cached ?? undefined; // null: deleted, not yet written down
-    const [value] = await this.#ask(task.thread, { type: 'get', partition, key });
-    return value;
+  /** This instance's task of `partition`, if it has one. */
+  task(partition: number): TaskInfo | undefined {
+    return this.#tasks.get(partition);
   }
 
-  /** A page of the store in store order: partition by partition, key order inside. */
-  async page(pageNo: number, pageSize: number): Promise<Uint8Array[]> {
-    if (!this.ready) throw this.#notReady();
-    let skip = pageNo * pageSize;
-    const out: Uint8Array[] = [];
-    for (let partition = 0; partition < this.#numPartitions && out.length < pageSize; partition++) {
-      const task = this.#tasks.get(partition);
-      if (task === undefined || task.state === 'STANDBY') continue; // owned by another instance (multi-instance paging comes with discovery)
-      const rows = await this.#ask(task.thread, { type: 'range', partition, offset: 0, limit: skip + pageSize - out.length });
-      if (rows.length <= skip) {
-        skip -= rows.length;
-        continue;
-      }
-      out.push(...rows.slice(skip, skip + pageSize - out.length));
-      skip = 0;
-    }
-    return out;
+  /** The engine's state as last reported. */
+  get state(): EngineState {
+    return this.#state;
+  }
+
+  /**
+   * The latest OrderDto bytes of an order from this instance's running task, or
+   * undefined when the store has none; a 503 when this instance cannot answer for it.
+   */
+  async get(orderId: number): Promise<Uint8Array | undefined> {
+    const partition = partitionFor(String(orderId), this.#numPartitions);
+    return this.getRunning(partition, this.#runningTask(partition).thread, orderId);
+  }
+
+  /** As get(), from the running task of `partition` on `thread` (the caller checked the task). */
+  async getRunning(partition: number, thread: number, orderId: number): Promise<Uint8Array | undefined> {
+    const cached = this.#cache?.get(partition, orderId);
+    if (cached !== undefined) return cached ?? undefined; // null: deleted, not yet written down
+    const { values } = await this.#ask(thread, { type: 'get', partition, key: String(orderId) });
+    return values[0];
+  }
+
+  /**
+   * The value of an order in a standby task's copy (never through the cache: a standby
+   * has no cache slice of its own, and the slice of the partition may hold what this
+   * instance cached while it was active), with the copy's lag as the thread reports it.
+   */
+  async getStandby(partition: number, thread: number, orderId: number): Promise<{ value: Uint8Array | undefined; lag: number | undefined }> {
+    const { values, lag } = await this.#ask(thread, { type: 'get', partition, key: String(orderId) });
+    return { value: values[0], lag };
+  }
+
+  /** The first `limit` values of a task's partition, in key order (a standby's with its lag). */
+  range(partition: number, thread: number, limit: number): Promise<ThreadAnswer> {
+    return this.#ask(thread, { type: 'range', partition, offset: 0, limit });
   }
 
   #runningTask(partition: number): TaskInfo {
@@ -151,7 +171,7 @@ export class StoreQueries {
     return p;
   }
 
-  #ask(thread: number, request: WithoutId<QueryRequest>): Promise<readonly Uint8Array[]> {
+  #ask(thread: number, request: WithoutId<QueryRequest>): Promise<ThreadAnswer> {
     const port = this.#ports[thread];
     if (port === undefined) return Promise.reject(this.#notReady());
     if (this.#pending.size >= this.#limits.maxPending) {

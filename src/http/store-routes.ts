@@ -1,24 +1,50 @@
 // GET /api/orders/store and /api/orders/store/{id}: the orders-store of the stream
-// engine (latest OrderDto per order), 503 while it is restoring or rebalancing.
-import { EngineError } from '../errors.js';
-import { parseOrderId, parseStorePageQuery } from './params.js';
+// engine (latest OrderDto per order), answered for the whole cluster from any instance
+// (cluster-store.ts); 503 with Retry-After only for a partition nobody can serve yet.
+// Every answer says which instance's task answered (X-Served-By).
+//
+// PARTITION_SLICE_ROUTE and KEYS_ROUTE are for instances only: one partition's rows of a
+// page, and a batch of forwarded key reads, from this instance's own tasks (never
+// forwarded on).
+import { lagHeader, PARTITION_SLICE_ROUTE, sliceReply, type ClusterStore } from './cluster-store.js';
+import { KEYS_ROUTE, MAX_BATCH } from './get-batcher.js';
+import { parseOrderId, parseOrderIdBatch, parsePartitionSliceQuery, parseStorePageQuery } from './params.js';
+import { requireJson } from './request.js';
 import { json } from './reply.js';
 import type { HttpServer } from './server.js';
-import type { StoreQueries } from './store-queries.js';
+import { SERVED_BY_HEADER } from './store-forwarder.js';
 
-const decoder = new TextDecoder();
-
-export function registerStoreRoutes(http: HttpServer, store: StoreQueries): void {
+export function registerStoreRoutes(http: HttpServer, store: ClusterStore, options: { readonly instanceId: string; readonly numPartitions: number }): void {
+  const headers = { [SERVED_BY_HEADER]: options.instanceId };
   http
-    .route('get', '/api/orders/store', async (input) => {
-      const { pageNo, pageSize } = parseStorePageQuery(input.query);
-      const values = await store.page(pageNo, pageSize);
-      return json(200, `[${values.map((v) => decoder.decode(v)).join(',')}]`);
-    })
-    .route('get', '/api/orders/store/:id', async (input) => {
-      const id = parseOrderId(input.params[0]!);
-      const value = await store.get(id);
-      if (value === undefined) throw new EngineError('ORD_ERR_ORDER_NOT_FOUND', `Order with Id ${id} not found in the store`);
-      return json(200, decoder.decode(value));
-    });
+    .route(
+      'get',
+      '/api/orders/store',
+      async (input) => {
+        const { pageNo, pageSize } = parseStorePageQuery(input.query);
+        const { rows, lag } = await store.page(pageNo, pageSize);
+        // Rows from a standby's copy in the page: how far behind they may be.
+        return json(200, `[${rows.join(',')}]`, lag === undefined ? undefined : lagHeader(lag));
+      },
+      { headers },
+    )
+    .route('get', '/api/orders/store/:id', (input) => store.get(parseOrderId(input.params[0]!), input.forwardedBy !== '', input.url), { headers })
+    .route(
+      'get',
+      PARTITION_SLICE_ROUTE,
+      async (input) => {
+        const { partition, skip, limit } = parsePartitionSliceQuery(input.params[0]!, input.query, options.numPartitions);
+        return sliceReply(await store.localSlice(partition, skip, limit));
+      },
+      { headers },
+    )
+    .route(
+      'post',
+      KEYS_ROUTE,
+      (input) => {
+        requireJson(input);
+        return store.localGets(parseOrderIdBatch(input.body, MAX_BATCH));
+      },
+      { headers, body: true },
+    );
 }

@@ -5,6 +5,7 @@
 // *default* loop (src/callbacks.cc: uv_async_init(uv_default_loop(), ...)), which
 // aborts the process with "Cannot create a handle without a HandleScope". So the main
 // thread is the kafka thread, and HTTP and stream processing run in workers.
+import { ClusterMembership } from '../cluster/cluster-membership.js';
 import type { Config } from '../config.js';
 import { OutboxRelay, type OutboxStats } from '../db/outbox-relay.js';
 import { createPool } from '../db/pool.js';
@@ -23,13 +24,23 @@ export class KafkaRuntime {
   readonly #closePool: () => Promise<void>;
   /** Partitions of recovererDLQ as found (or created) at start. */
   readonly dlqPartitions: number;
+  /** The instance directory: this instance's record, and everybody's (src/cluster/). */
+  readonly cluster: ClusterMembership;
 
-  private constructor(producer: DeliveringProducer, relay: OutboxRelay, projector: StatusProjector, closePool: () => Promise<void>, dlqPartitions: number) {
+  private constructor(
+    producer: DeliveringProducer,
+    relay: OutboxRelay,
+    projector: StatusProjector,
+    closePool: () => Promise<void>,
+    dlqPartitions: number,
+    cluster: ClusterMembership,
+  ) {
     this.#producer = producer;
     this.#relay = relay;
     this.#projector = projector;
     this.#closePool = closePool;
     this.dlqPartitions = dlqPartitions;
+    this.cluster = cluster;
   }
 
   static async start(config: Config, log: Logger, health: KafkaHealth): Promise<KafkaRuntime> {
@@ -55,6 +66,8 @@ export class KafkaRuntime {
       // Spring's recoverer would fail every such send; the tasks route by key instead (dead-letter.ts).
       log.warn({ topic: TOPIC_DLQ, partitions: dlqPartitions, inputs: config.numPartitions }, 'the dead-letter topic has fewer partitions than the inputs: dead letters go by key');
     }
+
+    const cluster = await ClusterMembership.start(config, log.child({ component: 'cluster' }), (client) => health.listener(client));
 
     const pool = createPool({ connectionString: config.databaseUrl, max: 3, applicationName: `${config.applicationId}-outbox` });
     const outboxLog = log.child({ component: 'outbox' });
@@ -82,7 +95,7 @@ export class KafkaRuntime {
       log.child({ component: 'status-projector' }),
       { onClientError: health.listener('status-projector') },
     );
-    return new KafkaRuntime(producer, relay, projector, () => pool.end(), dlqPartitions);
+    return new KafkaRuntime(producer, relay, projector, () => pool.end(), dlqPartitions, cluster);
   }
 
   wakeOutbox(): void {
@@ -94,6 +107,7 @@ export class KafkaRuntime {
   }
 
   async close(): Promise<void> {
+    await this.cluster.close();
     await this.#relay.stop();
     await this.#projector.close();
     await this.#producer.close();

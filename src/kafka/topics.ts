@@ -29,6 +29,17 @@ export function repartitionTopic(applicationId: string, input: JoinInput): strin
   return `${applicationId}-${input}-repartition`;
 }
 
+/**
+ * The instance directory (src/cluster/): one compacted record per live instance, keyed
+ * by INSTANCE_ID, saying where its HTTP API is and which tasks it serves. Kafka Streams
+ * spreads `application.server` through its assignor; librdkafka's assignors cannot
+ * carry it, so the instances publish it here. One partition: every instance reads all
+ * of it, in one order.
+ */
+export function instancesTopic(applicationId: string): string {
+  return `${applicationId}-instances`;
+}
+
 export interface TopicSpec {
   readonly name: string;
   readonly partitions: number;
@@ -54,5 +65,14 @@ export function topicLayout(
       config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0', 'segment.ms': String(3600 * 1000) },
     })),
     ...repartition.map((name) => ({ ...base, name, config: { 'retention.ms': String(24 * 3600 * 1000) } })),
+    {
+      name: instancesTopic(config.applicationId),
+      partitions: 1,
+      replicationFactor: config.replicationFactor,
+      coPartitioned: false,
+      // Heartbeats every few seconds: small segments so compaction keeps what a starting
+      // instance reads down to about one record per instance.
+      config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0', 'segment.ms': String(600 * 1000), 'delete.retention.ms': String(3600 * 1000) },
+    },
   ];
 }

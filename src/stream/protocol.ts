@@ -117,6 +117,15 @@ export type QueryRequest =
   | { readonly id: number; readonly type: 'range'; readonly partition: number; readonly offset: number; readonly limit: number };
 
 export type QueryResponse =
-  | { readonly id: number; readonly ok: true; readonly values: readonly Uint8Array[] }
+  | {
+      readonly id: number;
+      readonly ok: true;
+      readonly values: readonly Uint8Array[];
+      /**
+       * Set only when a standby task answered: how many changelog records its copy
+       * trails by (the HTTP thread sends it on as X-Store-Lag). An active task omits it.
+       */
+      readonly lag?: number;
+    }
   | { readonly id: number; readonly ok: false; readonly code: 'not-owned' | 'restoring'; readonly message: string }
   | { readonly id: number; readonly ok: false; readonly code: 'error'; readonly message: string; readonly error: WireError };

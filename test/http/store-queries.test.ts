@@ -1,103 +1,18 @@
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EngineError, toWire } from '../../src/errors.js';
+import { EngineError } from '../../src/errors.js';
 import { StoreQueries } from '../../src/http/store-queries.js';
 import { partitionFor } from '../../src/kafka/partitioner.js';
 import { CacheReader, CacheSliceWriter, createCacheBuffer } from '../../src/state/cache.js';
-import type { QueryRequest, QueryResponse } from '../../src/stream/protocol.js';
+import type { QueryRequest } from '../../src/stream/protocol.js';
 import type { EngineState, TaskInfo } from '../../src/engine/engine-state.js';
+import { errorAnswer, FakeStreamThreads, type Seen } from '../support/fake-stream-threads.js';
 
 const NUM_PARTITIONS = 4;
 const THREADS = 2;
 // Partition → owning thread. Not partition % THREADS, so a request sent to the port of
 // the partition number instead of the owner's lands on the wrong thread and shows.
 const OWNER = [1, 0, 1, 0] as const;
-
-type Answer = DistributiveOmit<QueryResponse, 'id'>;
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-/** A thread's error answer, as stream-thread.ts sends it: the error itself on the wire. */
-const errorAnswer = (err: EngineError | Error): Answer => ({ ok: false, code: 'error', message: err.message, error: toWire(err) });
-
-interface Seen {
-  readonly thread: number;
-  readonly request: QueryRequest;
-}
-
-/**
- * The stream threads' ends of the query ports. Each answers from its "RocksDB": `values`
- * for get (by partition and key), `rows` for range (by partition, in store order).
- */
-class FakeStreamThreads {
-  readonly channels = Array.from({ length: THREADS }, () => new MessageChannel());
-  readonly seen: Seen[] = [];
-  readonly values = new Map<string, string>();
-  readonly rows = new Map<number, string[]>();
-  /** Overrides every answer (error responses). */
-  fail: Answer | undefined;
-  /** Answers a range with every row from its offset, ignoring the limit (a thread breaking the protocol). */
-  ignoreLimit = false;
-  /** When set, requests wait here instead of being answered. */
-  held: { thread: number; request: QueryRequest }[] | undefined;
-  #onHeld: (() => void) | undefined;
-
-  constructor() {
-    this.channels.forEach(({ port2 }, thread) => {
-      port2.on('message', (request: QueryRequest) => {
-        this.seen.push({ thread, request });
-        if (this.held !== undefined) {
-          this.held.push({ thread, request });
-          this.#onHeld?.();
-          return;
-        }
-        this.#answer(thread, request);
-      });
-    });
-  }
-
-  get ports(): MessagePort[] {
-    return this.channels.map((c) => c.port1);
-  }
-
-  /** Resolves once `n` requests are held: no sleeping, the messages drive it. */
-  heldCount(n: number): Promise<void> {
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if ((this.held?.length ?? 0) >= n) resolve();
-      };
-      this.#onHeld = check;
-      check();
-    });
-  }
-
-  release(order: 'fifo' | 'reverse'): void {
-    const list = this.held ?? [];
-    this.held = undefined;
-    for (const { thread, request } of order === 'fifo' ? list : [...list].reverse()) this.#answer(thread, request);
-  }
-
-  #answer(thread: number, request: QueryRequest): void {
-    let answer: Answer;
-    if (this.fail !== undefined) answer = this.fail;
-    else if (request.type === 'get') {
-      const v = this.values.get(`${request.partition}:${request.key}`);
-      answer = { ok: true, values: v === undefined ? [] : [Buffer.from(v)] };
-    } else {
-      const all = this.rows.get(request.partition) ?? [];
-      const rows = all.slice(request.offset, this.ignoreLimit ? undefined : request.offset + request.limit);
-      answer = { ok: true, values: rows.map((r) => Buffer.from(r)) };
-    }
-    const response = { id: request.id, ...answer } as QueryResponse;
-    this.channels[thread]!.port2.postMessage(response);
-  }
-
-  close(): void {
-    for (const { port1, port2 } of this.channels) {
-      port1.close();
-      port2.close();
-    }
-  }
-}
 
 /** Order ids whose partition (Kafka's partitioner over the decimal id) is p: ids[p][0], ids[p][1], … */
 const ids: number[][] = Array.from({ length: NUM_PARTITIONS }, () => []);
@@ -124,7 +39,7 @@ let writers: CacheSliceWriter[];
 let queries: StoreQueries;
 
 beforeEach(() => {
-  threads = new FakeStreamThreads();
+  threads = new FakeStreamThreads(THREADS);
   const { sab, layout } = createCacheBuffer(64 * 1024, NUM_PARTITIONS);
   writers = Array.from({ length: NUM_PARTITIONS }, (_, p) => new CacheSliceWriter(sab, p, layout));
   queries = new StoreQueries(NUM_PARTITIONS, new CacheReader(sab, layout), threads.ports);
@@ -156,26 +71,18 @@ describe('StoreQueries: readiness', () => {
     { name: 'while the engine rebalances with no tasks yet', update: ['REBALANCING', []] },
     { name: 'while the task of the key restores (engine RUNNING)', update: ['RUNNING', restoring(2)] },
     { name: 'while the task of the key restores (engine REBALANCING)', update: ['REBALANCING', restoring(2)] },
-  ])('get() and page() reject with ORD_ERR_STORE_NOT_READY (503) $name, even for a cached key, without asking a thread', async ({ update }) => {
+  ])('get() rejects with ORD_ERR_STORE_NOT_READY (503) $name, even for a cached key, without asking a thread', async ({ update }) => {
     const id = idOn(2);
     writers[2]!.put(id, Buffer.from('cached'), { dirty: true });
     threads.values.set(`2:${id}`, 'stored');
     if (update !== undefined) queries.updateTasks(...update);
     expect(queries.ready).toBe(false);
 
-    for (const call of [() => queries.get(id), () => queries.page(0, 10)]) {
-      const err = await rejection(call());
-      expect(err.code).toBe('ORD_ERR_STORE_NOT_READY');
-      expect(err.status).toBe(503);
-      expect(err.canRetry).toBe(true);
-    }
+    const err = await rejection(queries.get(id));
+    expect(err.code).toBe('ORD_ERR_STORE_NOT_READY');
+    expect(err.status).toBe(503);
+    expect(err.canRetry).toBe(true);
     expect(await seenBeforeDrain()).toEqual([]);
-  });
-
-  it('page() waits for the whole engine: it rejects while the engine rebalances, even with every task running', async () => {
-    queries.updateTasks('REBALANCING', allRunning());
-    expect(queries.ready).toBe(false);
-    expect((await rejection(queries.page(0, 10))).code).toBe('ORD_ERR_STORE_NOT_READY');
   });
 
   it('get() answers for a running task while another task restores (readiness is per partition)', async () => {
@@ -332,62 +239,5 @@ describe('StoreQueries: bounds on questions to the threads', () => {
     expect(text(await queries.get(idOn(1, 2)))).toBe('from the new thread');
     replacement.port1.close();
     replacement.port2.close();
-  });
-});
-
-describe('StoreQueries.page', () => {
-  // Store order: partition 0 holds r0 r1, partition 1 r2..r6, partition 2 nothing,
-  // partition 3 r7 r8 r9.
-  const sizes = [2, 5, 0, 3];
-  let next = 0;
-  const layout = sizes.map((n) => Array.from({ length: n }, () => `r${next++}`));
-  const rows = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => `r${from + i}`);
-
-  beforeEach(() => {
-    layout.forEach((list, p) => threads.rows.set(p, list));
-    queries.updateTasks('RUNNING', allRunning());
-  });
-
-  // asks: [partition, limit] of each range request in order; every one at offset 0.
-  it.each([
-    { pageNo: 0, pageSize: 3, expected: rows(0, 3), asks: [[0, 3], [1, 1]] },
-    { pageNo: 1, pageSize: 3, expected: rows(3, 6), asks: [[0, 6], [1, 4]] },
-    { pageNo: 2, pageSize: 3, expected: rows(6, 9), asks: [[0, 9], [1, 7], [2, 2], [3, 2]] },
-    { pageNo: 3, pageSize: 3, expected: rows(9, 10), asks: [[0, 12], [1, 10], [2, 5], [3, 5]] },
-    { pageNo: 4, pageSize: 3, expected: [], asks: [[0, 15], [1, 13], [2, 8], [3, 8]] },
-    { pageNo: 0, pageSize: 2, expected: rows(0, 2), asks: [[0, 2]] },
-    { pageNo: 1, pageSize: 2, expected: rows(2, 4), asks: [[0, 4], [1, 2]] },
-    { pageNo: 0, pageSize: 10, expected: rows(0, 10), asks: [[0, 10], [1, 8], [2, 3], [3, 3]] },
-    { pageNo: 0, pageSize: 100, expected: rows(0, 10), asks: [[0, 100], [1, 98], [2, 93], [3, 93]] },
-    { pageNo: 1, pageSize: 7, expected: rows(7, 10), asks: [[0, 14], [1, 12], [2, 7], [3, 7]] },
-  ])('page($pageNo, $pageSize) returns $expected, walking partitions in order', async ({ pageNo, pageSize, expected, asks }) => {
-    const page = await queries.page(pageNo, pageSize);
-    expect(page.map(text)).toEqual(expected);
-    expect(threads.seen.map((s) => s.request)).toEqual(asks.map(([partition, limit]) => ({ id: expect.any(Number), type: 'range', partition, offset: 0, limit })));
-    expect(threads.seen.map((s) => s.thread)).toEqual(asks.map(([partition]) => OWNER[partition!]));
-  });
-
-  it.each([
-    { pageNo: 0, pageSize: 3, expected: rows(0, 3) },
-    { pageNo: 1, pageSize: 3, expected: rows(3, 6) },
-    { pageNo: 2, pageSize: 3, expected: rows(6, 9) },
-  ])('page($pageNo, $pageSize) holds at most pageSize rows even when a thread answers more than asked', async ({ pageNo, pageSize, expected }) => {
-    threads.ignoreLimit = true;
-    expect((await queries.page(pageNo, pageSize)).map(text)).toEqual(expected);
-  });
-
-  it('skips a partition this instance does not own', async () => {
-    queries.updateTasks('RUNNING', allRunning().filter((t) => t.partition !== 1));
-    const page = await queries.page(0, 10);
-    expect(page.map(text)).toEqual(['r0', 'r1', 'r7', 'r8', 'r9']);
-    expect(threads.seen.map((s) => s.request.partition)).toEqual([0, 2, 3]);
-  });
-
-  it.each([
-    { answer: errorAnswer(new EngineError('ORD_ERR_INTERNAL', 'no')), expected: 'ORD_ERR_INTERNAL' },
-    { answer: { ok: false as const, code: 'restoring' as const, message: 'no' }, expected: 'ORD_ERR_STORE_NOT_READY' },
-  ])('rejects with $expected when a thread answers so', async ({ answer, expected }) => {
-    threads.fail = answer;
-    expect((await rejection(queries.page(0, 3))).code).toBe(expected);
   });
 });
