@@ -14,6 +14,7 @@ import { KafkaRuntime } from './kafka/kafka-runtime.js';
 import { createLogger } from './logger.js';
 import { createCacheBuffer } from './state/cache.js';
 import { StreamEngine } from './engine/engine.js';
+import { standbysFor } from './engine/standby-placement.js';
 import { StreamThreads } from './engine/stream-threads.js';
 
 function readConfig(): Config {
@@ -143,6 +144,17 @@ async function main(): Promise<void> {
     await engine.close().catch(() => undefined); // started after the shutdown passed it
     return; // a fatal error came first; the shutdown owns the rest
   }
+  // Standby tasks: every instance derives the same placement from the directory.
+  kafka.cluster.onChange((live) =>
+    engine.setStandbys(
+      standbysFor(
+        config.instanceId,
+        live.map((r) => ({ instanceId: r.instanceId, active: [...r.running, ...r.restoring] })),
+        config.numPartitions,
+        config.numStandbyReplicas,
+      ),
+    ),
+  );
   let statsRound = 0;
   started.statsTimer = setInterval(() => {
     httpThread.sendOutboxStats(kafka.outboxStats);

@@ -64,6 +64,7 @@ export class ChangelogReader {
   readonly #owners = new Map<string, number>();
   #lastProgressLog = 0;
   #lastLagRefresh = 0;
+  #refreshing = false;
   /** Changelog records applied since start (metrics). */
   restoredTotal = 0;
 
@@ -230,7 +231,7 @@ export class ChangelogReader {
     );
     this.restoredTotal += messages.length;
     this.#logProgress();
-    await this.#refreshStandbyLag();
+    this.#refreshStandbyLag();
     return this.#finished();
   }
 
@@ -257,12 +258,24 @@ export class ChangelogReader {
     this.#options.log.info({ tasks: p.tasks, restored: p.restored, remaining: p.remaining }, 'restore: progress');
   }
 
-  /** Standbys' high watermarks move on as their active tasks commit: looked up now and then. */
-  async #refreshStandbyLag(): Promise<void> {
+  /**
+   * Standbys' high watermarks move on as their active tasks commit: looked up now and
+   * then, on the side. Never awaited by a step: a watermark query waits behind the
+   * consumer's own fetch to the same broker (up to fetch.wait.max.ms, 500 ms), and a
+   * dozen of them in the loop held a rebalance up for seconds.
+   */
+  #refreshStandbyLag(): void {
     const now = Date.now();
-    if (now - this.#lastLagRefresh < STANDBY_LAG_REFRESH_MS) return;
+    if (this.#refreshing || now - this.#lastLagRefresh < STANDBY_LAG_REFRESH_MS) return;
     this.#lastLagRefresh = now;
-    for (const r of this.#readings.values()) {
+    this.#refreshing = true;
+    void this.#refreshHighWatermarks().finally(() => {
+      this.#refreshing = false;
+    });
+  }
+
+  async #refreshHighWatermarks(): Promise<void> {
+    for (const r of [...this.#readings.values()]) {
       if (r.mode !== 'standby') continue;
       for (const topic of r.high.keys()) {
         try {

@@ -134,6 +134,7 @@ export class GroupConsumer {
       else consumer.unassign();
       return;
     }
+    this.#options.log.debug({ assign, partitions: assignment.length, incremental }, 'rebalance callback');
     this.#rebalances.push({ assign, assignment, incremental });
   }
 

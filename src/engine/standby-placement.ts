@@ -31,8 +31,8 @@ export function standbysFor(self: string, members: readonly PlacementMember[], n
   const out: number[] = [];
   for (let p = 0; p < numPartitions; p++) {
     if (owner.get(p) === self) continue;
-    // Only partitions someone runs: a standby of a task nobody has yet would race the restore of its first owner.
-    if (!owner.has(p)) continue;
+    // A partition between owners (revoked, not yet assigned) keeps standbys among all
+    // instances, so a copy is not dropped just before the task moves onto it.
     const chosen = ids
       .filter((id) => id !== owner.get(p))
       .sort((a, b) => rank(p, b) - rank(p, a) || (a < b ? -1 : 1))

@@ -380,12 +380,20 @@ export class StreamLoop {
     });
     this.#consumer.pause(this.#partitionsOf([...partial, ...create]));
     for (const p of create) this.#assignedAt.set(p, now);
+    let stableOffsetsMs = 0;
     if (create.length > 0) {
       await this.#consumer.committed(this.#partitionsOf(create), COMMITTED_TIMEOUT_MS);
+      stableOffsetsMs = Date.now() - now;
       await this.#tasks.createActive(create);
     }
     this.#log.info(
-      { created: create.map((p) => `0_${p}`), resumed: resumed.map((p) => `0_${p}`), restoring: this.#tasks.restoring().map((p) => `0_${p}`), incremental: r.incremental },
+      {
+        created: create.map((p) => `0_${p}`),
+        resumed: resumed.map((p) => `0_${p}`),
+        restoring: this.#tasks.restoring().map((p) => `0_${p}`),
+        incremental: r.incremental,
+        stableOffsetsMs,
+      },
       'rebalance: tasks assigned',
     );
   }

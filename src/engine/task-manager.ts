@@ -228,9 +228,15 @@ export class TaskManager {
     await Promise.all(
       add.map(async (partition) => {
         this.#tasks.set(partition, 'CREATED');
-        const opened = await this.#openOne(partition, true).catch((err: unknown) => this.#forget(partition, err));
-        this.#set(partition, 'STANDBY');
-        this.#reader.register(partition, opened.restoreFrom, 'standby');
+        try {
+          const opened = await this.#openOne(partition, true).catch((err: unknown) => this.#forget(partition, err));
+          this.#set(partition, 'STANDBY');
+          this.#reader.register(partition, opened.restoreFrom, 'standby');
+        } catch (err) {
+          // A standby is an optimisation: one that cannot open (its directory locked by
+          // another process...) is done without, never a reason to stop.
+          this.#log.warn({ err, task: `0_${partition}` }, 'standby task could not be opened; going on without it');
+        }
       }),
     );
     this.#options.onChanged();

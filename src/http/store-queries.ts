@@ -134,12 +134,15 @@ export class StoreQueries {
    */
   async getStandby(partition: number, thread: number, orderId: number): Promise<{ value: Uint8Array | undefined; lag: number | undefined }> {
     const { values, lag } = await this.#ask(thread, { type: 'get', partition, key: String(orderId) });
-    return { value: values[0], lag };
+    // The stream thread does not know the lag; the kafka thread's changelog reader does (TaskInfo).
+    return { value: values[0], lag: lag ?? this.#tasks.get(partition)?.lag };
   }
 
   /** The first `limit` values of a task's partition, in key order (a standby's with its lag). */
-  range(partition: number, thread: number, limit: number): Promise<ThreadAnswer> {
-    return this.#ask(thread, { type: 'range', partition, offset: 0, limit });
+  async range(partition: number, thread: number, limit: number): Promise<ThreadAnswer> {
+    const answer = await this.#ask(thread, { type: 'range', partition, offset: 0, limit });
+    const task = this.#tasks.get(partition);
+    return task?.state === 'STANDBY' && answer.lag === undefined && task.lag !== undefined ? { ...answer, lag: task.lag } : answer;
   }
 
   #runningTask(partition: number): TaskInfo {

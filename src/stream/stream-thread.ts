@@ -40,7 +40,8 @@ function task(partition: number): Task {
 async function answer(req: QueryRequest): Promise<QueryResponse> {
   const t = tasks.get(req.partition);
   if (t === undefined) return { id: req.id, ok: false, code: 'not-owned', message: `task 0_${req.partition} is not here` };
-  if (t.state !== 'RUNNING') return { id: req.id, ok: false, code: 'restoring', message: `task 0_${req.partition} is ${t.state}` };
+  // A standby's copy answers too (committed state, behind by its lag: the HTTP thread says by how much).
+  if (t.state !== 'RUNNING' && t.state !== 'STANDBY') return { id: req.id, ok: false, code: 'restoring', message: `task 0_${req.partition} is ${t.state}` };
   if (req.type === 'get') {
     const value = await t.get(req.key);
     return { id: req.id, ok: true, values: value === undefined ? [] : [value] };

@@ -45,7 +45,11 @@ describe('standby placement', () => {
     for (const m of ms) expect(standbysFor(m.instanceId, reversed, 6, 1)).toEqual(standbysFor(m.instanceId, ms, 6, 1));
   });
 
-  it('leaves partitions nobody runs without standbys', () => {
-    expect(standbysFor('i2', [{ instanceId: 'i1', active: [0] }, { instanceId: 'i2', active: [] }], 6, 1)).toEqual([0]);
+  it('keeps standbys of a partition between owners among all instances, so a task moving lands on its copy', () => {
+    const moving = [{ instanceId: 'i1', active: [0, 1, 2] }, { instanceId: 'i2', active: [] }];
+    // With two instances and one replica, i2 holds every partition i1 does not run; 3-5 are owned by nobody right now.
+    expect(standbysFor('i2', moving, 6, 2)).toEqual([0, 1, 2, 3, 4, 5]);
+    const placed = [3, 4, 5].map((p) => ['i1', 'i2'].filter((id) => standbysFor(id, moving, 6, 1).includes(p)));
+    for (const holders of placed) expect(holders).toHaveLength(1);
   });
 });

@@ -3,6 +3,7 @@
 // only some, and when one is SIGKILLed its tasks move to the others and every order is
 // still decided exactly once, the store agreeing.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { partitionFor } from '../../src/kafka/partitioner.js';
 import { DeliveringProducer, type OutgoingRecord } from '../../src/kafka/producer.js';
 import { KAFKA_BOOTSTRAP_SERVERS, NUM_PARTITIONS } from '../support/env.js';
 import { http } from '../support/orders.js';
@@ -92,6 +93,15 @@ it('shares the tasks, moves a killed instance\'s tasks to the others, and decide
         const killedAt = Date.now();
         expect(await b!.kill('SIGKILL')).toBeNull();
         b = undefined;
+        // Until the group moves b's tasks (its session has to end first), a answers for
+        // them from its standby copies, saying how far behind they are.
+        const decided = mine().map((r) => Number(r.key)).find((id) => tb!.includes(partitionFor(String(id), NUM_PARTITIONS)));
+        if (decided !== undefined) {
+          const res = await fetch(`${a.baseUrl}/api/orders/store/${decided}`);
+          expect(res.status).toBe(200);
+          expect(res.headers.get('x-store-lag')).toMatch(/^(\d+|unknown)$/);
+          expect(res.headers.get('x-served-by')).toBe('many-a');
+        }
         await waitFor('a runs every task', async () => (running(await tasksOf(a)).length === NUM_PARTITIONS ? true : undefined), 60_000, 250);
         movedAfterMs = Date.now() - killedAt;
       }
@@ -119,6 +129,8 @@ it('shares the tasks, moves a killed instance\'s tasks to the others, and decide
     const [after, taken] = await settled([a, c], 60_000);
     expect(taken!.length).toBeGreaterThan(0);
     expect(after!.every((p) => before.includes(p))).toBe(true);
+    // a kept standby copies of b's tasks (NUM_STANDBY_REPLICAS 1): the moved tasks restored only their tail.
+    expect(a.output()).toContain('standby tasks made active');
   } catch (err) {
     process.stderr.write(`--- a (tail) ---\n${a.output().slice(-5000)}\n`);
     if (b !== undefined) process.stderr.write(`--- b (tail) ---\n${b.output().slice(-3000)}\n`);

@@ -35,7 +35,7 @@ const created: { id: number; customerId: number }[] = [];
 const env = (instanceId: string): Record<string, string> => {
   const stateDir = mkdtempSync(join(tmpdir(), `any-instance-${instanceId}-`));
   stateDirs.push(stateDir);
-  return { APPLICATION_ID, INSTANCE_ID: instanceId, STATE_DIR: stateDir, COMMIT_INTERVAL_MS: '200', INSTANCE_HEARTBEAT_MS: '500', INSTANCE_TTL_MS: '2000', STORE_FORWARD_TIMEOUT_MS: '1000' };
+  return { APPLICATION_ID, INSTANCE_ID: instanceId, STATE_DIR: stateDir, NUM_STANDBY_REPLICAS: '0', COMMIT_INTERVAL_MS: '200', INSTANCE_HEARTBEAT_MS: '500', INSTANCE_TTL_MS: '2000', STORE_FORWARD_TIMEOUT_MS: '1000' };
 };
 
 beforeAll(async () => {

@@ -45,9 +45,10 @@ export async function startService(env: Record<string, string> = {}, options: Se
       DATABASE_URL: TEST_DATABASE_URL,
       LOG_LEVEL: 'info',
       OUTBOX_POLL_MS: '200',
-      // One state directory per test process, kept across a test's restarts (a restart
-      // with the same INSTANCE_ID finds its stores) and never shared with other runs.
-      STATE_DIR: join(tmpdir(), `order-engine-test-${process.pid}`),
+      // One state directory per test process and instance, kept across a test's
+      // restarts (a restart with the same INSTANCE_ID finds its stores) and never
+      // shared with other runs or instances (as pods each have their own volume).
+      STATE_DIR: join(tmpdir(), `order-engine-test-${process.pid}`, env.INSTANCE_ID ?? 'default'),
       ...env,
       PORT: String(port),
     },
