@@ -79,6 +79,11 @@ export function createMetrics(sources: MetricSources): client.Registry {
   void phases;
   counterFrom('kafka_streams_aborted_total', 'Failed commit cycles (transaction aborted, tasks rolled back to committed state)', () => sources.engine()?.counters.aborts);
   counterFrom('kafka_streams_forwarded_records_total', 'Records forwarded to their key\'s partition through a repartition topic', () => sources.engine()?.counters.forwarded);
+  counterFrom(
+    'kafka_streams_duplicate_decisions_suppressed_total',
+    'Decisions not made again because the order was decided already (a participant answered it twice)',
+    () => sources.engine()?.counters.duplicateDecisions,
+  );
   counterFrom('kafka_streams_restore_records_total', 'Changelog records applied by restores and standby updates', () => sources.engine()?.counters.restored);
   counterFrom('kafka_streams_thread_lost_total', 'Stream threads that died and were replaced (their tasks reopened)', () => sources.engine()?.counters.threadsLost);
   const labelled = (name: string, help: string, label: string, read: () => Record<string, number> | undefined): void => {

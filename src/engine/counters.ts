@@ -14,6 +14,8 @@ export interface EngineCounters {
   mispartitioned: Record<string, number>;
   /** Of those, forwarded through a repartition topic (REPARTITION_INPUTS). */
   forwarded: number;
+  /** Decisions not made again for orders already decided (participants' repeated answers). */
+  duplicateDecisions: number;
   /** Stream threads that died and were replaced. */
   threadsLost: number;
   /** Changelog records applied by restores and standby updates. */
@@ -31,6 +33,7 @@ export function newCounters(transactions: TransactionCounters): EngineCounters {
     aborts: 0,
     mispartitioned: {},
     forwarded: 0,
+    duplicateDecisions: 0,
     threadsLost: 0,
     restored: 0,
     transactions,

@@ -36,7 +36,7 @@ const ERR_ASSIGN = Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS;
 const REPLACE_QUIET_MS = 60_000;
 /** An unbroken run of replacements this long is another instance holding our INSTANCE_ID. */
 const REPLACE_GIVE_UP_MS = 150_000;
-const REPLACE_MAX_BACKOFF_MS = 5000;
+const REPLACE_MAX_BACKOFF_MS = 1000;
 
 export type GroupProtocol = 'consumer' | 'classic';
 

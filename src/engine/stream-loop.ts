@@ -1,11 +1,10 @@
-// The stream loop and its commit cycle, after Kafka Streams' StreamThread.runLoop:
+// The stream loop, after Kafka Streams' StreamThread.runLoop:
 //
 //   loop: answer queued rebalances → poll (restoring tasks' partitions paused) →
-//         dispatch each partition's records to the stream thread that owns its task →
-//         produce their outputs in the open transaction → a step of the changelog
-//         reader (restores, standbys) → every COMMIT_INTERVAL_MS: prepareCommit every
-//         running task (changelog records into the transaction) →
-//         sendOffsetsToTransaction → commitTransaction → postCommit (RocksDB + checkpoint).
+//         hand the running tasks' records to the commit cycle (commit-cycle.ts: each
+//         partition's batch to the stream thread that owns its task, outputs into the
+//         open transaction) → a step of the changelog reader (restores, standbys) →
+//         every COMMIT_INTERVAL_MS: the cycle's two-phase commit.
 //
 // Rebalances arrive as deltas (group-consumer.ts). Revoked: commit, then close the
 // tasks that lost a partition (incremental) or suspend them all (eager). Assigned: the
@@ -30,14 +29,12 @@ import type Kafka from 'node-rdkafka';
 import type { Config } from '../config.js';
 import { recoveryOf } from '../errors.js';
 import type { TransactionalProducer } from '../kafka/transactional-producer.js';
-import { JOIN_STORE, ORDERS_STORE, changelogTopic } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
-import type { ChangelogPosition, InputRecord, PrepareCommitResult, ProcessResult } from '../stream/protocol.js';
+import { CommitCycle } from './commit-cycle.js';
 import type { EngineCounters } from './counters.js';
 import { ConsumerLostError, type GroupConsumer, type Rebalance } from './group-consumer.js';
 import type { StreamThreads } from './stream-threads.js';
 import type { TaskManager } from './task-manager.js';
-import { groupByPartition } from './thread-assignment.js';
 
 /** Records per poll (Kafka Streams' max.poll.records is 1000 too). */
 const MAX_POLL_RECORDS = 1000;
@@ -47,8 +44,6 @@ const POLL_WAIT_MS = 50;
 const RESTORE_WAIT_MS = 20;
 /** Backoff after consecutive failed cycles: 100 ms doubling up to this. */
 const MAX_BACKOFF_MS = 5000;
-/** One warning per topic per this long about records on the wrong partition. */
-const MISPARTITION_WARN_MS = 60_000;
 /** A seek waits this long for the fetcher to drop what it prefetched from the old position. */
 const SEEK_TIMEOUT_MS = 5000;
 /** Stable committed offsets (KIP-447) wait for a previous owner's transaction: its timeout bounds this. */
@@ -76,21 +71,16 @@ export class StreamLoop {
   readonly #hooks: LoopHooks;
   readonly #counters: EngineCounters;
   readonly #sources: readonly string[];
-  /** Next offset to commit, per `topic:partition`, of what was processed since the last commit. */
-  readonly #consumed = new Map<string, Kafka.TopicPartitionOffset>();
-  /** The first offset taken from the consumer since the last commit: where a rollback seeks back to. */
-  readonly #uncommittedFrom = new Map<string, Kafka.TopicPartitionOffset>();
+  readonly #cycle: CommitCycle;
   /** Partitions the group gave this member, by `topic:partition`. */
   readonly #assigned = new Map<string, Kafka.TopicPartition>();
   /** Stream threads that died since the last recovery; their tasks must be reopened. */
   readonly #lostThreads = new Set<number>();
-  readonly #lastMispartitionWarning = new Map<string, number>();
   /** When each task was assigned, for the rebalance duration logged when it runs. */
   readonly #assignedAt = new Map<number, number>();
   #standbysWanted: readonly number[] | undefined;
   /** After the consumer was replaced: tasks the new assignment leaves out are closed. */
   #replaced = false;
-  #lastCommit = Date.now();
   #failures = 0;
   /** Set when recovery itself failed: the loop retries it before consuming anything. */
   #recoveryPending: { reopen: boolean } | undefined;
@@ -111,6 +101,7 @@ export class StreamLoop {
     this.#sources = parts.sources;
     this.#counters = counters;
     this.#hooks = hooks;
+    this.#cycle = new CommitCycle(config, log, parts, counters);
   }
 
   /** True while the group has not settled this member's tasks (a rebalance queued, a task not yet running). */
@@ -144,7 +135,7 @@ export class StreamLoop {
         const messages = await this.#consumer.poll(MAX_POLL_RECORDS, restoring ? 0 : POLL_WAIT_MS);
         if (messages.length > 0) await this.#process(messages);
         await this.#restoreStep(restoring && messages.length === 0 ? RESTORE_WAIT_MS : 0);
-        if (Date.now() - this.#lastCommit >= this.#config.commitIntervalMs) await this.#commit();
+        if (this.#cycle.due) await this.#commitCycle();
       } catch (err) {
         await this.#recover(err);
       }
@@ -181,107 +172,16 @@ export class StreamLoop {
       else if (!strays.has(k)) strays.set(k, { topic: m.topic, partition: m.partition, offset: m.offset });
     }
     for (const position of strays.values()) if (this.#assigned.has(key(position.topic, position.partition))) await this.#consumer.seek(position, SEEK_TIMEOUT_MS);
-    if (live.length === 0) return;
-    // Before anything can fail: where a rollback must seek back to.
-    for (const m of live) {
-      const k = key(m.topic, m.partition);
-      if (!this.#uncommittedFrom.has(k)) this.#uncommittedFrom.set(k, { topic: m.topic, partition: m.partition, offset: m.offset });
-    }
-    // The join's clock (TIMESTAMP_EXTRACTOR). By default the record's own Kafka
-    // timestamp: a replay after a crash or an outage then joins exactly what the live
-    // run would have, whereas processing time puts an answer processed before a crash
-    // and its partner replayed after it further apart than the window, and the order
-    // is never decided. `wallclock` is the original's WallclockTimestampExtractor.
-    const now = Date.now();
-    const recordTime = this.#config.timestampExtractor === 'record';
-    await this.#producer.begin();
-    const results = await Promise.all(
-      [...groupByPartition(live)].map(async ([partition, batch]) => {
-        const records: InputRecord[] = batch.map((m) => ({
-          topic: m.topic,
-          offset: m.offset,
-          key: m.key === null || m.key === undefined ? null : m.key.toString(),
-          value: m.value ?? null,
-          // No valid timestamp (an old producer's -1): the wall clock stands in.
-          timestamp: recordTime && m.timestamp !== undefined && m.timestamp > 0 ? m.timestamp : now,
-        }));
-        return this.#threads.run<ProcessResult>(partition, { type: 'process', partition, records });
-      }),
-    );
-    for (const r of results) {
-      await this.#producer.send(r.outputs);
-      this.#counters.processed += r.processed;
-      this.#counters.skipped += r.skipped;
-      this.#counters.forwarded += r.forwarded;
-      for (const [topic, n] of Object.entries(r.mispartitioned)) this.#mispartitioned(topic, n);
-    }
-    for (const m of live) this.#consumed.set(key(m.topic, m.partition), { topic: m.topic, partition: m.partition, offset: m.offset + 1 });
+    if (live.length > 0) await this.#cycle.process(live);
   }
 
-  #mispartitioned(topic: string, n: number): void {
-    this.#counters.mispartitioned[topic] = (this.#counters.mispartitioned[topic] ?? 0) + n;
-    const now = Date.now();
-    if (now - (this.#lastMispartitionWarning.get(topic) ?? 0) < MISPARTITION_WARN_MS) return;
-    this.#lastMispartitionWarning.set(topic, now);
-    this.#log.warn(
-      { topic, total: this.#counters.mispartitioned[topic], repartitionInputs: this.#config.repartitionInputs },
-      `records on ${topic} arrived on another partition than their key's: their producer does not partition like Kafka's default partitioner (murmur2), ` +
-        (this.#config.repartitionInputs
-          ? 'so they are forwarded to their key\'s partition through a repartition topic'
-          : 'so its answers cannot be joined with the other side\'s; set the producer\'s partitioner to murmur2_random, or REPARTITION_INPUTS=true'),
-    );
-  }
-
+  /** The final commit of a clean close. */
   async commit(): Promise<void> {
-    await this.#commit();
+    await this.#commitCycle();
   }
 
-  async #commit(): Promise<void> {
-    this.#lastCommit = Date.now();
-    if (this.#consumed.size === 0) return;
-    const started = process.hrtime.bigint();
-    const lap = (phase: keyof EngineCounters['commitPhases'], since: bigint): bigint => {
-      const now = process.hrtime.bigint();
-      this.#counters.commitPhases[phase] += Number(now - since) / 1e9;
-      return now;
-    };
-    const running = this.#tasks.running();
-    await this.#producer.begin();
-    const prepared = await Promise.all(running.map((partition) => this.#threads.run<PrepareCommitResult>(partition, { type: 'prepareCommit', partition })));
-    for (const p of prepared) await this.#producer.send(p.changelog);
-    let t = lap('prepare', started);
-    await this.#producer.flush();
-    t = lap('flush', t);
-    await this.#producer.commit([...this.#consumed.values()], this.#consumer.client);
-    t = lap('transaction', t);
-    this.#consumed.clear();
-    this.#uncommittedFrom.clear();
-    const ends = this.#producer.takeEnds();
-    try {
-      await Promise.all(
-        running.map((partition) => {
-          const changelogEnd: ChangelogPosition[] = [];
-          for (const topic of this.#changelogs()) {
-            const offset = ends.get(key(topic, partition));
-            if (offset !== undefined) changelogEnd.push({ topic, partition, offset });
-          }
-          return this.#threads.run(partition, { type: 'postCommit', partition, changelogEnd });
-        }),
-      );
-    } catch (err) {
-      // Committed, but not (all) in the stores: a rollback would lose committed state.
-      // Reopening restores the stores from their changelogs past the checkpoint.
-      this.#recoveryPending = { reopen: true };
-      throw err;
-    }
-    lap('postCommit', t);
-    this.#counters.commits++;
-    this.#counters.commitSeconds += Number(process.hrtime.bigint() - started) / 1e9;
-    this.#failures = 0;
-  }
-
-  #changelogs(): string[] {
-    return [changelogTopic(this.#config.applicationId, ORDERS_STORE), changelogTopic(this.#config.applicationId, JOIN_STORE)];
+  async #commitCycle(): Promise<void> {
+    if (await this.#cycle.commit()) this.#failures = 0;
   }
 
   async #handleRebalances(): Promise<void> {
@@ -307,7 +207,7 @@ export class StreamLoop {
     let clean = this.#recoveryPending === undefined;
     if (clean) {
       try {
-        await this.#commit();
+        await this.#commitCycle();
       } catch (err) {
         clean = false;
         this.#log.warn({ err, tasks: affected }, 'commit on revocation failed: closing the revoked tasks dirty, rolling the others back');
@@ -315,7 +215,7 @@ export class StreamLoop {
     }
     if (!clean) {
       await this.#producer.abort().catch((err: unknown) => this.#log.warn({ err }, 'abort on revocation failed'));
-      this.#consumed.clear();
+      this.#cycle.dropConsumed();
     }
     if (r.incremental || !clean) {
       await this.#tasks.close(affected, !clean);
@@ -328,10 +228,8 @@ export class StreamLoop {
       this.#tasks.suspend(affected.filter((p) => this.#tasks.stateOf(p) === 'RUNNING'));
     }
     for (const a of revoked) {
-      const k = key(a.topic, a.partition);
-      this.#assigned.delete(k);
-      this.#consumed.delete(k);
-      this.#uncommittedFrom.delete(k);
+      this.#assigned.delete(key(a.topic, a.partition));
+      this.#cycle.forgetPartition(a.topic, a.partition);
     }
     for (const p of affected) this.#assignedAt.delete(p);
     this.#consumer.unassign(r);
@@ -409,8 +307,9 @@ export class StreamLoop {
     this.#failures++;
     this.#log.warn({ err, recovery, failures: this.#failures }, 'commit cycle failed: aborting the transaction and rolling tasks back to their committed state');
     // The failed consumer cannot seek; its replacement starts from the committed offsets.
-    if (err instanceof ConsumerLostError) this.#uncommittedFrom.clear();
-    await this.#recoverTasks(recovery === 'wipe' || (this.#recoveryPending?.reopen ?? false));
+    if (err instanceof ConsumerLostError) this.#cycle.takeRewinds();
+    const reopen = this.#cycle.takeReopenRequired();
+    await this.#recoverTasks(recovery === 'wipe' || reopen || (this.#recoveryPending?.reopen ?? false));
     if (err instanceof ConsumerLostError && this.#hooks.active()) await this.#replaceConsumer();
   }
 
@@ -421,8 +320,7 @@ export class StreamLoop {
    */
   async #replaceConsumer(): Promise<void> {
     this.#assigned.clear();
-    this.#consumed.clear();
-    this.#uncommittedFrom.clear();
+    this.#cycle.forget();
     this.#replaced = true;
     this.#hooks.changed();
     try {
@@ -443,7 +341,7 @@ export class StreamLoop {
   async #recoverTasks(reopenAll: boolean): Promise<void> {
     this.#recoveryPending = { reopen: reopenAll };
     try {
-      this.#consumed.clear();
+      this.#cycle.dropConsumed();
       await this.#producer.abort().catch((err: unknown) => {
         // FATAL (begin() replaces the producer) or closing; the rollback stands either way.
         this.#log.warn({ err }, 'abort failed; the producer will be replaced before the next transaction');
@@ -479,22 +377,20 @@ export class StreamLoop {
 
   /** Rewinds every partition consumed since the last commit to its first uncommitted record. */
   async #seekToCommitted(): Promise<void> {
-    for (const [k, position] of this.#uncommittedFrom) {
-      if (!this.#assigned.has(k)) continue;
+    for (const position of this.#cycle.takeRewinds()) {
+      if (!this.#assigned.has(key(position.topic, position.partition))) continue;
       await this.#consumer.seek(position, SEEK_TIMEOUT_MS);
     }
-    this.#uncommittedFrom.clear();
   }
 
   /** For close(): whether a final commit makes sense. */
   get canCommit(): boolean {
-    return this.#recoveryPending === undefined && this.#lostThreads.size === 0;
+    return this.#recoveryPending === undefined && this.#lostThreads.size === 0 && !this.#cycle.reopenRequired;
   }
 
   /** Drops what was processed but not committed (close after a failed final commit). */
   forget(): void {
-    this.#consumed.clear();
-    this.#uncommittedFrom.clear();
+    this.#cycle.forget();
   }
 }
 

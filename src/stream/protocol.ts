@@ -94,6 +94,8 @@ export interface ProcessResult {
   readonly mispartitioned: Readonly<Record<string, number>>;
   /** Of those, the ones forwarded to their key's partition through a repartition topic. */
   readonly forwarded: number;
+  /** Decisions not made again for an order already decided (a participant's repeated answer). */
+  readonly duplicates: number;
 }
 
 export interface PrepareCommitResult {

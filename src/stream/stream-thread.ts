@@ -100,7 +100,7 @@ async function run(req: StreamThreadRequest): Promise<unknown> {
       await Task.wipe(req.task);
       return true;
     case 'process': {
-      return task(req.partition).process(req.records) satisfies ProcessResult;
+      return (await task(req.partition).process(req.records)) satisfies ProcessResult;
     }
     case 'prepareCommit':
       return { changelog: task(req.partition).prepareCommit() } satisfies PrepareCommitResult;

@@ -25,6 +25,7 @@ import { JoinProcessor } from './join-processor.js';
 import { JoinWindow, parseJoinStoreKey, type JoinEntry } from './join-window.js';
 import type { ChangelogPosition, InputRecord, OutputRecord, ProcessResult, RestoreRecord, TaskConfig, TaskStats } from './protocol.js';
 import { TableProcessor } from './table-processor.js';
+import { isDecided } from './decided.js';
 import { transition, type TaskState } from './task-state.js';
 
 const STORE_OPTIONS = { blockCacheBytes: 8 * 1024 * 1024, writeBufferBytes: 4 * 1024 * 1024 };
@@ -87,6 +88,7 @@ export class Task {
   readonly #numPartitions: number;
   #processed = 0;
   #skipped = 0;
+  #duplicates = 0;
   /**
    * The task's stream time: the largest record timestamp it has seen (Kafka Streams'
    * notion). The join window expires by it, not by the wall clock, so a task that
@@ -220,11 +222,12 @@ export class Task {
     this.#streamTime = entries.at(-1)?.timestamp ?? 0;
   }
 
-  process(records: readonly InputRecord[]): ProcessResult {
+  async process(records: readonly InputRecord[]): Promise<ProcessResult> {
     const outputs: OutputRecord[] = [];
     const mispartitioned: Record<string, number> = {};
     let processed = 0;
     let forwarded = 0;
+    let duplicates = 0;
     for (const record of records) {
       if (record.timestamp > this.#streamTime) this.#streamTime = record.timestamp;
       const source = this.#sources.get(record.topic);
@@ -240,16 +243,52 @@ export class Task {
           }
         }
       }
-      const ok = source.processor === 'table'
-        ? this.#tableProcessor.process(record, outputs, this.#table.writes)
-        : this.#joinProcessor.process(record, outputs, this.#join.writes);
+      let ok: boolean;
+      if (source.processor === 'table') ok = this.#tableProcessor.process(record, outputs, this.#table.writes);
+      else {
+        const from = outputs.length;
+        ok = this.#joinProcessor.process(record, outputs, this.#join.writes);
+        if (outputs.length > from) duplicates += await this.#settleDecisions(outputs, from, record.timestamp);
+      }
       if (ok) processed++;
     }
     this.#joinProcessor.expire(this.#streamTime, this.#join.writes);
     const skipped = records.length - processed - forwarded;
     this.#processed += processed;
     this.#skipped += skipped;
-    return { outputs, processed, skipped, mispartitioned, forwarded };
+    this.#duplicates += duplicates;
+    return { outputs, processed, skipped, mispartitioned, forwarded, duplicates };
+  }
+
+  /**
+   * A decision is made once per order. Participants deliver at least once: after an
+   * outage one may answer an order again, and a repeated answer inside the window
+   * would join again. So a decision the join just made (outputs from `from` on) is
+   * dropped when orders-store already holds a decision for the order, and otherwise
+   * written to orders-store at once (in this transaction; its own record from
+   * `orders` later writes the same value), so a repeat in the same transaction or
+   * before that record comes back is caught too. A decision for another partition's
+   * key (an answer that arrived mispartitioned) is left alone: its store is not here.
+   * Returns how many were dropped.
+   */
+  async #settleDecisions(outputs: OutputRecord[], from: number, timestamp: number): Promise<number> {
+    let dropped = 0;
+    for (let i = from; i < outputs.length; ) {
+      const o = outputs[i]!;
+      if (o.topic !== TOPIC_ORDERS || o.partition !== this.partition || o.value === null) {
+        i++;
+        continue;
+      }
+      const current = await this.get(o.key);
+      if (current !== undefined && isDecided(current)) {
+        outputs.splice(i, 1);
+        dropped++;
+        continue;
+      }
+      this.#tableProcessor.process({ topic: TOPIC_ORDERS, offset: -1, key: o.key, value: o.value, timestamp }, outputs, this.#table.writes);
+      i++;
+    }
+    return dropped;
   }
 
   /** Phase one: the changelog records of everything written since the last commit. */

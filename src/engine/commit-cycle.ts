@@ -1,0 +1,198 @@
+// The commit cycle of the stream loop, after Kafka Streams' TaskExecutor and
+// TaskManager.commit: running tasks process their partitions' records inside the open
+// transaction, and every COMMIT_INTERVAL_MS the cycle is closed in two phases:
+//
+//   prepareCommit every running task (cache flushed: changelog records into the
+//   transaction) → flush → sendOffsetsToTransaction + commitTransaction →
+//   postCommit every task (the same changes into RocksDB, now and then a checkpoint).
+//
+// It keeps what a rollback needs: the next offset to commit per partition, and the
+// first offset taken since the last commit (where the consumer seeks back to).
+import type Kafka from 'node-rdkafka';
+import type { Config } from '../config.js';
+import type { TransactionalProducer } from '../kafka/transactional-producer.js';
+import { JOIN_STORE, ORDERS_STORE, changelogTopic } from '../kafka/topics.js';
+import type { Logger } from '../logger.js';
+import type { ChangelogPosition, InputRecord, PrepareCommitResult, ProcessResult } from '../stream/protocol.js';
+import type { EngineCounters } from './counters.js';
+import type { GroupConsumer } from './group-consumer.js';
+import type { StreamThreads } from './stream-threads.js';
+import type { TaskManager } from './task-manager.js';
+import { groupByPartition } from './thread-assignment.js';
+
+/** One warning per topic per this long about records on the wrong partition. */
+const MISPARTITION_WARN_MS = 60_000;
+
+export const partitionKey = (topic: string, partition: number): string => `${topic}:${partition}`;
+
+export class CommitCycle {
+  readonly #config: Config;
+  readonly #log: Logger;
+  readonly #threads: StreamThreads;
+  readonly #producer: TransactionalProducer;
+  readonly #consumer: GroupConsumer;
+  readonly #tasks: TaskManager;
+  readonly #counters: EngineCounters;
+  /** Next offset to commit, per `topic:partition`, of what was processed since the last commit. */
+  readonly #consumed = new Map<string, Kafka.TopicPartitionOffset>();
+  /** The first offset taken from the consumer since the last commit: where a rollback seeks back to. */
+  readonly #uncommittedFrom = new Map<string, Kafka.TopicPartitionOffset>();
+  readonly #lastMispartitionWarning = new Map<string, number>();
+  #lastCommit = Date.now();
+  /** A transaction committed but its postCommit failed: the stores lack committed state, reopen them. */
+  #reopenRequired = false;
+
+  constructor(
+    config: Config,
+    log: Logger,
+    parts: { threads: StreamThreads; producer: TransactionalProducer; consumer: GroupConsumer; tasks: TaskManager },
+    counters: EngineCounters,
+  ) {
+    this.#config = config;
+    this.#log = log;
+    this.#threads = parts.threads;
+    this.#producer = parts.producer;
+    this.#consumer = parts.consumer;
+    this.#tasks = parts.tasks;
+    this.#counters = counters;
+  }
+
+  get due(): boolean {
+    return Date.now() - this.#lastCommit >= this.#config.commitIntervalMs;
+  }
+
+  get reopenRequired(): boolean {
+    return this.#reopenRequired;
+  }
+
+  /** Taken by the recovery that reopens the tasks. */
+  takeReopenRequired(): boolean {
+    const r = this.#reopenRequired;
+    this.#reopenRequired = false;
+    return r;
+  }
+
+  /** Records of running tasks into the open transaction (their outputs sent in it). */
+  async process(live: readonly Kafka.Message[]): Promise<void> {
+    // Before anything can fail: where a rollback must seek back to.
+    for (const m of live) {
+      const k = partitionKey(m.topic, m.partition);
+      if (!this.#uncommittedFrom.has(k)) this.#uncommittedFrom.set(k, { topic: m.topic, partition: m.partition, offset: m.offset });
+    }
+    // The join's clock (TIMESTAMP_EXTRACTOR). By default the record's own Kafka
+    // timestamp: a replay after a crash or an outage then joins exactly what the live
+    // run would have, whereas processing time puts an answer processed before a crash
+    // and its partner replayed after it further apart than the window, and the order
+    // is never decided. `wallclock` is the original's WallclockTimestampExtractor.
+    const now = Date.now();
+    const recordTime = this.#config.timestampExtractor === 'record';
+    await this.#producer.begin();
+    const results = await Promise.all(
+      [...groupByPartition(live)].map(async ([partition, batch]) => {
+        const records: InputRecord[] = batch.map((m) => ({
+          topic: m.topic,
+          offset: m.offset,
+          key: m.key === null || m.key === undefined ? null : m.key.toString(),
+          value: m.value ?? null,
+          // No valid timestamp (an old producer's -1): the wall clock stands in.
+          timestamp: recordTime && m.timestamp !== undefined && m.timestamp > 0 ? m.timestamp : now,
+        }));
+        return this.#threads.run<ProcessResult>(partition, { type: 'process', partition, records });
+      }),
+    );
+    for (const r of results) {
+      await this.#producer.send(r.outputs);
+      this.#counters.processed += r.processed;
+      this.#counters.skipped += r.skipped;
+      this.#counters.forwarded += r.forwarded;
+      this.#counters.duplicateDecisions += r.duplicates;
+      for (const [topic, n] of Object.entries(r.mispartitioned)) this.#mispartitioned(topic, n);
+    }
+    for (const m of live) this.#consumed.set(partitionKey(m.topic, m.partition), { topic: m.topic, partition: m.partition, offset: m.offset + 1 });
+  }
+
+  #mispartitioned(topic: string, n: number): void {
+    this.#counters.mispartitioned[topic] = (this.#counters.mispartitioned[topic] ?? 0) + n;
+    const now = Date.now();
+    if (now - (this.#lastMispartitionWarning.get(topic) ?? 0) < MISPARTITION_WARN_MS) return;
+    this.#lastMispartitionWarning.set(topic, now);
+    this.#log.warn(
+      { topic, total: this.#counters.mispartitioned[topic], repartitionInputs: this.#config.repartitionInputs },
+      `records on ${topic} arrived on another partition than their key's: their producer does not partition like Kafka's default partitioner (murmur2), ` +
+        (this.#config.repartitionInputs
+          ? 'so they are forwarded to their key\'s partition through a repartition topic'
+          : 'so its answers cannot be joined with the other side\'s; set the producer\'s partitioner to murmur2_random, or REPARTITION_INPUTS=true'),
+    );
+  }
+
+  /** Commits what was processed since the last commit; false when there was nothing. */
+  async commit(): Promise<boolean> {
+    this.#lastCommit = Date.now();
+    if (this.#consumed.size === 0) return false;
+    const started = process.hrtime.bigint();
+    const lap = (phase: keyof EngineCounters['commitPhases'], since: bigint): bigint => {
+      const now = process.hrtime.bigint();
+      this.#counters.commitPhases[phase] += Number(now - since) / 1e9;
+      return now;
+    };
+    const running = this.#tasks.running();
+    await this.#producer.begin();
+    const prepared = await Promise.all(running.map((partition) => this.#threads.run<PrepareCommitResult>(partition, { type: 'prepareCommit', partition })));
+    for (const p of prepared) await this.#producer.send(p.changelog);
+    let t = lap('prepare', started);
+    await this.#producer.flush();
+    t = lap('flush', t);
+    await this.#producer.commit([...this.#consumed.values()], this.#consumer.client);
+    t = lap('transaction', t);
+    this.#consumed.clear();
+    this.#uncommittedFrom.clear();
+    const ends = this.#producer.takeEnds();
+    const changelogs = [changelogTopic(this.#config.applicationId, ORDERS_STORE), changelogTopic(this.#config.applicationId, JOIN_STORE)];
+    try {
+      await Promise.all(
+        running.map((partition) => {
+          const changelogEnd: ChangelogPosition[] = [];
+          for (const topic of changelogs) {
+            const offset = ends.get(partitionKey(topic, partition));
+            if (offset !== undefined) changelogEnd.push({ topic, partition, offset });
+          }
+          return this.#threads.run(partition, { type: 'postCommit', partition, changelogEnd });
+        }),
+      );
+    } catch (err) {
+      // Committed, but not (all) in the stores: a rollback would lose committed state.
+      // Reopening restores the stores from their changelogs past the checkpoint.
+      this.#reopenRequired = true;
+      throw err;
+    }
+    lap('postCommit', t);
+    this.#counters.commits++;
+    this.#counters.commitSeconds += Number(process.hrtime.bigint() - started) / 1e9;
+    return true;
+  }
+
+  /** The open transaction is gone (aborted): nothing processed since the last commit counts. */
+  dropConsumed(): void {
+    this.#consumed.clear();
+  }
+
+  /** A partition left this member: nothing of it is committed or rewound any more. */
+  forgetPartition(topic: string, partition: number): void {
+    const k = partitionKey(topic, partition);
+    this.#consumed.delete(k);
+    this.#uncommittedFrom.delete(k);
+  }
+
+  /** Everything processed since the last commit is dropped (a lost consumer, a failed final commit). */
+  forget(): void {
+    this.#consumed.clear();
+    this.#uncommittedFrom.clear();
+  }
+
+  /** Where each partition consumed since the last commit must be rewound to; then forgotten. */
+  takeRewinds(): Kafka.TopicPartitionOffset[] {
+    const positions = [...this.#uncommittedFrom.values()];
+    this.#uncommittedFrom.clear();
+    return positions;
+  }
+}
