@@ -23,6 +23,13 @@ export interface Config {
   readonly stateDir: string;
   readonly processingGuarantee: (typeof processingGuarantees)[number];
   readonly numStandbyReplicas: number;
+  /**
+   * The stream group's session timeout: the client's under the classic protocol; under
+   * KIP-848 the broker's (group.consumer.session.timeout.ms), which this must match.
+   * An instance that cannot reach Kafka for longer stops serving its tasks' stores:
+   * the group has given them to others by then.
+   */
+  readonly sessionTimeoutMs: number;
   /** Longest a member may go without polling before it leaves the group (Kafka's max.poll.interval.ms). */
   readonly maxPollIntervalMs: number;
   /** Changelog records the restore consumer takes per step of the stream loop. */
@@ -79,6 +86,7 @@ const settings: readonly Setting<keyof Config>[] = [
   { env: 'STATE_DIR', key: 'stateDir', schema: text, default: '/tmp/kafka-streams' },
   { env: 'PROCESSING_GUARANTEE', key: 'processingGuarantee', schema: { enum: processingGuarantees }, default: 'exactly_once_v2' },
   { env: 'NUM_STANDBY_REPLICAS', key: 'numStandbyReplicas', schema: int(0, 16), default: 1 },
+  { env: 'SESSION_TIMEOUT_MS', key: 'sessionTimeoutMs', schema: int(1000, 600_000), default: 10_000 },
   { env: 'MAX_POLL_INTERVAL_MS', key: 'maxPollIntervalMs', schema: int(1000, 86_400_000), default: 300_000 },
   { env: 'RESTORE_MAX_POLL_RECORDS', key: 'restoreMaxPollRecords', schema: int(1, 100_000), default: 5000 },
   { env: 'GROUP_PROTOCOL', key: 'groupProtocol', schema: { enum: groupProtocols }, default: 'consumer' },

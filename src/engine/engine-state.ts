@@ -56,7 +56,12 @@ export class EngineLifecycle {
 export interface TaskInfo {
   readonly partition: number;
   readonly thread: number;
-  readonly state: 'RESTORING' | 'RUNNING' | 'STANDBY';
+  /**
+   * SUSPENDED: this instance has not reached Kafka for longer than the session
+   * timeout; the group has most likely given the task to another instance, so its
+   * store here may be stale and is not served.
+   */
+  readonly state: 'RESTORING' | 'RUNNING' | 'STANDBY' | 'SUSPENDED';
   /** Standby: changelog records not yet applied (the copy's lag); undefined when unknown. */
   readonly lag?: number;
 }

@@ -52,6 +52,11 @@ export class StreamEngine {
   readonly #lifecycle: EngineLifecycle;
   readonly #loop: StreamLoop;
   #running: Promise<void> | undefined;
+  readonly #health: KafkaHealth;
+  readonly #sessionTimeoutMs: number;
+  #isolationTimer: NodeJS.Timeout | undefined;
+  /** Kafka unreachable for longer than the session timeout: the tasks are not served. */
+  #isolated = false;
   readonly counters: EngineCounters;
 
   private constructor(
@@ -69,6 +74,8 @@ export class StreamEngine {
     this.#producer = parts.producer;
     this.#reader = parts.reader;
     this.counters = newCounters(parts.producer.counters);
+    this.#health = options.health;
+    this.#sessionTimeoutMs = config.sessionTimeoutMs;
     this.#lifecycle = new EngineLifecycle(() => this.#publishTasks());
     this.#tasks = new TaskManager(config, log, threads, parts.reader, {
       dlqPartitions: options.dlqPartitions,
@@ -122,6 +129,7 @@ export class StreamEngine {
         readCommitted: config.processingGuarantee === 'exactly_once_v2',
         protocol: config.groupProtocol,
         maxPollIntervalMs: config.maxPollIntervalMs,
+        sessionTimeoutMs: config.sessionTimeoutMs,
         log: log.child({ component: 'consumer' }),
         onClientError: options.health.listener('stream-consumer'),
       }),
@@ -137,7 +145,26 @@ export class StreamEngine {
     engine.#lifecycle.to('STARTING');
     engine.#lifecycle.to('REBALANCING');
     engine.#running = engine.#loop.run();
+    engine.#isolationTimer = setInterval(() => engine.#checkIsolation(), 500);
+    engine.#isolationTimer.unref();
     return engine;
+  }
+
+  /**
+   * An instance cut off from Kafka (a network partition) for longer than the session
+   * timeout has most likely lost its tasks to the others, who go on with them: its
+   * stores fall behind, so it stops serving them (store reads here answer 503 or go to
+   * the new owner) and is not ready, until it reaches Kafka again and the group tells
+   * it what it has.
+   */
+  #checkIsolation(): void {
+    const { up, since } = this.#health.snapshot();
+    const isolated = !up && Date.now() - since > this.#sessionTimeoutMs;
+    if (isolated === this.#isolated) return;
+    this.#isolated = isolated;
+    if (isolated) this.#log.warn({ sessionTimeoutMs: this.#sessionTimeoutMs }, 'kafka unreachable for longer than the session timeout: this instance\'s tasks are no longer served here');
+    else this.#log.info('kafka reachable again: serving the tasks the group gives this instance');
+    this.#settle();
   }
 
   get state(): EngineState {
@@ -158,19 +185,20 @@ export class StreamEngine {
   }
 
   get tasks(): readonly TaskInfo[] {
-    return this.#tasks.info();
+    const tasks = this.#tasks.info();
+    return this.#isolated ? tasks.map((t) => ({ partition: t.partition, thread: t.thread, state: 'SUSPENDED' as const })) : tasks;
   }
 
-  /** RUNNING once every active task runs; REBALANCING while any is being created or restored. */
+  /** RUNNING once every active task runs; REBALANCING while any is being created or restored, or Kafka is out of reach. */
   #settle(): void {
     if (!this.#lifecycle.active) return;
     this.counters.restored = this.#reader.restoredTotal;
-    this.#lifecycle.to(this.#loop.rebalancing ? 'REBALANCING' : 'RUNNING');
+    this.#lifecycle.to(this.#loop.rebalancing || this.#isolated ? 'REBALANCING' : 'RUNNING');
     this.#publishTasks();
   }
 
   #publishTasks(): void {
-    this.#events.onTasksChanged(this.#lifecycle.state, this.#tasks.info());
+    this.#events.onTasksChanged(this.#lifecycle.state, this.tasks);
   }
 
   #fail(err: unknown): void {
@@ -187,6 +215,7 @@ export class StreamEngine {
 
   /** Commits, closes every task clean, leaves the group. */
   async close(): Promise<void> {
+    clearInterval(this.#isolationTimer);
     const failed = this.#lifecycle.state === 'ERROR';
     this.#lifecycle.to('PENDING_SHUTDOWN');
     await this.#running;

@@ -57,6 +57,8 @@ export interface GroupConsumerOptions {
   readonly readCommitted: boolean;
   readonly protocol: GroupProtocol;
   readonly maxPollIntervalMs: number;
+  /** Classic protocol only: the client's session timeout (KIP-848's is the broker's). */
+  readonly sessionTimeoutMs: number;
   readonly log: Logger;
   readonly onClientError?: (err: Kafka.LibrdKafkaError) => void;
 }
@@ -93,7 +95,11 @@ export class GroupConsumer {
     const protocol: Kafka.ConsumerGlobalConfig =
       this.#options.protocol === 'consumer'
         ? { 'group.protocol': 'consumer', 'group.remote.assignor': 'range' }
-        : { 'partition.assignment.strategy': 'range', 'session.timeout.ms': 10_000, 'heartbeat.interval.ms': 3000 };
+        : {
+            'partition.assignment.strategy': 'range',
+            'session.timeout.ms': this.#options.sessionTimeoutMs,
+            'heartbeat.interval.ms': Math.max(100, Math.floor(this.#options.sessionTimeoutMs / 3)),
+          };
     const consumer: Kafka.KafkaConsumer = new Kafka.KafkaConsumer(
       {
         'metadata.broker.list': this.#options.brokers,
