@@ -1,34 +1,13 @@
 // Participants deliver at least once: after an outage one may answer an order again.
 // Each order still gets exactly one decision, whether the repeat comes in the same
 // batch, inside the join window, or after the decision went round through `orders`.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DeliveringProducer, type OutgoingRecord } from '../../src/kafka/producer.js';
-import { KAFKA_BOOTSTRAP_SERVERS } from '../support/env.js';
+import { expect, it } from 'vitest';
 import { http } from '../support/orders.js';
+import { answers, sagaIo } from '../support/saga-io.js';
 import { startService } from '../support/service.js';
-import { TopicReader } from '../support/topic-reader.js';
 import { waitFor } from '../support/wait.js';
 
-let producer: DeliveringProducer;
-let orders: TopicReader;
-
-beforeAll(async () => {
-  producer = await DeliveringProducer.connect({ brokers: KAFKA_BOOTSTRAP_SERVERS, clientId: 'duplicate-answers-test', deliveryTimeoutMs: 30_000 });
-  orders = await TopicReader.fromEnd('orders');
-});
-
-afterAll(async () => {
-  await orders?.close();
-  await producer?.close();
-});
-
-const dto = (orderId: number, status: string, source: string): Buffer =>
-  Buffer.from(JSON.stringify({ orderId, customerId: 1, status, source, items: [{ itemId: orderId + 1, productId: 'P001', quantity: 1, productPrice: 10.0 }] }));
-
-const answers = (id: number, payment = 'ACCEPT'): OutgoingRecord[] => [
-  { topic: 'payment-orders', key: String(id), value: dto(id, payment, 'PAYMENT') },
-  { topic: 'stock-orders', key: String(id), value: dto(id, 'ACCEPT', 'INVENTORY') },
-];
+const io = sagaIo('duplicate-answers-test');
 
 it('decides an order once however often its participants answer it', { timeout: 120_000 }, async () => {
   const service = await startService({ APPLICATION_ID: `dup-answers-${Date.now()}`, INSTANCE_ID: 'dup-answers-0', COMMIT_INTERVAL_MS: '200', OUTBOX_RELAY_ENABLED: 'false' });
@@ -37,18 +16,18 @@ it('decides an order once however often its participants answer it', { timeout: 
   const inWindow = base + 2;
   const afterRoundTrip = base + 3;
   const ids = [sameBatch, inWindow, afterRoundTrip];
-  const decisions = (id: number): number => orders.records.filter((r) => r.key === String(id)).length;
+  const decisions = (id: number): number => io.orders.records.filter((r) => r.key === String(id)).length;
   try {
     // Both answers twice in one send: the repeat is in the same transaction.
-    await producer.sendAll([...answers(sameBatch), ...answers(sameBatch)]);
+    await io.producer.sendAll([...answers(sameBatch), ...answers(sameBatch)]);
     // A repeated payment answer (a different one even) inside the window.
-    await producer.sendAll(answers(inWindow));
+    await io.producer.sendAll(answers(inWindow));
     await waitFor('the first decisions', () => (decisions(sameBatch) > 0 && decisions(inWindow) > 0 ? true : undefined), 30_000, 100);
-    await producer.sendAll([answers(inWindow, 'REJECT')[0]!]);
+    await io.producer.sendAll([answers(inWindow, 'REJECT')[0]!]);
     // Answered, decided, the decision read back into the store; then answered again.
-    await producer.sendAll(answers(afterRoundTrip));
+    await io.producer.sendAll(answers(afterRoundTrip));
     await waitFor('the decision in the store', async () => ((await http(service.baseUrl, 'GET', `/api/orders/store/${afterRoundTrip}`)).json?.status === 'CONFIRMED' ? true : undefined), 30_000, 100);
-    await producer.sendAll(answers(afterRoundTrip, 'REJECT'));
+    await io.producer.sendAll(answers(afterRoundTrip, 'REJECT'));
     await new Promise((r) => setTimeout(r, 3000)); // room for a second decision to show
     for (const id of ids) expect(decisions(id), `decisions of ${id}`).toBe(1);
     for (const id of ids) expect((await http(service.baseUrl, 'GET', `/api/orders/store/${id}`)).json.status).toBe('CONFIRMED');

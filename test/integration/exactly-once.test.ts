@@ -1,34 +1,14 @@
 // Exactly-once across a crash: several thousand saga pairs stream in while the
 // instance is SIGKILLed and restarted; afterwards every order has exactly one
 // decision in `orders` read committed, and orders-store agrees with the topic.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DeliveringProducer, type OutgoingRecord } from '../../src/kafka/producer.js';
-import { KAFKA_BOOTSTRAP_SERVERS } from '../support/env.js';
+import { expect, it } from 'vitest';
 import { http } from '../support/orders.js';
+import { answers, sagaIo } from '../support/saga-io.js';
 import { startService } from '../support/service.js';
 import { waitFor } from '../support/wait.js';
-import { TopicReader } from '../support/topic-reader.js';
 
 const PAIRS = 3000;
-let producer: DeliveringProducer;
-let orders: TopicReader;
-
-beforeAll(async () => {
-  producer = await DeliveringProducer.connect({ brokers: KAFKA_BOOTSTRAP_SERVERS, clientId: 'eos-test', deliveryTimeoutMs: 30_000 });
-  orders = await TopicReader.fromEnd('orders');
-});
-
-afterAll(async () => {
-  await orders?.close();
-  await producer?.close();
-});
-
-function dto(orderId: number, status: string, source: string): Buffer {
-  return Buffer.from(
-    JSON.stringify({ orderId, customerId: 1 + (orderId % 100), status, source, items: [{ itemId: orderId + 1, productId: 'P001', quantity: 1, productPrice: 100.0 }] }),
-  );
-}
-
+const io = sagaIo('eos-test');
 
 it('decides every order exactly once although the instance is SIGKILLed mid-stream', { timeout: 300_000 }, async () => {
   const env = { APPLICATION_ID: `eos-${Date.now()}`, INSTANCE_ID: 'eos-pod-0', COMMIT_INTERVAL_MS: '300', OUTBOX_RELAY_ENABLED: 'false' };
@@ -39,20 +19,13 @@ it('decides every order exactly once although the instance is SIGKILLed mid-stre
   // Every third order rolls back, so the decisions differ by order.
   const expected = new Map(ids.map((id, i) => [id, i % 3 === 0 ? 'ROLLBACK' : 'CONFIRMED']));
   // Only this test's orders: other tests' records share the topic.
-  const mine = (): typeof orders.records => orders.records.filter((r) => expected.has(Number(r.key)));
-  const batches: OutgoingRecord[][] = [];
-  for (let i = 0; i < PAIRS; i += 100) {
-    batches.push(
-      ids.slice(i, i + 100).flatMap((id, j) => [
-        { topic: 'payment-orders', key: String(id), value: dto(id, (i + j) % 3 === 0 ? 'REJECT' : 'ACCEPT', 'PAYMENT') },
-        { topic: 'stock-orders', key: String(id), value: dto(id, 'ACCEPT', 'INVENTORY') },
-      ]),
-    );
-  }
+  const mine = (): typeof io.orders.records => io.orders.records.filter((r) => expected.has(Number(r.key)));
+  const batches = [];
+  for (let i = 0; i < PAIRS; i += 100) batches.push(ids.slice(i, i + 100).flatMap((id, j) => answers(id, (i + j) % 3 === 0 ? 'REJECT' : 'ACCEPT')));
 
   let killed = false;
   for (let b = 0; b < batches.length; b++) {
-    await producer.sendAll(batches[b]!);
+    await io.producer.sendAll(batches[b]!);
     if (b === Math.floor(batches.length / 2)) {
       // Half the pairs are in: some decided and committed, some in the open transaction.
       await waitFor('some decisions', () => (mine().length > 0 ? true : undefined));

@@ -2,34 +2,16 @@
 // the six tasks between them with co-partitions together, an instance joining takes
 // only some, and when one is SIGKILLed its tasks move to the others and every order is
 // still decided exactly once, the store agreeing.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { partitionFor } from '../../src/kafka/partitioner.js';
-import { DeliveringProducer, type OutgoingRecord } from '../../src/kafka/producer.js';
-import { KAFKA_BOOTSTRAP_SERVERS, NUM_PARTITIONS } from '../support/env.js';
+import { NUM_PARTITIONS } from '../support/env.js';
 import { http } from '../support/orders.js';
+import { answers, sagaIo } from '../support/saga-io.js';
 import { startService, type Service } from '../support/service.js';
-import { TopicReader } from '../support/topic-reader.js';
 import { waitFor } from '../support/wait.js';
 
 const PAIRS = 2000;
-let producer: DeliveringProducer;
-let orders: TopicReader;
-
-beforeAll(async () => {
-  producer = await DeliveringProducer.connect({ brokers: KAFKA_BOOTSTRAP_SERVERS, clientId: 'many-instances-test', deliveryTimeoutMs: 30_000 });
-  orders = await TopicReader.fromEnd('orders');
-});
-
-afterAll(async () => {
-  await orders?.close();
-  await producer?.close();
-});
-
-function dto(orderId: number, status: string, source: string): Buffer {
-  return Buffer.from(
-    JSON.stringify({ orderId, customerId: 1 + (orderId % 100), status, source, items: [{ itemId: orderId + 1, productId: 'P001', quantity: 1, productPrice: 100.0 }] }),
-  );
-}
+const io = sagaIo('many-instances-test');
 
 /** An instance's tasks by state, from its Prometheus endpoint. */
 async function tasksOf(service: Service): Promise<Map<number, string>> {
@@ -72,20 +54,13 @@ it('shares the tasks, moves a killed instance\'s tasks to the others, and decide
     const base = Date.now() * 100;
     const ids = Array.from({ length: PAIRS }, (_, i) => base + i * 7);
     const expected = new Map(ids.map((id, i) => [id, i % 3 === 0 ? 'ROLLBACK' : 'CONFIRMED']));
-    const mine = (): typeof orders.records => orders.records.filter((r) => expected.has(Number(r.key)));
-    const batches: OutgoingRecord[][] = [];
-    for (let i = 0; i < PAIRS; i += 100) {
-      batches.push(
-        ids.slice(i, i + 100).flatMap((id, j) => [
-          { topic: 'payment-orders', key: String(id), value: dto(id, (i + j) % 3 === 0 ? 'REJECT' : 'ACCEPT', 'PAYMENT') },
-          { topic: 'stock-orders', key: String(id), value: dto(id, 'ACCEPT', 'INVENTORY') },
-        ]),
-      );
-    }
+    const mine = (): typeof io.orders.records => io.orders.records.filter((r) => expected.has(Number(r.key)));
+    const batches = [];
+    for (let i = 0; i < PAIRS; i += 100) batches.push(ids.slice(i, i + 100).flatMap((id, j) => answers(id, (i + j) % 3 === 0 ? 'REJECT' : 'ACCEPT')));
 
     let movedAfterMs = 0;
     for (let n = 0; n < batches.length; n++) {
-      await producer.sendAll(batches[n]!);
+      await io.producer.sendAll(batches[n]!);
       if (n === Math.floor(batches.length / 2)) {
         await waitFor('some decisions', () => (mine().length > 0 ? true : undefined));
         // b dies with a transaction open: its tasks move to a, which restores them

@@ -5,31 +5,15 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DeliveringProducer, type OutgoingRecord } from '../../src/kafka/producer.js';
-import { KAFKA_BOOTSTRAP_SERVERS } from '../support/env.js';
+import { expect, it } from 'vitest';
 import { http } from '../support/orders.js';
+import { answers, sagaIo } from '../support/saga-io.js';
 import { startService } from '../support/service.js';
-import { TopicReader } from '../support/topic-reader.js';
 import { waitFor } from '../support/wait.js';
 
 const PAIRS = 5000;
 const MAX_POLL_INTERVAL_MS = 1000;
-let producer: DeliveringProducer;
-let orders: TopicReader;
-
-beforeAll(async () => {
-  producer = await DeliveringProducer.connect({ brokers: KAFKA_BOOTSTRAP_SERVERS, clientId: 'restore-polling-test', deliveryTimeoutMs: 30_000 });
-  orders = await TopicReader.fromEnd('orders');
-});
-
-afterAll(async () => {
-  await orders?.close();
-  await producer?.close();
-});
-
-const dto = (orderId: number, status: string, source: string): Buffer =>
-  Buffer.from(JSON.stringify({ orderId, customerId: 1, status, source, items: [{ itemId: orderId + 1, productId: 'P001', quantity: 1, productPrice: 10.0 }] }));
+const io = sagaIo('restore-polling-test');
 
 it('restores for longer than max.poll.interval.ms without leaving the group, then runs every task', { timeout: 300_000 }, async () => {
   const env = { APPLICATION_ID: `restore-poll-${Date.now()}`, INSTANCE_ID: 'restore-poll-0', COMMIT_INTERVAL_MS: '200', OUTBOX_RELAY_ENABLED: 'false' };
@@ -39,13 +23,9 @@ it('restores for longer than max.poll.interval.ms without leaving the group, the
   const mine = new Set(ids.map(String));
   try {
     for (let i = 0; i < PAIRS; i += 250) {
-      const batch: OutgoingRecord[] = ids.slice(i, i + 250).flatMap((id) => [
-        { topic: 'payment-orders', key: String(id), value: dto(id, 'ACCEPT', 'PAYMENT') },
-        { topic: 'stock-orders', key: String(id), value: dto(id, 'ACCEPT', 'INVENTORY') },
-      ]);
-      await producer.sendAll(batch);
+      await io.producer.sendAll(ids.slice(i, i + 250).flatMap((id) => answers(id)));
     }
-    await waitFor(`${PAIRS} decisions`, () => (new Set(orders.records.filter((r) => mine.has(r.key)).map((r) => r.key)).size >= PAIRS ? true : undefined), 120_000, 200);
+    await waitFor(`${PAIRS} decisions`, () => (new Set(io.orders.records.filter((r) => mine.has(r.key)).map((r) => r.key)).size >= PAIRS ? true : undefined), 120_000, 200);
   } finally {
     expect(await first.kill('SIGTERM')).toBe(0);
   }
