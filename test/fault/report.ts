@@ -25,7 +25,10 @@ export function codeUnderTest(dir: string): CodeUnderTest {
   return { dir, commit: git('log', '-1', '--format=%h %s') || 'unknown', dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
 }
 
-const columns: [string, (r: ScenarioResult) => string | number][] = [
+/** A table's column: its heading and how a row shows in it. */
+export type Column<T> = readonly [string, (row: T) => string | number];
+
+const columns: Column<ScenarioResult>[] = [
   ['fault', (r) => r.scenario],
   ['accepted', (r) => r.accepted],
   ['lost', (r) => r.lost],
@@ -41,13 +44,19 @@ const columns: [string, (r: ScenarioResult) => string | number][] = [
   ['POSTs not 201', (r) => describeRefusals(r)],
 ];
 
-function describeRefusals(r: ScenarioResult): string {
+/** The POSTs not answered 201: `n×status` and `n×error code`, or 0. */
+export function describeRefusals(r: { readonly posts: { readonly refused: Record<string, number>; readonly failed: Record<string, number> } }): string {
   const parts = [...Object.entries(r.posts.refused).map(([status, n]) => `${n}×${status}`), ...Object.entries(r.posts.failed).map(([code, n]) => `${n}×${code}`)];
   return parts.length === 0 ? '0' : parts.join(' ');
 }
 
 /** A fixed-width table, one row per scenario. */
 export function formatTable(results: readonly ScenarioResult[]): string {
+  return formatColumns(columns, results);
+}
+
+/** A fixed-width Markdown table of `rows` in `columns`: the first and last left-aligned, the others right-aligned. */
+export function formatColumns<T>(columns: readonly Column<T>[], results: readonly T[]): string {
   const rows = [columns.map(([name]) => name), ...results.map((r) => columns.map(([, value]) => String(value(r))))];
   const widths = columns.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]): string => `| ${row.map((cell, i) => (i === 0 || i === row.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`;

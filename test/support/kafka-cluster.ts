@@ -122,7 +122,7 @@ export class KafkaCluster {
 
   /** Starts every node with no data (nodes left running from these folders are killed first) and the proxies. */
   async start(): Promise<void> {
-    await this.stopProxies();
+    this.stopProxies();
     for (const n of this.#nodeNumbers()) {
       const dir = join(this.#options.infraDir, `node-${n}`);
       mkdirSync(dir, { recursive: true });
@@ -142,14 +142,16 @@ export class KafkaCluster {
     return node;
   }
 
-  /** `kill -9` of node n; resolves when its process is gone. */
-  kill(n: number): Promise<void> {
-    return this.node(n).kill();
+  /** `kill -9` of node n; resolves when its process is gone (and its proxies refuse, as its ports do). */
+  async kill(n: number): Promise<void> {
+    await this.node(n).kill();
+    for (const slot of this.#proxies) slot[n - 1]?.refuse();
   }
 
-  /** Starts node n again on its data; resolves when its port accepts connections. */
-  restart(n: number): Promise<void> {
-    return this.node(n).restart();
+  /** Starts node n again on its data; resolves when its port accepts connections (and its proxies too). */
+  async restart(n: number): Promise<void> {
+    await this.node(n).restart();
+    await Promise.all(this.#proxies.map((slot) => slot[n - 1]).map((proxy) => proxy?.accept() ?? Promise.resolve()));
   }
 
   /** The bootstrap string of slot s: its proxies, one per node. */
@@ -179,24 +181,52 @@ export class KafkaCluster {
     return proxies;
   }
 
-  /** Replicas out of sync, as the cluster's metadata says now (asked on PLAINTEXT). */
-  async health(): Promise<ClusterHealth> {
+  /** The cluster's metadata now, every topic (asked on PLAINTEXT with a short-lived client). */
+  async metadata(): Promise<Kafka.Metadata> {
     const producer = new Kafka.Producer({ 'metadata.broker.list': this.bootstrapServers, 'socket.connection.setup.timeout.ms': 5000 });
     producer.on('event.error', () => undefined);
     await new Promise<void>((resolve, reject) => producer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
     try {
-      const meta = await new Promise<Kafka.Metadata>((resolve, reject) => producer.getMetadata({ timeout: 10_000 }, (err, m) => (err ? reject(err) : resolve(m))));
-      let underReplicated = 0;
-      let partitions = 0;
-      for (const topic of meta.topics)
-        for (const p of topic.partitions) {
-          partitions++;
-          if (p.isrs.length < p.replicas.length || p.leader < 0) underReplicated++;
-        }
-      return { underReplicated, partitions, brokers: meta.brokers.length };
+      return await new Promise<Kafka.Metadata>((resolve, reject) => producer.getMetadata({ timeout: 10_000 }, (err, m) => (err ? reject(err) : resolve(m))));
     } finally {
       await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
     }
+  }
+
+  /** Replicas out of sync, as the cluster's metadata says now. */
+  async health(): Promise<ClusterHealth> {
+    const meta = await this.metadata();
+    let underReplicated = 0;
+    let partitions = 0;
+    for (const topic of meta.topics)
+      for (const p of topic.partitions) {
+        partitions++;
+        if (p.isrs.length < p.replicas.length || p.leader < 0) underReplicated++;
+      }
+    return { underReplicated, partitions, brokers: meta.brokers.length };
+  }
+
+  /**
+   * The node coordinating consumer group `groupId` (and its offsets): the leader of
+   * its partition of __consumer_offsets, Java's `abs(groupId.hashCode()) % partitions`.
+   */
+  async coordinatorOf(groupId: string): Promise<number> {
+    const meta = await this.metadata();
+    const offsets = meta.topics.find((t) => t.name === '__consumer_offsets');
+    if (offsets === undefined || offsets.partitions.length === 0) throw new Error('__consumer_offsets does not exist yet');
+    let hash = 0;
+    for (let i = 0; i < groupId.length; i++) hash = (Math.imul(hash, 31) + groupId.charCodeAt(i)) | 0;
+    const partition = (hash & 0x7fffffff) % offsets.partitions.length;
+    const leader = offsets.partitions.find((p) => p.id === partition)?.leader;
+    if (leader === undefined || leader < 0) throw new Error(`__consumer_offsets-${partition} has no leader`);
+    return leader;
+  }
+
+  /** The fewest replicas any partition of `topic` has (its replication factor). */
+  async replicationOf(topic: string): Promise<number> {
+    const t = (await this.metadata()).topics.find((x) => x.name === topic);
+    if (t === undefined || t.partitions.length === 0) throw new Error(`topic ${topic} does not exist`);
+    return Math.min(...t.partitions.map((p) => p.replicas.length));
   }
 
   /** Waits until every node is in the metadata and no partition is under-replicated; returns ms waited. */
@@ -223,14 +253,14 @@ export class KafkaCluster {
     return this.node(n).logFile;
   }
 
-  async stopProxies(): Promise<void> {
-    await Promise.all(this.#proxies.flat().map((p) => p.close()));
+  stopProxies(): void {
+    for (const proxy of this.#proxies.flat()) proxy.close();
     this.#proxies = [];
   }
 
   /** Kills every node and closes the proxies. */
   async stop(): Promise<void> {
     await Promise.all(this.#nodes.map((n) => n.kill()));
-    await this.stopProxies();
+    this.stopProxies();
   }
 }

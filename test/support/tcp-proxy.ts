@@ -76,9 +76,27 @@ export class TcpProxy {
     for (const pair of [...this.#pairs]) this.#drop(pair);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops listening, so a connection is refused as the target's own port would refuse
+   * it (its process is gone): accepting it and closing it at once would tell the client
+   * something else (a broker closing the connection during its first request).
+   */
+  refuse(): void {
+    // The listening socket closes at once; close()'s callback would wait for the connections too.
+    if (this.#server.listening) this.#server.close();
+  }
+
+  /** Listens again after `refuse`. */
+  async accept(): Promise<void> {
+    if (this.#server.listening) return;
+    this.#server.listen(this.listenPort, '127.0.0.1');
+    await once(this.#server, 'listening');
+  }
+
+  /** Resets every connection and stops listening. */
+  close(): void {
     for (const pair of [...this.#pairs]) this.#drop(pair);
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.refuse();
   }
 
   #accept(client: Socket): void {
