@@ -34,6 +34,20 @@ export interface ClusterParams {
   readonly servingBoundS: number;
   /** Bound on an instance's exit after SIGTERM (CLUSTER_SIGTERM_BOUND_S; Kubernetes' grace period is 30 s). */
   readonly sigtermBoundS: number;
+  /**
+   * The instances reach Kafka through their slots' proxies (CLUSTER_PROXIES, default
+   * 1), which instance-partition needs; 0 connects them to the brokers directly, to
+   * check a finding does not come from the proxies.
+   */
+  readonly proxies: boolean;
+  /**
+   * Each fault on a fresh cluster and group of its own (CLUSTER_ISOLATE=1), instead of
+   * all in turn in one run: a fault that leaves the group broken does not hide how the
+   * engine takes the next one.
+   */
+  readonly isolate: boolean;
+  /** Print the run's timeline as it happens (CLUSTER_PROGRESS=1). */
+  readonly progress: boolean;
   /** CLUSTER_FAULTS, comma-separated, in the order given. */
   readonly faults: readonly ClusterFaultName[];
   /** The checkout whose dist/ runs (FAULT_SERVICE_DIR). */
@@ -91,6 +105,7 @@ export function clusterParams(env: NodeJS.ProcessEnv = process.env): ClusterPara
   const p = profiles[profile];
   const faults = (env.CLUSTER_FAULTS ?? p.faults.join(',')).split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const f of faults) if (!(CLUSTER_FAULT_NAMES as readonly string[]).includes(f)) throw new Error(`CLUSTER_FAULTS: unknown fault '${f}' (known: ${CLUSTER_FAULT_NAMES.join(', ')})`);
+  if (env.CLUSTER_PROXIES === '0' && faults.includes('instance-partition')) throw new Error('CLUSTER_FAULTS: instance-partition needs the proxies (CLUSTER_PROXIES=1)');
   const instances = number(env, 'CLUSTER_INSTANCES', 3);
   if (instances < 2 || instances > 3) throw new Error('CLUSTER_INSTANCES must be 2 or 3 (the cluster has 4 instance slots; instance-add takes one more)');
   const ratePerS = number(env, 'CLUSTER_RATE', p.ratePerS);
@@ -110,6 +125,9 @@ export function clusterParams(env: NodeJS.ProcessEnv = process.env): ClusterPara
     readyS: number(env, 'CLUSTER_READY_S', p.readyS),
     servingBoundS: number(env, 'CLUSTER_SERVING_BOUND_S', 60),
     sigtermBoundS: number(env, 'CLUSTER_SIGTERM_BOUND_S', 30),
+    proxies: env.CLUSTER_PROXIES !== '0',
+    progress: env.CLUSTER_PROGRESS === '1',
+    isolate: env.CLUSTER_ISOLATE === '1',
     faults: faults as ClusterFaultName[],
     serviceDir: dir(env.FAULT_SERVICE_DIR ?? '.'),
     seed: number(env, 'FAULT_SEED', 20_261_128),
