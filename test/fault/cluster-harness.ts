@@ -9,13 +9,13 @@
 // of the instance that owns each order's partition too. Per fault, the figures of
 // test/support/cluster-figures.ts over its interval. As ./harness.ts, it never
 // throws: what went wrong is in `errors`, and everything it started is stopped.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { partitionFor } from '../../src/kafka/partitioner.js';
 import type { Child } from '../support/child.js';
-import { decisionsBack, doubleServed, movedPartitions, ownersAt, storeGaps, streamsDownSpans, worst } from '../support/cluster-figures.js';
+import { decisionsBack, doubleServed, movedPartitions, newOwnerServing, ownersAt, storeGaps, streamsDownSpans, worst } from '../support/cluster-figures.js';
 import { readInstanceLog } from '../support/instance-logs.js';
 import { KafkaCluster } from '../support/kafka-cluster.js';
 import { OrderLoad } from '../support/order-load.js';
@@ -30,7 +30,7 @@ import type { ClusterFault, ClusterFaultContext, ClusterFaultOutcome } from './c
 import { ClusterWatch } from './cluster-watch.js';
 import { DecisionClock } from './decision-clock.js';
 import { emptyResult } from './result.js';
-import { auditOrders, boundedStep, drain, lastWords, perSecond, round, stopChild, untilSteady } from './run-steps.js';
+import { auditOrders, boundedStep, drain, FaultRuns, keepLog, takeViews, until, lastWords, perSecond, round, stopChild, untilSteady, type FaultRun } from './run-steps.js';
 import { settleViews, storeStatuses } from './views.js';
 
 const DATABASE = 'order_service_cluster_fault';
@@ -59,36 +59,18 @@ interface PostCounts {
   failed: Record<string, number>;
 }
 
-const live = new Set<ClusterRun>();
+const runs = new FaultRuns<ClusterResult>();
 
 /** Stops a run still in progress (the test runner's timeout) and returns what it had measured. */
-export async function stopClusterRuns(): Promise<ClusterResult[]> {
-  const runs = [...live];
-  live.clear();
-  for (const run of runs) run.fail('test runner', new Error('the run ran out of time and was stopped'));
-  await Promise.allSettled(runs.map((run) => run.teardown()));
-  return runs.map((run) => run.result);
+export function stopClusterRuns(): Promise<ClusterResult[]> {
+  return runs.stopAll();
 }
 
-process.once('exit', () => {
-  for (const run of live) run.killNow();
-});
-
-export async function runClusterFaults(faults: readonly ClusterFault[], params: ClusterParams, runId: string): Promise<ClusterResult> {
-  const run = new ClusterRun(faults, params, runId);
-  live.add(run);
-  try {
-    await run.execute();
-  } catch (err) {
-    run.fail('run', err);
-  } finally {
-    await run.teardown();
-    live.delete(run);
-  }
-  return run.result;
+export function runClusterFaults(faults: readonly ClusterFault[], params: ClusterParams, runId: string): Promise<ClusterResult> {
+  return runs.run(new ClusterRun(faults, params, runId));
 }
 
-class ClusterRun {
+class ClusterRun implements FaultRun<ClusterResult> {
   readonly result: ClusterResult;
   readonly #faults: readonly ClusterFault[];
   readonly #p: ClusterParams;
@@ -403,11 +385,7 @@ class ClusterRun {
   }
 
   async #until(at: number): Promise<void> {
-    while (performance.now() < at) {
-      if (this.#stopping) throw new Error('stopped');
-      this.#clock?.update();
-      await sleep(Math.min(250, Math.max(1, at - performance.now())));
-    }
+    await until(at, this.#clock, () => this.#stopping);
   }
 
   /** Each fault's figures over its interval (its start to the next one's). */
@@ -430,7 +408,10 @@ class ClusterRun {
       row.moved = movedPartitions(samples, w.start, until, p.numPartitions);
       const back = decisionsBack(load.accepted, clock.decidedAt, partitionOf, w.start, until, p.numPartitions);
       row.decisionsBackS = back.map((ms) => (ms === undefined ? null : round(ms)));
-      row.movedBackS = row.moved.length === 0 ? null : s(worst(back, row.moved));
+      const owner = newOwnerServing(samples, w.start, until, p.numPartitions);
+      row.newOwnerS = owner.map((ms, partition) => (ms === undefined || !row.moved.includes(partition) ? null : round(ms)));
+      const served = back.map((ms, partition) => (ms === undefined || owner[partition] === undefined ? undefined : Math.max(ms, owner[partition])));
+      row.movedBackS = row.moved.length === 0 ? null : s(worst(served, row.moved));
       row.allBackS = s(worst(back));
       row.storeGapS = storeGaps(samples, w.start, until, p.numPartitions).map(round);
       const rec = recoveryFigures(load.accepted, clock.decidedAt, w, until);
@@ -476,13 +457,7 @@ class ClusterRun {
       worthWaiting: () => !this.#stopping && urls().length > 0,
       settleMs: p.settleS * 1000,
     });
-    r.pgMismatches = views.pgMismatches.length;
-    r.storeMismatches = views.storeMismatches.length;
-    r.pgAgreedAfterS = views.pgAgreedAfterMs === undefined ? null : round(views.pgAgreedAfterMs);
-    r.storeAgreedAfterS = views.storeAgreedAfterMs === undefined ? null : round(views.storeAgreedAfterMs);
-    r.storeAnswers = views.storeAnswers;
-    r.samples.pgMismatches = views.pgMismatches.slice(0, 5);
-    r.samples.storeMismatches = views.storeMismatches.slice(0, 5);
+    takeViews(r, views);
     if (views.pgError !== undefined) this.fail('read Postgres', views.pgError);
 
     // Every instance, asked for the same orders: today only the owner answers (503
@@ -501,12 +476,7 @@ class ClusterRun {
   }
 
   #saveBrokerLog(node: number): void {
-    try {
-      const file = this.#cluster.logFile(node);
-      if (existsSync(file)) copyFileSync(file, join(this.#logDir, `node-${node}-${++this.#brokerLogs}.log`));
-    } catch {
-      // a log we could not keep is no reason to fail the run
-    }
+    keepLog(this.#cluster.logFile(node), join(this.#logDir, `node-${node}-${++this.#brokerLogs}.log`));
   }
 
   teardown(): Promise<void> {

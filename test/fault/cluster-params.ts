@@ -5,6 +5,7 @@
 // overridden by its own variable; the report prints which were used.
 import { isAbsolute, join, resolve } from 'node:path';
 import { NUM_PARTITIONS, PG_PRIVATE_DIR, PG_PRIVATE_PORT, TEST_KAFKA_PORT } from '../support/env.js';
+import { envNames, envNumber as number } from './params.js';
 
 export const CLUSTER_FAULT_NAMES = ['instance-kill', 'broker-kill', 'postgres-outage', 'instance-add', 'instance-partition', 'instance-sigterm'] as const;
 export type ClusterFaultName = (typeof CLUSTER_FAULT_NAMES)[number];
@@ -64,15 +65,16 @@ export interface ClusterParams {
 type Profile = Pick<ClusterParams, 'ratePerS' | 'warmS' | 'outageS' | 'gapS' | 'afterS' | 'drainS' | 'settleS' | 'readyS' | 'faults'>;
 
 // The short form: an instance's kill -9 (its tasks move once its session times out,
-// 10 s), a broker's kill -9 and an instance's partition, each outage just past the
-// session timeout: about three minutes with start-up and audit.
+// 10 s), a broker's kill -9 and an instance's partition, each outage a little past the
+// session timeout: about four minutes with start-up and audit on a shared 2-core
+// machine (a broker's JVM alone takes 15-30 s to come back there).
 const profiles: Readonly<Record<ClusterParams['profile'], Profile>> = {
   short: {
     ratePerS: 60,
     warmS: 8,
     outageS: 15,
-    gapS: 8,
-    afterS: 10,
+    gapS: 5,
+    afterS: 5,
     drainS: 45,
     settleS: 45,
     readyS: 90,
@@ -91,20 +93,11 @@ const profiles: Readonly<Record<ClusterParams['profile'], Profile>> = {
   },
 };
 
-function number(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got '${raw}'`);
-  return value;
-}
-
 export function clusterParams(env: NodeJS.ProcessEnv = process.env): ClusterParams {
   const profile = env.CLUSTER_PROFILE ?? 'short';
   if (profile !== 'short' && profile !== 'long') throw new Error(`CLUSTER_PROFILE must be short or long, got '${profile}'`);
   const p = profiles[profile];
-  const faults = (env.CLUSTER_FAULTS ?? p.faults.join(',')).split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const f of faults) if (!(CLUSTER_FAULT_NAMES as readonly string[]).includes(f)) throw new Error(`CLUSTER_FAULTS: unknown fault '${f}' (known: ${CLUSTER_FAULT_NAMES.join(', ')})`);
+  const faults = envNames(env, 'CLUSTER_FAULTS', p.faults, CLUSTER_FAULT_NAMES);
   if (env.CLUSTER_PROXIES === '0' && faults.includes('instance-partition')) throw new Error('CLUSTER_FAULTS: instance-partition needs the proxies (CLUSTER_PROXIES=1)');
   const instances = number(env, 'CLUSTER_INSTANCES', 3);
   if (instances < 2 || instances > 3) throw new Error('CLUSTER_INSTANCES must be 2 or 3 (the cluster has 4 instance slots; instance-add takes one more)');
@@ -128,7 +121,7 @@ export function clusterParams(env: NodeJS.ProcessEnv = process.env): ClusterPara
     proxies: env.CLUSTER_PROXIES !== '0',
     progress: env.CLUSTER_PROGRESS === '1',
     isolate: env.CLUSTER_ISOLATE === '1',
-    faults: faults as ClusterFaultName[],
+    faults,
     serviceDir: dir(env.FAULT_SERVICE_DIR ?? '.'),
     seed: number(env, 'FAULT_SEED', 20_261_128),
     numPartitions: NUM_PARTITIONS,

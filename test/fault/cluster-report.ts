@@ -4,19 +4,13 @@
 import type { Machine } from '../../bench/machine.js';
 import type { ClusterParams } from './cluster-params.js';
 import type { ClusterFaultResult, ClusterResult, Seconds } from './cluster-result.js';
-import { describeRefusals, formatColumns, type CodeUnderTest, type Column } from './report.js';
+import { AUDIT_COLUMNS, describeRefusals, formatColumns, type CodeUnderTest, type Column } from './report.js';
 
 const sec = (v: Seconds): string => (v === null ? '-' : String(v));
 
 const auditColumns: Column<ClusterResult>[] = [
   ['run', (r) => r.title],
-  ['accepted', (r) => r.accepted],
-  ['lost', (r) => r.lost],
-  ['answers > window apart', (r) => r.splitAnswers],
-  ['dup decisions', (r) => r.duplicatedDecisions],
-  ['dup NEW', (r) => r.duplicatedNew],
-  ['off partition', (r) => r.offPartition],
-  ['pg mismatches', (r) => r.pgMismatches],
+  ...AUDIT_COLUMNS,
   ['owner-store mismatches', (r) => r.storeMismatches],
   ['POSTs not 201', (r) => describeRefusals(r)],
 ];
@@ -45,7 +39,7 @@ export function formatClusterHeader(m: Machine, p: ClusterParams, code: CodeUnde
     `group:   ${p.instances} instances × ${p.streamThreads} stream threads, ${p.numPartitions} partitions; 3 brokers (KRaft, each broker + controller), replication 3, min.insync.replicas 2; instances reach Kafka ${p.proxies ? 'through their own proxies' : 'directly (no proxies)'}`,
     `load:    ${p.ratePerS} orders/s open loop, round robin over the instances in the load; first fault after ${p.warmS} s; outages ${p.outageS} s; ${p.gapS} s (and the saga keeping up) between faults`,
     `bounds:  moved tasks serving again ≤ ${p.servingBoundS} s from the fault's start; SIGTERM exit ≤ ${p.sigtermBoundS} s; drain ≤ ${p.drainS} s; Postgres/store settle ≤ ${p.settleS} s`,
-    'moved serving: from the fault\'s start to the first decision of an order POSTed since, worst over the partitions served by other instances during the fault;',
+    'moved serving: from the fault\'s start until a partition served by other instances during the fault has both a decision of an order POSTed since and its new owner\'s store answering; worst over those;',
     '  all serving: the same over every partition (a rebalance that stops every task shows here); store gap: the longest time no instance\'s store served a partition;',
     '  recovery: from the fault\'s end to the first decision of an order POSTed since its start; rebalances: readiness "streams DOWN" spans of answering instances;',
     '  restore rec/s: records over seconds of the restores the instances logged in the interval; double-served: probe moments when two instances answered for one partition',
@@ -65,7 +59,7 @@ export function formatClusterDetails(r: ClusterResult): string {
   lines.push(`  every instance asked for the same sample of decided orders: ${JSON.stringify(r.storeAnyInstance)}`);
   for (const f of r.faults) {
     lines.push(`  ${f.name} (${f.target}): window ${f.startS} → ${f.endS} s, interval to ${f.untilS} s; POSTs accepted ${f.posts.accepted}, not 201: ${describeRefusals(f)}`);
-    lines.push(`    per partition: decisions back s ${JSON.stringify(f.decisionsBackS)}, store gap s ${JSON.stringify(f.storeGapS)}`);
+    lines.push(`    per partition: decisions back s ${JSON.stringify(f.decisionsBackS)}, new owner serving s ${JSON.stringify(f.newOwnerS)}, store gap s ${JSON.stringify(f.storeGapS)}`);
     if (f.rebalances.length > 0) lines.push(`    streams DOWN: ${f.rebalances.map((x) => `${x.instance}@${x.startS}s ${x.s}s`).join(', ')}`);
     if (f.restores.length > 0) lines.push(`    restores: ${f.restores.map((x) => `${x.instance} ${x.records} records in ${x.s ?? 'unfinished'} s`).join(', ')}`);
     if (f.sigterm !== null) lines.push(`    SIGTERM: exit code ${f.sigterm.exitCode ?? 'none (killed)'} after ${f.sigterm.exitS} s`);

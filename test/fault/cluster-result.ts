@@ -19,7 +19,13 @@ export interface ClusterFaultResult {
   moved: number[];
   /** Per partition: seconds from the fault's start to the first decision of an order on it POSTed since; null: none. */
   decisionsBackS: (number | null)[];
-  /** The worst of decisionsBackS over the moved partitions (the moved tasks serving again), and over all partitions. */
+  /** Per partition: seconds from the fault's start until an instance that had not served it did (moved partitions only; null: not moved or never). */
+  newOwnerS: (number | null)[];
+  /**
+   * The moved tasks serving again: the worst, over the moved partitions, of the later
+   * of their first decision (decisionsBackS) and their new owner's store (newOwnerS);
+   * allBackS: the worst first decision over all partitions.
+   */
   movedBackS: Seconds;
   allBackS: Seconds;
   /** Per partition: the longest time in the interval no instance's store served it. */
@@ -60,6 +66,7 @@ export function emptyFault(name: string, title: string): ClusterFaultResult {
     untilS: 0,
     moved: [],
     decisionsBackS: [],
+    newOwnerS: [],
     movedBackS: null,
     allBackS: null,
     storeGapS: [],

@@ -7,6 +7,7 @@
 // start to the next fault's start (or the end of the load).
 import type { FaultWindow } from '../support/recovery-time.js';
 import type { ClusterFaultName } from './cluster-params.js';
+import { postgresOutage } from './scenarios.js';
 
 export interface SigtermOutcome {
   /** Exit code; null when it did not exit by itself within the bound (then it was killed). */
@@ -96,11 +97,7 @@ export const CLUSTER_FAULTS: Readonly<Record<ClusterFaultName, ClusterFault>> = 
     name: 'postgres-outage',
     title: 'Postgres stopped, started again after the outage',
     async inject(ctx) {
-      const start = now();
-      await ctx.stopPostgres();
-      await ctx.outage();
-      await ctx.startPostgres();
-      return { target: 'postgres', start, end: now() };
+      return { target: 'postgres', ...(await postgresOutage(ctx)) };
     },
   },
   'instance-add': {

@@ -7,7 +7,7 @@
 // again from its beginning with a fresh consumer, and compares Postgres and the store
 // with the decisions. It never throws: whatever went wrong is in `errors`, and
 // everything it started is stopped, so a failing scenario still reports its figures.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,7 +22,7 @@ import type { Child } from '../support/child.js';
 import { DecisionClock } from './decision-clock.js';
 import type { FaultParams } from './params.js';
 import { emptyResult, type ScenarioResult } from './result.js';
-import { auditOrders, boundedStep, drain, lastWords, perSecond, round, stopChild, untilSteady } from './run-steps.js';
+import { auditOrders, boundedStep, drain, FaultRuns, keepLog, takeViews, until, lastWords, perSecond, round, stopChild, untilSteady, type FaultRun } from './run-steps.js';
 import type { FaultContext, Scenario } from './scenarios.js';
 import { settleViews } from './views.js';
 
@@ -31,43 +31,21 @@ const INSTANCE_ID = 'fault-0';
 /** The service's JOIN_WINDOW_MS (its default, set explicitly): the audit judges split answers by it. */
 const JOIN_WINDOW_MS = 10_000;
 
-/** Everything started by runs still in progress, for a test runner that gives up on one. */
-const live = new Set<ScenarioRun>();
+const runs = new FaultRuns<ScenarioResult>();
 
 /**
  * Stops the runs still in progress (the test runner gave up on them: its timeout)
- * and returns what they had measured, so their rows are printed too. Safe to call
- * any time; none in progress, none returned.
+ * and returns what they had measured, so their rows are printed too.
  */
-export async function stopAllRuns(): Promise<ScenarioResult[]> {
-  const runs = [...live];
-  live.clear();
-  for (const run of runs) run.fail('test runner', new Error('the scenario ran out of time and was stopped'));
-  await Promise.allSettled(runs.map((run) => run.teardown()));
-  return runs.map((run) => run.result);
+export function stopAllRuns(): Promise<ScenarioResult[]> {
+  return runs.stopAll();
 }
 
-// A test process that dies without its hooks (the runner killed it) still takes the
-// children and the broker with it.
-process.once('exit', () => {
-  for (const run of live) run.killNow();
-});
-
-export async function runScenario(scenario: Scenario, params: FaultParams, runId: string): Promise<ScenarioResult> {
-  const run = new ScenarioRun(scenario, params, runId);
-  live.add(run);
-  try {
-    await run.execute();
-  } catch (err) {
-    run.fail('run', err);
-  } finally {
-    await run.teardown();
-    live.delete(run);
-  }
-  return run.result;
+export function runScenario(scenario: Scenario, params: FaultParams, runId: string): Promise<ScenarioResult> {
+  return runs.run(new ScenarioRun(scenario, params, runId));
 }
 
-class ScenarioRun {
+class ScenarioRun implements FaultRun<ScenarioResult> {
   readonly result: ScenarioResult;
   readonly #scenario: Scenario;
   readonly #p: FaultParams;
@@ -303,11 +281,7 @@ class ScenarioRun {
 
   /** Waits until `at` (performance.now()), taking in decisions meanwhile. */
   async #until(at: number): Promise<void> {
-    while (performance.now() < at) {
-      if (this.#stopping) throw new Error('stopped');
-      this.#clock?.update();
-      await sleep(Math.min(250, Math.max(1, at - performance.now())));
-    }
+    await until(at, this.#clock, () => this.#stopping);
   }
 
   /** Recovery figures (when the fault was injected) and the run's orders per second. */
@@ -346,22 +320,12 @@ class ScenarioRun {
       worthWaiting: () => !this.#stopping && this.#service !== undefined && this.#service.process.exitCode === null && this.#service.process.signalCode === null,
       settleMs: this.#p.settleS * 1000,
     });
-    r.pgMismatches = views.pgMismatches.length;
-    r.storeMismatches = views.storeMismatches.length;
-    r.pgAgreedAfterS = views.pgAgreedAfterMs === undefined ? null : round(views.pgAgreedAfterMs);
-    r.storeAgreedAfterS = views.storeAgreedAfterMs === undefined ? null : round(views.storeAgreedAfterMs);
-    r.storeAnswers = views.storeAnswers;
-    r.samples.pgMismatches = views.pgMismatches.slice(0, 5);
-    r.samples.storeMismatches = views.storeMismatches.slice(0, 5);
+    takeViews(r, views);
     if (views.pgError !== undefined) this.fail('read Postgres', views.pgError);
   }
 
   #saveBrokerLog(): void {
-    try {
-      if (existsSync(this.#broker.logFile)) copyFileSync(this.#broker.logFile, join(this.#logDir, `broker-${++this.#brokerLogs}.log`));
-    } catch {
-      // a log we could not keep is no reason to fail the run
-    }
+    keepLog(this.#broker.logFile, join(this.#logDir, `broker-${++this.#brokerLogs}.log`));
   }
 
   /** Stops everything this run started; each step bounded and on its own. */

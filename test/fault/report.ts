@@ -28,8 +28,8 @@ export function codeUnderTest(dir: string): CodeUnderTest {
 /** A table's column: its heading and how a row shows in it. */
 export type Column<T> = readonly [string, (row: T) => string | number];
 
-const columns: Column<ScenarioResult>[] = [
-  ['fault', (r) => r.scenario],
+/** The audit's columns, in every fault table. */
+export const AUDIT_COLUMNS: readonly Column<ScenarioResult>[] = [
   ['accepted', (r) => r.accepted],
   ['lost', (r) => r.lost],
   ['answers > window apart', (r) => r.splitAnswers],
@@ -37,6 +37,11 @@ const columns: Column<ScenarioResult>[] = [
   ['dup NEW', (r) => r.duplicatedNew],
   ['off partition', (r) => r.offPartition],
   ['pg mismatches', (r) => r.pgMismatches],
+];
+
+const columns: Column<ScenarioResult>[] = [
+  ['fault', (r) => r.scenario],
+  ...AUDIT_COLUMNS,
   ['store mismatches', (r) => r.storeMismatches],
   ['recovery s', (r) => r.recoveryS ?? 'never'],
   ['worst in-flight s', (r) => r.worstInFlightS ?? '-'],

@@ -2,6 +2,7 @@
 // ./harness.ts, instances on a cluster in ./cluster-harness.ts): wait for the saga
 // to keep up, drain it after the load, read `orders` from its beginning and audit it,
 // count per second, stop children and bound each teardown step.
+import { copyFileSync, existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Child } from '../support/child.js';
 import type { OrderLoad } from '../support/order-load.js';
@@ -9,6 +10,7 @@ import { auditOrdersTopic, splitByWindow, statusOf } from '../support/saga-audit
 import { readCommitted } from '../support/topic-reader.js';
 import type { DecisionClock } from './decision-clock.js';
 import type { ScenarioResult } from './result.js';
+import type { SettledViews } from './views.js';
 
 /** Before a fault, the saga must decide every order within this... */
 export const STEADY_LAG_MS = 5000;
@@ -16,6 +18,15 @@ export const STEADY_LAG_MS = 5000;
 export const STEADY_WAIT_MS = 60_000;
 
 export const round = (ms: number): number => Math.round(ms / 100) / 10;
+
+/** Waits until `at` (performance.now()), taking in decisions meanwhile; throws once the run is stopping. */
+export async function until(at: number, clock: DecisionClock | undefined, stopping: () => boolean): Promise<void> {
+  while (performance.now() < at) {
+    if (stopping()) throw new Error('stopped');
+    clock?.update();
+    await sleep(Math.min(250, Math.max(1, at - performance.now())));
+  }
+}
 
 /**
  * Waits until the saga keeps up with the load: every order POSTed more than
@@ -121,6 +132,17 @@ export async function auditOrders(accepted: readonly string[], brokers: string, 
   };
 }
 
+/** What Postgres and the store showed (views.ts settleViews), into the result. */
+export function takeViews(r: ScenarioResult, views: SettledViews): void {
+  r.pgMismatches = views.pgMismatches.length;
+  r.storeMismatches = views.storeMismatches.length;
+  r.pgAgreedAfterS = views.pgAgreedAfterMs === undefined ? null : round(views.pgAgreedAfterMs);
+  r.storeAgreedAfterS = views.storeAgreedAfterMs === undefined ? null : round(views.storeAgreedAfterMs);
+  r.storeAnswers = views.storeAnswers;
+  r.samples.pgMismatches = views.pgMismatches.slice(0, 5);
+  r.samples.storeMismatches = views.storeMismatches.slice(0, 5);
+}
+
 /** Runs a teardown step bounded by `ms`; a failure or timeout goes to `onError`, never further. */
 export async function boundedStep(what: string, action: () => Promise<unknown>, ms: number, onError: (what: string, err: unknown) => void): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -133,6 +155,54 @@ export async function boundedStep(what: string, action: () => Promise<unknown>, 
   }
 }
 
+/** A fault run: it records what went wrong instead of throwing, and stops everything it started. */
+export interface FaultRun<R> {
+  readonly result: R;
+  execute(): Promise<void>;
+  fail(step: string, err: unknown): void;
+  teardown(): Promise<void>;
+  /** Synchronous last resort when the process exits: SIGKILL whatever it started. */
+  killNow(): void;
+}
+
+/**
+ * The runs in progress in this process: each run is executed, its failure recorded
+ * and its teardown done whatever happens; a test runner that gives up (its timeout)
+ * stops the ones left with `stopAll`; a process that dies without its hooks (the
+ * runner killed it) still takes their children and brokers with it.
+ */
+export class FaultRuns<R> {
+  readonly #live = new Set<FaultRun<R>>();
+
+  constructor() {
+    process.once('exit', () => {
+      for (const run of this.#live) run.killNow();
+    });
+  }
+
+  async run(run: FaultRun<R>): Promise<R> {
+    this.#live.add(run);
+    try {
+      await run.execute();
+    } catch (err) {
+      run.fail('run', err);
+    } finally {
+      await run.teardown();
+      this.#live.delete(run);
+    }
+    return run.result;
+  }
+
+  /** Stops the runs still in progress and returns what they had measured, so their rows are printed too; none in progress, none returned. */
+  async stopAll(): Promise<R[]> {
+    const runs = [...this.#live];
+    this.#live.clear();
+    for (const run of runs) run.fail('test runner', new Error('the run ran out of time and was stopped'));
+    await Promise.allSettled(runs.map((run) => run.teardown()));
+    return runs.map((run) => run.result);
+  }
+}
+
 /** SIGTERM, and SIGKILL if it has not exited 10 s later. */
 export async function stopChild(child: Child | undefined): Promise<void> {
   if (child === undefined) return;
@@ -141,6 +211,15 @@ export async function stopChild(child: Child | undefined): Promise<void> {
     await child.kill('SIGTERM');
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** Copies a log beside the run's others; a log that cannot be kept is no reason to fail the run. */
+export function keepLog(file: string, dest: string): void {
+  try {
+    if (existsSync(file)) copyFileSync(file, dest);
+  } catch {
+    // logs are a help, not a result
   }
 }
 

@@ -1,7 +1,7 @@
 // The multi-instance fault tests bound and report these figures; a wrong one would
 // pass a group whose moved tasks never came back, or fail a healthy one.
 import { describe, expect, it } from 'vitest';
-import { decisionsBack, doubleServed, movedPartitions, ownersAt, storeGaps, streamsDownSpans, worst, type StoreAnswer, type WatchSample } from './cluster-figures.js';
+import { decisionsBack, doubleServed, movedPartitions, newOwnerServing, ownersAt, storeGaps, streamsDownSpans, worst, type StoreAnswer, type WatchSample } from './cluster-figures.js';
 
 const S = 'serving';
 const N = 'not-owned';
@@ -35,6 +35,12 @@ describe('cluster figures', () => {
     // A fault that begins during a rebalance compares with the owners before it.
     expect(movedPartitions(back, 12_000, 15_000, 2)).toEqual([0]);
     expect(movedPartitions(back, 12_000, 13_000, 2)).toEqual([]);
+  });
+
+  it('times a moved partition until its new owner serves it', () => {
+    // b takes partition 0 at 14 s: 9 s after a fault at 5 s; partition 1 never changed owner.
+    expect(newOwnerServing(samples, 5000, 20_000, 2)).toEqual([9000, undefined]);
+    expect(newOwnerServing(samples, 5000, 13_000, 2)).toEqual([undefined, undefined]);
   });
 
   it('measures the longest time no instance served each partition', () => {

@@ -88,6 +88,26 @@ export function movedPartitions(samples: readonly WatchSample[], from: number, t
   return [...moved].sort((a, b) => a - b);
 }
 
+/**
+ * Per partition: ms from `from` to the first moment in (from, to] at which an
+ * instance that had not served it by `from` served it (its new owner took it);
+ * undefined when none did. The decisions alone do not tell: an instance that was
+ * SIGTERMed or partitioned may go on deciding its old tasks for a while.
+ */
+export function newOwnerServing(samples: readonly WatchSample[], from: number, to: number, numPartitions: number): (number | undefined)[] {
+  const before = lastOwners(samples, from, numPartitions);
+  const at: (number | undefined)[] = Array<number | undefined>(numPartitions).fill(undefined);
+  replay(
+    samples.filter((s) => s.at <= to),
+    (t, latest) => {
+      if (t <= from) return;
+      for (let p = 0; p < numPartitions; p++)
+        if (at[p] === undefined && [...latest.values()].some((s) => s.store[p] === 'serving' && !before[p]!.has(s.instance))) at[p] = t - from;
+    },
+  );
+  return at;
+}
+
 /** Per partition, the longest time in [from, to] during which no instance served it (0: always served). */
 export function storeGaps(samples: readonly WatchSample[], from: number, to: number, numPartitions: number): number[] {
   const gaps = Array<number>(numPartitions).fill(0);
