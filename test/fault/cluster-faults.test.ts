@@ -32,8 +32,18 @@ import { codeUnderTest } from './report.js';
  * checked and reported, but do not fail the run. CLUSTER_KNOWN_FAILING (comma-separated
  * keys, or `none`) replaces the list. A known failure that passes is reported so it can
  * be taken off.
+ *
+ * - instance-partition:single-owner: the partitioned instance goes on answering store
+ *   reads for its tasks for a few seconds after another instance took them (6 probe
+ *   moments, ~3 s, in the isolated baseline).
+ *
+ * Not listed, because it hides lost orders when it happens: broker-kill (of the group's
+ * coordinator) freezes the stream loops of the instances whose sendOffsetsToTransaction
+ * was in flight, for minutes (librdkafka #5456: the call ignores its timeout while the
+ * group coordinator is down; #5511), in 3 of 5 runs here. Until the engine bounds that
+ * call, the short form fails intermittently, which is why it is not in `npm test` yet.
  */
-const KNOWN_FAILING: readonly string[] = [];
+const KNOWN_FAILING: readonly string[] = ['instance-partition:single-owner'];
 
 const params = clusterParams();
 const runId = new Date().toISOString().replaceAll(':', '-').replace(/\..*$/, '');
