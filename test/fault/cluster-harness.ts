@@ -30,7 +30,7 @@ import type { ClusterFault, ClusterFaultContext, ClusterFaultOutcome } from './c
 import { ClusterWatch } from './cluster-watch.js';
 import { DecisionClock } from './decision-clock.js';
 import { emptyResult } from './result.js';
-import { auditOrders, boundedStep, drain, FaultRuns, keepLog, takeViews, until, lastWords, perSecond, round, stopChild, untilSteady, type FaultRun } from './run-steps.js';
+import { auditOrders, boundedStep, drain, FaultRuns, keepLog, STEADY_WAIT_MS, takeViews, until, lastWords, perSecond, round, stopChild, untilSteady, type FaultRun } from './run-steps.js';
 import { settleViews, storeStatuses } from './views.js';
 
 const DATABASE = 'order_service_cluster_fault';
@@ -185,6 +185,8 @@ class ClusterRun implements FaultRun<ClusterResult> {
         await this.#until(windows.at(-1)!.end + p.gapS * 1000);
         const lagging = await untilSteady(load, clock, () => this.#stopping);
         if (lagging !== undefined) this.fail(`after ${fault.name}`, new Error(lagging));
+        // The next fault finds the group settled (no rebalance or restore still going), or the run says why not.
+        if (!(await this.#settled(STEADY_WAIT_MS))) this.fail(`after ${fault.name}`, new Error(`the group did not settle: streams not UP on every instance within ${STEADY_WAIT_MS / 1000} s`));
         this.#current = undefined;
       }
       await this.#until(performance.now() + p.afterS * 1000);
@@ -354,7 +356,7 @@ class ClusterRun implements FaultRun<ClusterResult> {
         this.#cluster.heal(this.#instance(id).slot);
         this.note(`${id} partition healed`);
       },
-      coordinatorNode: () => this.#cluster.coordinatorOf(this.#applicationId),
+      brokerToKill: async () => (this.#p.brokerNode > 0 ? this.#p.brokerNode : this.#cluster.coordinatorOf(this.#applicationId)),
       killBroker: async (node) => {
         await this.#cluster.kill(node);
         this.note(`node-${node} killed (kill -9)`);
@@ -382,6 +384,17 @@ class ClusterRun implements FaultRun<ClusterResult> {
       outage: () => sleep(this.#p.outageS * 1000),
       note: (event) => this.note(event),
     };
+  }
+
+  /** Waits (at most `ms`) until every running instance's readiness says streams UP. */
+  async #settled(ms: number): Promise<boolean> {
+    const deadline = performance.now() + ms;
+    const running = (): string[] => this.#instances.filter((i) => i.service !== undefined).map((i) => i.id);
+    while (!this.#watch.allUp(running())) {
+      if (performance.now() > deadline || this.#stopping) return false;
+      await sleep(250);
+    }
+    return true;
   }
 
   async #until(at: number): Promise<void> {

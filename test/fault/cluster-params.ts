@@ -47,6 +47,8 @@ export interface ClusterParams {
    * engine takes the next one.
    */
   readonly isolate: boolean;
+  /** The node broker-kill kills (CLUSTER_BROKER_NODE: 1..3), or 0 for the group's coordinator (the default). */
+  readonly brokerNode: number;
   /** Print the run's timeline as it happens (CLUSTER_PROGRESS=1). */
   readonly progress: boolean;
   /** CLUSTER_FAULTS, comma-separated, in the order given. */
@@ -101,6 +103,7 @@ export function clusterParams(env: NodeJS.ProcessEnv = process.env): ClusterPara
   if (env.CLUSTER_PROXIES === '0' && faults.includes('instance-partition')) throw new Error('CLUSTER_FAULTS: instance-partition needs the proxies (CLUSTER_PROXIES=1)');
   const instances = number(env, 'CLUSTER_INSTANCES', 3);
   if (instances < 2 || instances > 3) throw new Error('CLUSTER_INSTANCES must be 2 or 3 (the cluster has 4 instance slots; instance-add takes one more)');
+  if (number(env, 'CLUSTER_BROKER_NODE', 0) > 3) throw new Error('CLUSTER_BROKER_NODE must be 1, 2 or 3 (or 0: the group\'s coordinator)');
   const ratePerS = number(env, 'CLUSTER_RATE', p.ratePerS);
   if (ratePerS <= 0) throw new Error('CLUSTER_RATE must be positive');
   const dir = (value: string): string => (isAbsolute(value) ? value : resolve(value));
@@ -121,6 +124,7 @@ export function clusterParams(env: NodeJS.ProcessEnv = process.env): ClusterPara
     proxies: env.CLUSTER_PROXIES !== '0',
     progress: env.CLUSTER_PROGRESS === '1',
     isolate: env.CLUSTER_ISOLATE === '1',
+    brokerNode: number(env, 'CLUSTER_BROKER_NODE', 0),
     faults,
     serviceDir: dir(env.FAULT_SERVICE_DIR ?? '.'),
     seed: number(env, 'FAULT_SEED', 20_261_128),

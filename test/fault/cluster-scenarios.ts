@@ -30,8 +30,8 @@ export interface ClusterFaultContext {
   /** Cuts an instance off every broker (its HTTP and Postgres stay reachable). */
   partitionInstance(id: string): void;
   healInstance(id: string): void;
-  /** The node to kill: the coordinator of the service's consumer group (the most disruptive). */
-  coordinatorNode(): Promise<number>;
+  /** The node broker-kill kills: the coordinator of the service's consumer group (the most disruptive) unless the parameters name one. */
+  brokerToKill(): Promise<number>;
   killBroker(node: number): Promise<void>;
   /** Starts the node again; resolves when its port is open (the window's end), then waits for the replicas to be in sync. */
   restartBroker(node: number): Promise<void>;
@@ -82,9 +82,9 @@ export const CLUSTER_FAULTS: Readonly<Record<ClusterFaultName, ClusterFault>> = 
   },
   'broker-kill': {
     name: 'broker-kill',
-    title: 'kill -9 of the broker coordinating the group, restarted after the outage',
+    title: 'kill -9 of a broker (by default the group\'s coordinator), restarted after the outage',
     async inject(ctx) {
-      const node = await ctx.coordinatorNode();
+      const node = await ctx.brokerToKill();
       const start = now();
       await ctx.killBroker(node);
       await ctx.outage();

@@ -81,6 +81,11 @@ export class ClusterWatch {
     this.#targets.set(instance, baseUrl);
   }
 
+  /** Whether the latest sample of each of `instances` says streams UP (none taken yet: no). */
+  allUp(instances: readonly string[]): boolean {
+    return instances.every((instance) => this.samples.findLast((s) => s.instance === instance)?.streams === 'UP');
+  }
+
   async stop(): Promise<void> {
     this.#running = false;
     await this.#loop;
