@@ -9,55 +9,30 @@
 // of the instance that owns each order's partition too. Per fault, the figures of
 // test/support/cluster-figures.ts over its interval. As ./harness.ts, it never
 // throws: what went wrong is in `errors`, and everything it started is stopped.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { partitionFor } from '../../src/kafka/partitioner.js';
 import type { Child } from '../support/child.js';
-import { decisionsBack, doubleServed, movedPartitions, newOwnerServing, ownersAt, storeGaps, streamsDownSpans, worst } from '../support/cluster-figures.js';
-import { readInstanceLog } from '../support/instance-logs.js';
 import { KafkaCluster } from '../support/kafka-cluster.js';
 import { OrderLoad } from '../support/order-load.js';
 import { PrivatePostgres } from '../support/private-postgres.js';
-import { recoveryFigures } from '../support/recovery-time.js';
-import { freePort, startService, type Service } from '../support/service.js';
 import { startSimulators, type Simulators } from '../support/simulators.js';
 import { TopicReader } from '../support/topic-reader.js';
+import { fillFaultRows, type PostCounts } from './cluster-fault-rows.js';
 import type { ClusterParams } from './cluster-params.js';
-import { emptyFault, type ClusterFaultResult, type ClusterResult, type Seconds } from './cluster-result.js';
+import { emptyFault, type ClusterFaultResult, type ClusterResult } from './cluster-result.js';
 import type { ClusterFault, ClusterFaultContext, ClusterFaultOutcome } from './cluster-scenarios.js';
 import { ClusterWatch } from './cluster-watch.js';
 import { DecisionClock } from './decision-clock.js';
 import { emptyResult } from './result.js';
-import { auditOrders, boundedStep, drain, FaultRuns, keepLog, STEADY_WAIT_MS, takeViews, until, lastWords, perSecond, round, stopChild, untilSteady, type FaultRun } from './run-steps.js';
+import { auditOrders, boundedStep, drain, FaultRuns, keepLog, perSecond, reportCrash, round, STEADY_WAIT_MS, stopChild, takeViews, until, untilSteady, type FaultRun } from './run-steps.js';
+import { JOIN_WINDOW_MS, ServiceGroup, type Instance } from './service-group.js';
 import { settleViews, storeStatuses } from './views.js';
 
 const DATABASE = 'order_service_cluster_fault';
-/** The service's JOIN_WINDOW_MS (its default, set explicitly): the audit judges split answers by it. */
-const JOIN_WINDOW_MS = 10_000;
 /** Orders read at every instance for the "any instance" figure. */
 const ANY_INSTANCE_SAMPLE = 300;
-
-/** One service instance of the group: a name, a Kafka slot, a port and a state folder kept across its restarts. */
-interface Instance {
-  readonly id: string;
-  readonly slot: number;
-  readonly port: number;
-  readonly stateDir: string;
-  /** The process running now, if any. */
-  service: Service | undefined;
-  /** Every process it ran, for the logs. */
-  readonly processes: Child[];
-  /** POSTs go to it (it runs and is not being terminated). */
-  inLoad: boolean;
-}
-
-interface PostCounts {
-  accepted: number;
-  refused: Record<string, number>;
-  failed: Record<string, number>;
-}
 
 const runs = new FaultRuns<ClusterResult>();
 
@@ -80,14 +55,13 @@ class ClusterRun implements FaultRun<ClusterResult> {
   readonly #databaseUrl: string;
   readonly #logDir: string;
   readonly #applicationId: string;
-  readonly #instances: Instance[] = [];
+  readonly #group: ServiceGroup;
   readonly #watch: ClusterWatch;
   #sims: Simulators | undefined;
   #reader: TopicReader | undefined;
   #load: OrderLoad | undefined;
   #clock: DecisionClock | undefined;
   #t0 = performance.now();
-  #next = 0;
   readonly #notes: { at: number; event: string }[] = [];
   #tornDown: Promise<void> | undefined;
   #stopping = false;
@@ -107,6 +81,17 @@ class ClusterRun implements FaultRun<ClusterResult> {
     this.#logDir = join(params.infraDir, 'runs', runId);
     this.#applicationId = `cluster-fault-${runId}`;
     this.#watch = new ClusterWatch(params.numPartitions);
+    this.#group = new ServiceGroup({
+      params,
+      cluster: this.#cluster,
+      databaseUrl: this.#databaseUrl,
+      applicationId: this.#applicationId,
+      logDir: this.#logDir,
+      watch: this.#watch,
+      starting: (step) => this.#starting(step),
+      note: (event) => this.note(event),
+      crashed: (what, err) => this.fail(what, err),
+    });
     const base = emptyResult({ name: 'cluster', title: `${params.instances} instances, 3 brokers: ${faults.map((f) => f.name).join(', ')}` }, this.#logDir);
     this.result = { ...base, faults: [], storeAnyInstance: {}, ordersReplication: null };
   }
@@ -136,11 +121,11 @@ class ClusterRun implements FaultRun<ClusterResult> {
     ]);
     this.note('cluster and postgres up');
     // The first instance creates the topics; the others join its group together.
-    const first = await this.#newInstance();
-    await this.#start(first);
+    const group = this.#group;
+    await group.start(await group.add());
     const others: Instance[] = [];
-    for (let i = 1; i < p.instances; i++) others.push(await this.#newInstance());
-    await Promise.all(others.map((inst) => this.#start(inst)));
+    for (let i = 1; i < p.instances; i++) others.push(await group.add());
+    await Promise.all(others.map((inst) => group.start(inst)));
     await this.#starting(this.#cluster.waitHealthy());
     this.result.ordersReplication = await this.#cluster.replicationOf('orders').catch(() => null);
     this.note(`${p.instances} instances ready; orders replicated ${this.result.ordersReplication ?? '?'}×`);
@@ -156,7 +141,7 @@ class ClusterRun implements FaultRun<ClusterResult> {
     this.#reader = await this.#starting(TopicReader.open('orders', { brokers: this.#cluster.bootstrapServers, from: 'beginning' }));
     const clock = (this.#clock = new DecisionClock(this.#reader));
 
-    const load = (this.#load = new OrderLoad({ baseUrl: () => this.#target(), ratePerS: p.ratePerS, seed: p.seed }));
+    const load = (this.#load = new OrderLoad({ baseUrl: () => group.target(), ratePerS: p.ratePerS, seed: p.seed }));
     load.start();
     this.#t0 = load.startedAt;
     this.note(`load started: ${p.ratePerS} orders/s over the instances`);
@@ -202,15 +187,17 @@ class ClusterRun implements FaultRun<ClusterResult> {
     const undecided = await drain(load, clock, p.drainS * 1000, () => this.#stopping);
     this.note(undecided === 0 ? 'every accepted order decided' : `${undecided} accepted orders still undecided after ${p.drainS} s`);
     this.result.perSecond = perSecond(this.#t0, load, clock);
-    this.#faultFigures(windows, counts, loadEnd);
+    const logs = group.instances.flatMap((inst) => inst.processes.map((proc) => ({ instance: inst.id, output: proc.output() })));
+    fillFaultRows(this.result.faults, windows, counts, {
+      t0: this.#t0,
+      loadEnd,
+      numPartitions: p.numPartitions,
+      accepted: load.accepted,
+      decidedAt: clock.decidedAt,
+      samples: this.#watch.samples,
+      logs,
+    });
     await this.#audit();
-  }
-
-  /** Round robin over the instances in the load. */
-  #target(): string | undefined {
-    const targets = this.#instances.filter((i) => i.inLoad && i.service !== undefined);
-    if (targets.length === 0) return undefined;
-    return targets[this.#next++ % targets.length]!.service!.baseUrl;
   }
 
   #postCounts(): PostCounts {
@@ -228,132 +215,31 @@ class ClusterRun implements FaultRun<ClusterResult> {
     }
   }
 
-  async #newInstance(): Promise<Instance> {
-    const n = this.#instances.length + 1;
-    const inst: Instance = {
-      id: `i${n}`,
-      slot: n,
-      port: await freePort(),
-      stateDir: mkdtempSync(join(tmpdir(), `order-engine-cluster-i${n}-`)),
-      service: undefined,
-      processes: [],
-      inLoad: false,
-    };
-    this.#instances.push(inst);
-    return inst;
-  }
-
-  /** Starts (or restarts) an instance; in the load and watched once ready. */
-  async #start(inst: Instance): Promise<void> {
-    const p = this.#p;
-    if (this.#stopping) throw new Error('stopped');
-    const started = performance.now();
-    this.#watch.watch(inst.id, `http://127.0.0.1:${inst.port}`);
-    try {
-      const service = await this.#starting(
-        startService(
-          {
-            KAFKA_BOOTSTRAP_SERVERS: p.proxies ? this.#cluster.clientBootstrap(inst.slot) : this.#cluster.bootstrapServers,
-            DATABASE_URL: this.#databaseUrl,
-            APPLICATION_ID: this.#applicationId,
-            INSTANCE_ID: inst.id,
-            // Distinct id bits per instance: two instances with the same node bits may
-            // hand out the same order id in the same millisecond.
-            NODE_ID: String(inst.slot),
-            STATE_DIR: inst.stateDir,
-            NUM_PARTITIONS: String(p.numPartitions),
-            REPLICATION_FACTOR: '3',
-            NUM_STREAM_THREADS: String(p.streamThreads),
-            JOIN_WINDOW_MS: String(JOIN_WINDOW_MS),
-            OUTBOX_POLL_MS: process.env.OUTBOX_POLL_MS ?? '1000',
-          },
-          { port: inst.port, dir: p.serviceDir, readyTimeoutMs: p.readyS * 1000 },
-        ),
-      );
-      inst.service = service;
-      inst.processes.push(service);
-      inst.inLoad = true;
-      this.#watchExit(inst.id, service);
-      this.note(`${inst.id} ready (pid ${service.process.pid}) after ${round(performance.now() - started)} s`);
-    } catch (err) {
-      const output = (err as { childOutput?: string }).childOutput;
-      if (output !== undefined) writeFileSync(join(this.#logDir, `${inst.id}-${inst.processes.length + 1}-failed-start.log`), output);
-      throw err;
-    }
-  }
-
   #watchExit(what: string, child: Child): void {
-    child.process.once('exit', (code, signal) => {
-      if (this.#ending.has(child)) return;
-      this.fail(what, new Error(`pid ${child.process.pid} exited by itself (${code ?? signal}); its last words: ${lastWords(child)}`));
-    });
-  }
-
-  #instance(id: string): Instance {
-    const inst = this.#instances.find((i) => i.id === id);
-    if (inst === undefined) throw new Error(`no instance ${id}`);
-    return inst;
+    reportCrash(child, this.#ending, (err) => this.fail(what, err));
   }
 
   #context(): ClusterFaultContext {
     return {
-      running: () => this.#instances.filter((i) => i.service !== undefined).map((i) => i.id),
-      killInstance: async (id) => {
-        const inst = this.#instance(id);
-        const service = inst.service;
-        if (service === undefined) throw new Error(`${id} is not running`);
-        inst.inLoad = false;
-        inst.service = undefined;
-        this.#ending.add(service);
-        await service.kill('SIGKILL');
-        this.note(`${id} killed (kill -9, pid ${service.process.pid})`);
-      },
+      running: () => this.#group.running(),
+      killInstance: (id) => this.#group.kill(id),
       restartInstance: async (id) => {
         this.note(`${id} restart issued`);
-        try {
-          await this.#start(this.#instance(id));
-        } catch (err) {
-          this.fail(`${id} restart`, err);
-        }
+        await this.#group.start(this.#group.get(id)).catch((err: unknown) => this.fail(`${id} restart`, err));
       },
       addInstance: async () => {
-        const inst = await this.#newInstance();
+        const inst = await this.#group.add();
         this.note(`${inst.id} start issued (slot ${inst.slot})`);
-        try {
-          await this.#start(inst);
-        } catch (err) {
-          this.fail(`${inst.id} start`, err);
-        }
+        await this.#group.start(inst).catch((err: unknown) => this.fail(`${inst.id} start`, err));
         return inst.id;
       },
-      sigtermInstance: async (id) => {
-        const inst = this.#instance(id);
-        const service = inst.service;
-        if (service === undefined) throw new Error(`${id} is not running`);
-        inst.inLoad = false;
-        this.#ending.add(service);
-        const sent = performance.now();
-        const bound = (this.#p.sigtermBoundS + 5) * 1000;
-        let timer: NodeJS.Timeout | undefined;
-        const exitCode = await Promise.race([
-          service.kill('SIGTERM'),
-          new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), bound))),
-        ]);
-        clearTimeout(timer);
-        const exitMs = performance.now() - sent;
-        if (exitCode === 'late') {
-          await service.kill('SIGKILL');
-          this.note(`${id} had not exited ${bound / 1000} s after SIGTERM: killed`);
-        } else this.note(`${id} exited ${round(exitMs)} s after SIGTERM with code ${exitCode}`);
-        inst.service = undefined;
-        return { exitCode: exitCode === 'late' ? null : exitCode, exitMs };
-      },
+      sigtermInstance: (id) => this.#group.sigterm(id, (this.#p.sigtermBoundS + 5) * 1000),
       partitionInstance: (id) => {
-        this.#cluster.partition(this.#instance(id).slot);
+        this.#cluster.partition(this.#group.get(id).slot);
         this.note(`${id} partitioned from every broker`);
       },
       healInstance: (id) => {
-        this.#cluster.heal(this.#instance(id).slot);
+        this.#cluster.heal(this.#group.get(id).slot);
         this.note(`${id} partition healed`);
       },
       brokerToKill: async () => (this.#p.brokerNode > 0 ? this.#p.brokerNode : this.#cluster.coordinatorOf(this.#applicationId)),
@@ -389,8 +275,7 @@ class ClusterRun implements FaultRun<ClusterResult> {
   /** Waits (at most `ms`) until every running instance's readiness says streams UP. */
   async #settled(ms: number): Promise<boolean> {
     const deadline = performance.now() + ms;
-    const running = (): string[] => this.#instances.filter((i) => i.service !== undefined).map((i) => i.id);
-    while (!this.#watch.allUp(running())) {
+    while (!this.#watch.allUp(this.#group.running())) {
       if (performance.now() > deadline || this.#stopping) return false;
       await sleep(250);
     }
@@ -399,58 +284,6 @@ class ClusterRun implements FaultRun<ClusterResult> {
 
   async #until(at: number): Promise<void> {
     await until(at, this.#clock, () => this.#stopping);
-  }
-
-  /** Each fault's figures over its interval (its start to the next one's). */
-  #faultFigures(windows: readonly ClusterFaultOutcome[], counts: readonly PostCounts[], loadEnd: number): void {
-    const p = this.#p;
-    const load = this.#load!;
-    const clock = this.#clock!;
-    const samples = this.#watch.samples;
-    const partitionOf = (id: string): number => partitionFor(id, p.numPartitions);
-    const s = (ms: number | undefined | 'never'): Seconds => (ms === undefined ? null : ms === 'never' ? 'never' : round(ms));
-    // Log times are epoch ms; the rest is performance.now().
-    const logs = this.#instances.flatMap((inst) => inst.processes.map((proc) => ({ instance: inst.id, log: readInstanceLog(proc.output()) })));
-    const toNow = (epochMs: number): number => epochMs - performance.timeOrigin;
-    windows.forEach((w, k) => {
-      const row = this.result.faults[k]!;
-      const until = windows[k + 1]?.start ?? loadEnd;
-      row.startS = round(w.start - this.#t0);
-      row.endS = round(w.end - this.#t0);
-      row.untilS = round(until - this.#t0);
-      row.moved = movedPartitions(samples, w.start, until, p.numPartitions);
-      const back = decisionsBack(load.accepted, clock.decidedAt, partitionOf, w.start, until, p.numPartitions);
-      row.decisionsBackS = back.map((ms) => (ms === undefined ? null : round(ms)));
-      const owner = newOwnerServing(samples, w.start, until, p.numPartitions);
-      row.newOwnerS = owner.map((ms, partition) => (ms === undefined || !row.moved.includes(partition) ? null : round(ms)));
-      const served = back.map((ms, partition) => (ms === undefined || owner[partition] === undefined ? undefined : Math.max(ms, owner[partition])));
-      row.movedBackS = row.moved.length === 0 ? null : s(worst(served, row.moved));
-      row.allBackS = s(worst(back));
-      row.storeGapS = storeGaps(samples, w.start, until, p.numPartitions).map(round);
-      const rec = recoveryFigures(load.accepted, clock.decidedAt, w, until);
-      row.recoveryS = rec.recoveryMs === undefined ? null : round(rec.recoveryMs);
-      row.rebalances = streamsDownSpans(samples, w.start, until).map((sp) => ({ instance: sp.instance, startS: round(sp.start - this.#t0), s: round(sp.end - sp.start) }));
-      let records = 0;
-      let seconds = 0;
-      for (const { instance, log } of logs)
-        for (const r of log.restores) {
-          const at = toNow(r.startedAt);
-          if (at < w.start || at >= until) continue;
-          const took = r.doneAt === undefined ? null : (r.doneAt - r.startedAt) / 1000;
-          row.restores.push({ instance, records: r.records, s: took });
-          if (took !== null) {
-            records += r.records;
-            seconds += took;
-          }
-        }
-      row.restoreRatePerS = seconds > 0 ? Math.round(records / seconds) : null;
-      row.doubleServed = doubleServed(samples, w.start, until, p.numPartitions);
-      row.targetServing = ownersAt(samples, until, p.numPartitions).flatMap((owners, partition) => (owners.has(w.target) ? [partition] : []));
-      const [a, b] = [counts[k]!, counts[k + 1]!];
-      const delta = (x: Record<string, number>, y: Record<string, number>): Record<string, number> =>
-        Object.fromEntries(Object.entries(y).map(([key, n]) => [key, n - (x[key] ?? 0)]).filter(([, n]) => (n as number) > 0));
-      row.posts = { accepted: b.accepted - a.accepted, refused: delta(a.refused, b.refused), failed: delta(a.failed, b.failed) };
-    });
   }
 
   /** The verdict: `orders` from its beginning, then Postgres and each order's owner's store, then every instance's store for a sample. */
@@ -462,7 +295,7 @@ class ClusterRun implements FaultRun<ClusterResult> {
     Object.assign(r.samples, audit.samples);
     this.note(`orders read from its beginning: ${audit.records} records`);
 
-    const urls = (): string[] => this.#instances.flatMap((i) => (i.service === undefined ? [] : [i.service.baseUrl]));
+    const urls = (): string[] => this.#group.urls();
     const partitionOf = (id: string): number => partitionFor(id, p.numPartitions);
     const views = await settleViews(audit.decided, {
       databaseUrl: this.#databaseUrl,
@@ -510,12 +343,11 @@ class ClusterRun implements FaultRun<ClusterResult> {
     await step('stop the watch', () => this.#watch.stop(), 10_000);
     await step('close the reader', async () => this.#reader?.close(), 15_000);
     const sims = this.#sims;
-    const processes = this.#instances.flatMap((i) => i.processes);
-    for (const child of [sims, ...processes]) if (child !== undefined) this.#ending.add(child);
+    if (sims !== undefined) this.#ending.add(sims);
     await step('stop the simulators', () => stopChild(sims), 20_000);
-    await step('stop the instances', () => Promise.all(this.#instances.map((i) => stopChild(i.service))), 30_000);
+    await step('stop the instances', () => this.#group.stopAll(), 30_000);
     try {
-      for (const inst of this.#instances) inst.processes.forEach((proc, k) => writeFileSync(join(this.#logDir, `${inst.id}-${k + 1}.log`), proc.output()));
+      this.#group.writeLogs();
       if (sims !== undefined) writeFileSync(join(this.#logDir, 'simulators.log'), sims.output());
     } catch {
       // logs are a help, not a result
@@ -523,12 +355,13 @@ class ClusterRun implements FaultRun<ClusterResult> {
     for (let n = 1; n <= this.#cluster.nodeCount; n++) this.#saveBrokerLog(n);
     await step('stop the cluster', () => this.#cluster.stop(), 60_000);
     await step('stop postgres', () => this.#postgres.stop(), 70_000);
-    for (const inst of this.#instances) rmSync(inst.stateDir, { recursive: true, force: true });
+    this.#group.removeStateDirs();
   }
 
   /** Synchronous last resort when the process exits: SIGKILL the children and the nodes. */
   killNow(): void {
-    for (const child of [...this.#instances.flatMap((i) => i.processes), this.#sims]) if (child?.process.exitCode === null) child.process.kill('SIGKILL');
+    this.#group.killNow();
+    if (this.#sims?.process.exitCode === null) this.#sims.process.kill('SIGKILL');
     for (const pid of this.#cluster.pids) {
       try {
         process.kill(pid, 'SIGKILL');

@@ -22,7 +22,7 @@ import type { Child } from '../support/child.js';
 import { DecisionClock } from './decision-clock.js';
 import type { FaultParams } from './params.js';
 import { emptyResult, type ScenarioResult } from './result.js';
-import { auditOrders, boundedStep, drain, FaultRuns, keepLog, takeViews, until, lastWords, perSecond, round, stopChild, untilSteady, type FaultRun } from './run-steps.js';
+import { auditOrders, boundedStep, drain, FaultRuns, keepLog, perSecond, reportCrash, round, stopChild, takeViews, until, untilSteady, type FaultRun } from './run-steps.js';
 import type { FaultContext, Scenario } from './scenarios.js';
 import { settleViews } from './views.js';
 
@@ -203,10 +203,7 @@ class ScenarioRun implements FaultRun<ScenarioResult> {
 
   /** A child that ends without the harness ending it is an error of the code under test (a crash). */
   #watch(what: string, child: Child): void {
-    child.process.once('exit', (code, signal) => {
-      if (this.#ending.has(child)) return;
-      this.fail(what, new Error(`pid ${child.process.pid} exited by itself (${code ?? signal}); its last words: ${lastWords(child)}`));
-    });
+    reportCrash(child, this.#ending, (err) => this.fail(what, err));
   }
 
   #context(): FaultContext {

@@ -223,7 +223,14 @@ export function keepLog(file: string, dest: string): void {
   }
 }
 
-/** The last lines a child printed, for the error that says it exited by itself. */
-export function lastWords(child: Child): string {
-  return child.output().trim().split('\n').slice(-3).join(' / ').slice(0, 500);
+/**
+ * Reports a child that exits without the harness ending it (those in `ending`): a
+ * crash of the code under test, with the last lines it printed.
+ */
+export function reportCrash(child: Child, ending: ReadonlySet<Child>, report: (err: Error) => void): void {
+  child.process.once('exit', (code, signal) => {
+    if (ending.has(child)) return;
+    const last = child.output().trim().split('\n').slice(-3).join(' / ').slice(0, 500);
+    report(new Error(`pid ${child.process.pid} exited by itself (${code ?? signal}); its last words: ${last}`));
+  });
 }
