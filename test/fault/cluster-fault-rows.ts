@@ -65,6 +65,12 @@ export function fillFaultRows(rows: ClusterFaultResult[], windows: readonly Clus
     const rec = recoveryFigures(o.accepted, o.decidedAt, w, until);
     row.recoveryS = rec.recoveryMs === undefined ? null : round(rec.recoveryMs);
     row.rebalances = streamsDownSpans(o.samples, w.start, until).map((sp) => ({ instance: sp.instance, startS: round(sp.start - o.t0), s: round(sp.end - sp.start) }));
+    for (const { instance, log } of logs)
+      for (const a of log.assignments) {
+        const at = toNow(a.time);
+        if (at >= w.start && at < until) row.assignments.push({ instance, atS: round(at - o.t0), partitions: [...a.partitions] });
+      }
+    row.assignments.sort((a, b) => a.atS - b.atS);
     let records = 0;
     let took = 0;
     for (const { instance, log } of logs)

@@ -61,6 +61,7 @@ export function formatClusterDetails(r: ClusterResult): string {
     lines.push(`  ${f.name} (${f.target}): window ${f.startS} → ${f.endS} s, interval to ${f.untilS} s; POSTs accepted ${f.posts.accepted}, not 201: ${describeRefusals(f)}`);
     lines.push(`    per partition: decisions back s ${JSON.stringify(f.decisionsBackS)}, new owner serving s ${JSON.stringify(f.newOwnerS)}, store gap s ${JSON.stringify(f.storeGapS)}`);
     if (f.rebalances.length > 0) lines.push(`    streams DOWN: ${f.rebalances.map((x) => `${x.instance}@${x.startS}s ${x.s}s`).join(', ')}`);
+    if (f.assignments.length > 0) lines.push(`    assigned: ${f.assignments.map((x) => `${x.instance}@${x.atS}s [${x.partitions.join(',')}]`).join(', ')}`);
     if (f.restores.length > 0) lines.push(`    restores: ${f.restores.map((x) => `${x.instance} ${x.records} records in ${x.s ?? 'unfinished'} s`).join(', ')}`);
     if (f.sigterm !== null) lines.push(`    SIGTERM: exit code ${f.sigterm.exitCode ?? 'none (killed)'} after ${f.sigterm.exitS} s`);
     if (f.errors.length > 0) lines.push(`    errors: ${f.errors.join(' | ')}`);

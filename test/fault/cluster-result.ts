@@ -34,6 +34,8 @@ export interface ClusterFaultResult {
   recoveryS: number | null;
   /** Each instance's readiness 'streams DOWN' spans in the interval (rebalancing or restoring). */
   rebalances: { instance: string; startS: number; s: number }[];
+  /** The assignments the instances logged in the interval ('tasks assigned and restored'): when, and the partitions. */
+  assignments: { instance: string; atS: number; partitions: number[] }[];
   /** Restores the instances logged in the interval. */
   restores: { instance: string; records: number; s: number | null }[];
   /** Records restored per second over the interval's finished restores; null: none (or none logged). */
@@ -72,6 +74,7 @@ export function emptyFault(name: string, title: string): ClusterFaultResult {
     storeGapS: [],
     recoveryS: null,
     rebalances: [],
+    assignments: [],
     restores: [],
     restoreRatePerS: null,
     targetServing: [],
