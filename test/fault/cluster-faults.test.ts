@@ -19,13 +19,12 @@
 // KNOWN_FAILING); the short form joins `npm test` when the lead sets it in .ci/run
 // (or makes clusterTestsEnabled default to on).
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { machine, saveResults } from '../../bench/machine.js';
 import { runClusterFaults, stopClusterRuns } from './cluster-harness.js';
 import { clusterParams, clusterTestsEnabled, clusterTimeoutMs } from './cluster-params.js';
 import { formatClusterDetails, formatClusterHeader, formatClusterTables } from './cluster-report.js';
 import type { ClusterResult } from './cluster-result.js';
 import { CLUSTER_FAULTS } from './cluster-scenarios.js';
-import { codeUnderTest } from './report.js';
+import { codeUnderTest, machine, saveResults } from './report.js';
 
 /**
  * Expectations today's engine is known to fail (measured on main at 17a3dba): they are
@@ -122,7 +121,7 @@ describe.skipIf(!clusterTestsEnabled())('a group of instances on a 3-broker clus
     if (results.length === 0) return;
     const m = machine();
     console.log(`${formatClusterHeader(m, params, code)}\n\n${results.map(formatClusterTables).join('\n\n')}\n`);
-    console.log(`saved: ${saveResults('cluster-faults', { machine: m, params, code, runId, results })}`);
+    console.log(`saved: ${saveResults({ machine: m, params, code, runId, results }, 'cluster-faults')}`);
   });
 
   for (const faults of params.isolate ? params.faults.map((f) => [f]) : [params.faults]) {

@@ -96,11 +96,14 @@ export function formatDetails(r: ScenarioResult): string {
   return lines.join('\n');
 }
 
-/** Writes bench/results/fault-<timestamp>.json; returns its path. */
-export function saveResults(data: unknown): string {
+/**
+ * Writes bench/results/<name>-<timestamp>.json; returns its path. (bench/machine.ts's
+ * saveResults finds bench/ from dist/bench/, two folders down; these run from source.)
+ */
+export function saveResults(data: unknown, name = 'fault'): string {
   const dir = new URL('../../bench/results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
-  const file = new URL(`fault-${new Date().toISOString().replaceAll(':', '-')}.json`, dir);
+  const file = new URL(`${name}-${new Date().toISOString().replaceAll(':', '-')}.json`, dir);
   writeFileSync(file, JSON.stringify(data, null, 2));
   return file.pathname;
 }
