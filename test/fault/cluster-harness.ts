@@ -242,7 +242,13 @@ class ClusterRun implements FaultRun<ClusterResult> {
         this.#cluster.heal(this.#group.get(id).slot);
         this.note(`${id} partition healed`);
       },
-      brokerToKill: async () => (this.#p.brokerNode > 0 ? this.#p.brokerNode : this.#cluster.coordinatorOf(this.#applicationId)),
+      brokerToKill: async () => {
+        const coordinator = await this.#cluster.coordinatorOf(this.#applicationId).catch(() => undefined);
+        this.note(`the group's coordinator is node-${coordinator ?? '?'}`);
+        if (this.#p.brokerNode > 0) return this.#p.brokerNode;
+        if (coordinator === undefined) throw new Error('the group has no coordinator to kill');
+        return coordinator;
+      },
       killBroker: async (node) => {
         await this.#cluster.kill(node);
         this.note(`node-${node} killed (kill -9)`);
