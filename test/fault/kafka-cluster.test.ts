@@ -16,8 +16,11 @@ const cluster = new KafkaCluster({ infraDir: join(p.infraDir, 'cluster-check'), 
 const TOPIC = 'cluster-check';
 const producers: DeliveringProducer[] = [];
 
-const producerOn = async (brokers: string, clientId: string): Promise<DeliveringProducer> => {
-  const producer = await DeliveringProducer.connect({ brokers, clientId, deliveryTimeoutMs: 8000, extra: { 'socket.timeout.ms': 5000 } });
+// A kill -9 moves a partition's leadership only once the controller drops the node
+// (broker.session.timeout.ms, 9 s): deliveries wait that out, unless a test wants a
+// partitioned client's send to fail sooner.
+const producerOn = async (brokers: string, clientId: string, deliveryTimeoutMs = 30_000): Promise<DeliveringProducer> => {
+  const producer = await DeliveringProducer.connect({ brokers, clientId, deliveryTimeoutMs, extra: { 'socket.timeout.ms': 5000 } });
   producers.push(producer);
   return producer;
 };
@@ -56,7 +59,7 @@ describe.skipIf(!clusterTestsEnabled())('a 3-node KRaft cluster on loopback with
   }, 240_000);
 
   it('partitions one slot from every node and no other, until healed', async () => {
-    const one = await producerOn(cluster.clientBootstrap(1), 'cluster-check-p1');
+    const one = await producerOn(cluster.clientBootstrap(1), 'cluster-check-p1', 8000);
     const two = await producerOn(cluster.clientBootstrap(2), 'cluster-check-p2');
     expect([await send(one, 'a'), await send(two, 'b')]).toEqual(['delivered', 'delivered']);
 
