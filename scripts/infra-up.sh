@@ -10,6 +10,11 @@
 # Environment: ORDER_ENGINE_INFRA_DIR (default .infra) holds the broker's data, log
 # and pid; KAFKA_PORT / KAFKA_CONTROLLER_PORT (9092 / 9093) its listeners. The tests
 # run their own broker this way (test/integration/global-setup.ts), beside a dev one.
+# One node of a multi-node cluster (test/support/kafka-cluster.ts) also sets
+# KAFKA_NODE_ID (1), KAFKA_QUORUM_VOTERS (1@127.0.0.1:<controller port>),
+# KAFKA_CLUSTER_ID (the id its storage is formatted with; random by default, shared
+# by every node of a cluster) and KAFKA_EXTRA_PROPERTIES, a file appended to the
+# node's server.properties (a key repeated there wins: listeners, replication).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 infra="${ORDER_ENGINE_INFRA_DIR:-$here/.infra}"
@@ -18,6 +23,8 @@ libs_dir="$here/.infra/kafka-libs"
 kafka_host=127.0.0.1
 kafka_port="${KAFKA_PORT:-9092}"
 controller_port="${KAFKA_CONTROLLER_PORT:-9093}"
+node_id="${KAFKA_NODE_ID:-1}"
+quorum_voters="${KAFKA_QUORUM_VOTERS:-$node_id@$kafka_host:$controller_port}"
 kafka_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/infra/kafka/pom.xml")
 
 log() { printf '[infra] %s\n' "$*" >&2; }
@@ -64,14 +71,16 @@ start_kafka() {
   fetch_kafka
   mkdir -p "$kafka_dir/data"
   sed -e "s:^log.dirs=.*::" -e "s/:9092/:$kafka_port/g" -e "s/:9093/:$controller_port/g" \
+    -e "s/^node.id=.*/node.id=$node_id/" -e "s/^controller.quorum.voters=.*/controller.quorum.voters=$quorum_voters/" \
     "$here/infra/kafka/server.properties" > "$kafka_dir/server.properties"
   echo "log.dirs=$kafka_dir/data" >> "$kafka_dir/server.properties"
+  if [[ -n "${KAFKA_EXTRA_PROPERTIES:-}" ]]; then cat "$KAFKA_EXTRA_PROPERTIES" >> "$kafka_dir/server.properties"; fi
   local java=(java -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true
     "-Dlog4j2.configurationFile=$here/infra/kafka/log4j2.yaml" -cp "$libs_dir/*")
   if [[ ! -f "$kafka_dir/data/meta.properties" ]]; then
     log "kafka: formatting storage"
     "${java[@]}" kafka.tools.StorageTool format --ignore-formatted \
-      -t "$("${java[@]}" kafka.tools.StorageTool random-uuid)" \
+      -t "${KAFKA_CLUSTER_ID:-$("${java[@]}" kafka.tools.StorageTool random-uuid)}" \
       -c "$kafka_dir/server.properties" >/dev/null
   fi
   log "kafka: starting broker $kafka_version (log: $kafka_dir/broker.log)"

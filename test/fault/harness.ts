@@ -7,7 +7,7 @@
 // again from its beginning with a fresh consumer, and compares Postgres and the store
 // with the decisions. It never throws: whatever went wrong is in `errors`, and
 // everything it started is stopped, so a failing scenario still reports its figures.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,65 +15,37 @@ import { KafkaBroker } from '../support/broker.js';
 import { OrderLoad } from '../support/order-load.js';
 import { PrivatePostgres } from '../support/private-postgres.js';
 import { recoveryFigures, type FaultWindow } from '../support/recovery-time.js';
-import { auditOrdersTopic, splitByWindow, statusOf } from '../support/saga-audit.js';
 import { startService, freePort, type Service } from '../support/service.js';
 import { startSimulators, type Simulators } from '../support/simulators.js';
-import { readCommitted, TopicReader } from '../support/topic-reader.js';
+import { TopicReader } from '../support/topic-reader.js';
 import type { Child } from '../support/child.js';
 import { DecisionClock } from './decision-clock.js';
 import type { FaultParams } from './params.js';
 import { emptyResult, type ScenarioResult } from './result.js';
+import { auditOrders, boundedStep, drain, FaultRuns, keepLog, perSecond, reportCrash, round, stopChild, takeViews, until, untilSteady, type FaultRun } from './run-steps.js';
 import type { FaultContext, Scenario } from './scenarios.js';
 import { settleViews } from './views.js';
 
 const DATABASE = 'order_service_fault';
-/** Before the fault, the saga must decide every order within this... */
-const STEADY_LAG_MS = 5000;
-/** ...and may take this long after the planned fault time to get there. */
-const STEADY_WAIT_MS = 60_000;
 const INSTANCE_ID = 'fault-0';
 /** The service's JOIN_WINDOW_MS (its default, set explicitly): the audit judges split answers by it. */
 const JOIN_WINDOW_MS = 10_000;
 
-const round = (ms: number): number => Math.round(ms / 100) / 10;
-
-/** Everything started by runs still in progress, for a test runner that gives up on one. */
-const live = new Set<ScenarioRun>();
+const runs = new FaultRuns<ScenarioResult>();
 
 /**
  * Stops the runs still in progress (the test runner gave up on them: its timeout)
- * and returns what they had measured, so their rows are printed too. Safe to call
- * any time; none in progress, none returned.
+ * and returns what they had measured, so their rows are printed too.
  */
-export async function stopAllRuns(): Promise<ScenarioResult[]> {
-  const runs = [...live];
-  live.clear();
-  for (const run of runs) run.fail('test runner', new Error('the scenario ran out of time and was stopped'));
-  await Promise.allSettled(runs.map((run) => run.teardown()));
-  return runs.map((run) => run.result);
+export function stopAllRuns(): Promise<ScenarioResult[]> {
+  return runs.stopAll();
 }
 
-// A test process that dies without its hooks (the runner killed it) still takes the
-// children and the broker with it.
-process.once('exit', () => {
-  for (const run of live) run.killNow();
-});
-
-export async function runScenario(scenario: Scenario, params: FaultParams, runId: string): Promise<ScenarioResult> {
-  const run = new ScenarioRun(scenario, params, runId);
-  live.add(run);
-  try {
-    await run.execute();
-  } catch (err) {
-    run.fail('run', err);
-  } finally {
-    await run.teardown();
-    live.delete(run);
-  }
-  return run.result;
+export function runScenario(scenario: Scenario, params: FaultParams, runId: string): Promise<ScenarioResult> {
+  return runs.run(new ScenarioRun(scenario, params, runId));
 }
 
-class ScenarioRun {
+class ScenarioRun implements FaultRun<ScenarioResult> {
   readonly result: ScenarioResult;
   readonly #scenario: Scenario;
   readonly #p: FaultParams;
@@ -158,7 +130,8 @@ class ScenarioRun {
     let window: FaultWindow | undefined;
     try {
       await this.#until(this.#t0 + p.faultAtS * 1000);
-      await this.#steady(load, clock);
+      const behind = await untilSteady(load, clock, () => this.#stopping);
+      if (behind !== undefined) this.fail('warm-up', new Error(`before the fault, ${behind}`));
       this.note('fault begins');
       window = await this.#scenario.inject(this.#context());
       this.result.fault = { startS: round(window.start - this.#t0), endS: round(window.end - this.#t0) };
@@ -172,7 +145,8 @@ class ScenarioRun {
     this.result.loadS = round(loadEnd - this.#t0);
     this.note(`load stopped: ${load.sent} sent, ${load.accepted.length} accepted`);
 
-    await this.#drain(load, clock, p.drainS * 1000);
+    const undecided = await drain(load, clock, p.drainS * 1000, () => this.#stopping);
+    this.note(undecided === 0 ? 'every accepted order decided' : `${undecided} accepted orders still undecided after ${p.drainS} s`);
     this.#figures(clock, window, loadEnd);
     await this.#audit();
   }
@@ -229,11 +203,7 @@ class ScenarioRun {
 
   /** A child that ends without the harness ending it is an error of the code under test (a crash). */
   #watch(what: string, child: Child): void {
-    child.process.once('exit', (code, signal) => {
-      if (this.#ending.has(child)) return;
-      const last = child.output().trim().split('\n').slice(-3).join(' / ').slice(0, 500);
-      this.fail(what, new Error(`pid ${child.process.pid} exited by itself (${code ?? signal}); its last words: ${last}`));
-    });
+    reportCrash(child, this.#ending, (err) => this.fail(what, err));
   }
 
   #context(): FaultContext {
@@ -308,38 +278,7 @@ class ScenarioRun {
 
   /** Waits until `at` (performance.now()), taking in decisions meanwhile. */
   async #until(at: number): Promise<void> {
-    while (performance.now() < at) {
-      if (this.#stopping) throw new Error('stopped');
-      this.#clock?.update();
-      await sleep(Math.min(250, Math.max(1, at - performance.now())));
-    }
-  }
-
-  /**
-   * Waits until the saga keeps up with the load: every order POSTed more than
-   * STEADY_LAG_MS ago is decided. A fault injected while it is still warming up (the
-   * first commits of a fresh engine take seconds on a busy machine) would time the
-   * warm-up, not the recovery. Bounded: a saga that never keeps up is an error.
-   */
-  async #steady(load: OrderLoad, clock: DecisionClock): Promise<void> {
-    const deadline = performance.now() + STEADY_WAIT_MS;
-    for (;;) {
-      const behind = clock.undecided(load.accepted, performance.now() - STEADY_LAG_MS);
-      if ((behind === 0 && clock.decidedAt.size > 0) || this.#stopping) return;
-      if (performance.now() > deadline) {
-        this.fail('warm-up', new Error(`the saga did not keep up before the fault: ${behind} orders POSTed over ${STEADY_LAG_MS / 1000} s earlier still undecided after ${STEADY_WAIT_MS / 1000} s`));
-        return;
-      }
-      await sleep(250);
-    }
-  }
-
-  /** Waits, at most `ms`, until every accepted order has a decision on the reader. */
-  async #drain(load: OrderLoad, clock: DecisionClock, ms: number): Promise<void> {
-    const deadline = performance.now() + ms;
-    let undecided: number;
-    while ((undecided = clock.undecided(load.accepted)) > 0 && performance.now() < deadline && !this.#stopping) await sleep(250);
-    this.note(undecided === 0 ? 'every accepted order decided' : `${undecided} accepted orders still undecided after ${ms / 1000} s`);
+    await until(at, this.#clock, () => this.#stopping);
   }
 
   /** Recovery figures (when the fault was injected) and the run's orders per second. */
@@ -353,65 +292,17 @@ class ScenarioRun {
       r.longestStallS = round(f.longestStallMs);
       r.acceptedAfterFault = f.acceptedAfterFault;
     }
-    const perSecond = (times: Iterable<number>): number[] => {
-      const counts: number[] = [];
-      for (const t of times) {
-        const s = Math.floor((t - this.#t0) / 1000);
-        if (s < 0) continue;
-        while (counts.length <= s) counts.push(0);
-        counts[s]!++;
-      }
-      return counts;
-    };
-    const ids = new Set(load.accepted.map((o) => o.id));
-    r.perSecond = {
-      accepted: perSecond(load.accepted.map((o) => o.sentAt)),
-      decided: perSecond([...clock.decidedAt].filter(([id]) => ids.has(id)).map(([, t]) => t)),
-    };
+    r.perSecond = perSecond(this.#t0, load, this.#clock!);
   }
 
   /** The verdict: `orders` read again from its beginning, then Postgres and the store. */
   async #audit(): Promise<void> {
     const p = this.#p;
     const r = this.result;
-    const accepted = this.#load!.accepted.map((o) => o.id);
-    const records = await readCommitted('orders', this.#broker.bootstrapServers, 120_000);
-    const audit = auditOrdersTopic(
-      accepted,
-      records.map((rec) => ({ key: rec.key, partition: rec.partition, status: statusOf(rec.value) })),
-      p.numPartitions,
-    );
-    // Undecided orders whose two answers the participants produced further apart than
-    // the window owe no decision (saga-audit.ts splitByWindow); the rest are lost.
-    let { split, lost } = { split: [] as string[], lost: audit.lost };
-    if (audit.lost.length > 0) {
-      const answers = await Promise.all(
-        (['payment-orders', 'stock-orders'] as const).map(async (topic) =>
-          (await readCommitted(topic, this.#broker.bootstrapServers, 120_000)).map((rec) => ({ key: rec.key, timestamp: rec.timestamp, side: topic === 'payment-orders' ? ('P' as const) : ('S' as const) })),
-        ),
-      );
-      ({ split, lost } = splitByWindow(audit.lost, answers.flat(), JOIN_WINDOW_MS));
-    }
-    Object.assign(r, {
-      accepted: audit.accepted,
-      lost: lost.length,
-      splitAnswers: split.length,
-      duplicatedDecisions: audit.duplicatedDecisions.length,
-      conflictingDecisions: audit.conflictingDecisions.length,
-      duplicatedNew: audit.duplicatedNew.length,
-      missingNew: audit.missingNew.length,
-      offPartition: audit.offPartition.length,
-      unexpectedRecords: audit.unexpected.length,
-    });
-    const sample = (ids: readonly string[]): string[] => ids.slice(0, 5);
-    Object.assign(r.samples, {
-      lost: sample(lost),
-      splitAnswers: sample(split),
-      duplicatedDecisions: sample(audit.duplicatedDecisions),
-      duplicatedNew: sample(audit.duplicatedNew),
-      offPartition: sample(audit.offPartition),
-    });
-    this.note(`orders read from its beginning: ${records.length} records`);
+    const audit = await auditOrders(this.#load!.accepted.map((o) => o.id), this.#broker.bootstrapServers, p.numPartitions, JOIN_WINDOW_MS);
+    Object.assign(r, audit.figures);
+    Object.assign(r.samples, audit.samples);
+    this.note(`orders read from its beginning: ${audit.records} records`);
 
     await this.#compareViews(audit.decided);
   }
@@ -426,22 +317,12 @@ class ScenarioRun {
       worthWaiting: () => !this.#stopping && this.#service !== undefined && this.#service.process.exitCode === null && this.#service.process.signalCode === null,
       settleMs: this.#p.settleS * 1000,
     });
-    r.pgMismatches = views.pgMismatches.length;
-    r.storeMismatches = views.storeMismatches.length;
-    r.pgAgreedAfterS = views.pgAgreedAfterMs === undefined ? null : round(views.pgAgreedAfterMs);
-    r.storeAgreedAfterS = views.storeAgreedAfterMs === undefined ? null : round(views.storeAgreedAfterMs);
-    r.storeAnswers = views.storeAnswers;
-    r.samples.pgMismatches = views.pgMismatches.slice(0, 5);
-    r.samples.storeMismatches = views.storeMismatches.slice(0, 5);
+    takeViews(r, views);
     if (views.pgError !== undefined) this.fail('read Postgres', views.pgError);
   }
 
   #saveBrokerLog(): void {
-    try {
-      if (existsSync(this.#broker.logFile)) copyFileSync(this.#broker.logFile, join(this.#logDir, `broker-${++this.#brokerLogs}.log`));
-    } catch {
-      // a log we could not keep is no reason to fail the run
-    }
+    keepLog(this.#broker.logFile, join(this.#logDir, `broker-${++this.#brokerLogs}.log`));
   }
 
   /** Stops everything this run started; each step bounded and on its own. */
@@ -452,16 +333,7 @@ class ScenarioRun {
 
   async #teardown(): Promise<void> {
     this.#stopping = true;
-    const step = async (what: string, action: () => Promise<unknown>, ms: number): Promise<void> => {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([action(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`took over ${ms / 1000} s`)), ms)))]);
-      } catch (err) {
-        this.fail(`teardown: ${what}`, err);
-      } finally {
-        clearTimeout(timer);
-      }
-    };
+    const step = (what: string, action: () => Promise<unknown>, ms: number): Promise<void> => boundedStep(what, action, ms, (w, err) => this.fail(`teardown: ${w}`, err));
     const inProgress = this.#inProgress;
     if (inProgress !== undefined) await step('wait for a start in progress', () => inProgress.catch(() => undefined), (this.#p.readyS + 120) * 1000);
     const load = this.#load;
@@ -495,16 +367,5 @@ class ScenarioRun {
     } catch {
       // already gone
     }
-  }
-}
-
-/** SIGTERM, and SIGKILL if it has not exited 10 s later. */
-async function stopChild(child: Child | undefined): Promise<void> {
-  if (child === undefined) return;
-  const timer = setTimeout(() => child.process.kill('SIGKILL'), 10_000);
-  try {
-    await child.kill('SIGTERM');
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -81,7 +81,8 @@ const profiles: Readonly<Record<FaultParams['profile'], Profile>> = {
   },
 };
 
-function number(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+/** A non-negative number from `env[name]`, or `fallback` when unset. */
+export function envNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
@@ -89,38 +90,44 @@ function number(env: NodeJS.ProcessEnv, name: string, fallback: number): number 
   return value;
 }
 
+/** The comma-separated names of `env[name]` (each one of `known`), or `fallback` when unset. */
+export function envNames<T extends string>(env: NodeJS.ProcessEnv, name: string, fallback: readonly T[], known: readonly T[]): T[] {
+  const names = (env[name] ?? fallback.join(',')).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const n of names) if (!(known as readonly string[]).includes(n)) throw new Error(`${name}: unknown name '${n}' (known: ${known.join(', ')})`);
+  return names as T[];
+}
+
 export function faultParams(env: NodeJS.ProcessEnv = process.env): FaultParams {
   const profile = env.FAULT_PROFILE ?? 'short';
   if (profile !== 'short' && profile !== 'long') throw new Error(`FAULT_PROFILE must be short or long, got '${profile}'`);
   const p = profiles[profile];
-  const scenarios = (env.FAULT_SCENARIOS ?? p.scenarios.join(',')).split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const s of scenarios) if (!(SCENARIO_NAMES as readonly string[]).includes(s)) throw new Error(`FAULT_SCENARIOS: unknown scenario '${s}' (known: ${SCENARIO_NAMES.join(', ')})`);
-  const ratePerS = number(env, 'FAULT_RATE', p.ratePerS);
+  const scenarios = envNames(env, 'FAULT_SCENARIOS', p.scenarios, SCENARIO_NAMES);
+  const ratePerS = envNumber(env, 'FAULT_RATE', p.ratePerS);
   if (ratePerS <= 0) throw new Error('FAULT_RATE must be positive');
-  const faultAtS = number(env, 'FAULT_AT_S', p.faultAtS);
+  const faultAtS = envNumber(env, 'FAULT_AT_S', p.faultAtS);
   // The worst in-flight latency looks at the 5 s before the fault: give it orders.
   if (faultAtS < 5) throw new Error('FAULT_AT_S must be at least 5 (the orders of the 5 s before the fault are timed)');
-  const kafkaPort = number(env, 'FAULT_KAFKA_PORT', TEST_KAFKA_PORT + 100);
+  const kafkaPort = envNumber(env, 'FAULT_KAFKA_PORT', TEST_KAFKA_PORT + 100);
   const dir = (value: string): string => (isAbsolute(value) ? value : resolve(value));
   return {
     profile,
     ratePerS,
-    durationS: number(env, 'FAULT_DURATION_S', p.durationS),
-    afterS: number(env, 'FAULT_AFTER_S', p.afterS),
+    durationS: envNumber(env, 'FAULT_DURATION_S', p.durationS),
+    afterS: envNumber(env, 'FAULT_AFTER_S', p.afterS),
     faultAtS,
-    outageS: number(env, 'FAULT_OUTAGE_S', p.outageS),
-    drainS: number(env, 'FAULT_DRAIN_S', p.drainS),
-    settleS: number(env, 'FAULT_SETTLE_S', p.settleS),
-    readyS: number(env, 'FAULT_READY_S', p.readyS),
-    recoveryBoundS: number(env, 'FAULT_RECOVERY_BOUND_S', p.recoveryBoundS),
-    scenarios: scenarios as ScenarioName[],
+    outageS: envNumber(env, 'FAULT_OUTAGE_S', p.outageS),
+    drainS: envNumber(env, 'FAULT_DRAIN_S', p.drainS),
+    settleS: envNumber(env, 'FAULT_SETTLE_S', p.settleS),
+    readyS: envNumber(env, 'FAULT_READY_S', p.readyS),
+    recoveryBoundS: envNumber(env, 'FAULT_RECOVERY_BOUND_S', p.recoveryBoundS),
+    scenarios,
     serviceDir: dir(env.FAULT_SERVICE_DIR ?? '.'),
-    seed: number(env, 'FAULT_SEED', 20_261_127),
+    seed: envNumber(env, 'FAULT_SEED', 20_261_127),
     numPartitions: NUM_PARTITIONS,
     kafkaPort,
-    kafkaControllerPort: number(env, 'FAULT_KAFKA_CONTROLLER_PORT', kafkaPort + 1),
+    kafkaControllerPort: envNumber(env, 'FAULT_KAFKA_CONTROLLER_PORT', kafkaPort + 1),
     infraDir: dir(env.FAULT_INFRA_DIR ?? join('.infra', 'fault')),
-    pgPort: number(env, 'PG_PRIVATE_PORT', PG_PRIVATE_PORT),
+    pgPort: envNumber(env, 'PG_PRIVATE_PORT', PG_PRIVATE_PORT),
     pgDir: dir(env.PG_PRIVATE_DIR ?? PG_PRIVATE_DIR),
   };
 }
@@ -130,7 +137,7 @@ export function faultParams(env: NodeJS.ProcessEnv = process.env): FaultParams {
  * derived from the parameters): every step inside is bounded too.
  */
 export function scenarioTimeoutMs(p: FaultParams, env: NodeJS.ProcessEnv = process.env): number {
-  const explicit = number(env, 'FAULT_TIMEOUT_S', 0);
+  const explicit = envNumber(env, 'FAULT_TIMEOUT_S', 0);
   if (explicit > 0) return explicit * 1000;
   const setupS = 60 + 2 * p.readyS + 60; // broker, service, simulators
   const loadS = Math.max(p.durationS, p.faultAtS + 60 + 2 * p.outageS + 60 + p.readyS + p.afterS); // steady, outage, broker, service

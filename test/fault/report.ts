@@ -25,8 +25,11 @@ export function codeUnderTest(dir: string): CodeUnderTest {
   return { dir, commit: git('log', '-1', '--format=%h %s') || 'unknown', dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
 }
 
-const columns: [string, (r: ScenarioResult) => string | number][] = [
-  ['fault', (r) => r.scenario],
+/** A table's column: its heading and how a row shows in it. */
+export type Column<T> = readonly [string, (row: T) => string | number];
+
+/** The audit's columns, in every fault table. */
+export const AUDIT_COLUMNS: readonly Column<ScenarioResult>[] = [
   ['accepted', (r) => r.accepted],
   ['lost', (r) => r.lost],
   ['answers > window apart', (r) => r.splitAnswers],
@@ -34,6 +37,11 @@ const columns: [string, (r: ScenarioResult) => string | number][] = [
   ['dup NEW', (r) => r.duplicatedNew],
   ['off partition', (r) => r.offPartition],
   ['pg mismatches', (r) => r.pgMismatches],
+];
+
+const columns: Column<ScenarioResult>[] = [
+  ['fault', (r) => r.scenario],
+  ...AUDIT_COLUMNS,
   ['store mismatches', (r) => r.storeMismatches],
   ['recovery s', (r) => r.recoveryS ?? 'never'],
   ['worst in-flight s', (r) => r.worstInFlightS ?? '-'],
@@ -41,13 +49,19 @@ const columns: [string, (r: ScenarioResult) => string | number][] = [
   ['POSTs not 201', (r) => describeRefusals(r)],
 ];
 
-function describeRefusals(r: ScenarioResult): string {
+/** The POSTs not answered 201: `n×status` and `n×error code`, or 0. */
+export function describeRefusals(r: { readonly posts: { readonly refused: Record<string, number>; readonly failed: Record<string, number> } }): string {
   const parts = [...Object.entries(r.posts.refused).map(([status, n]) => `${n}×${status}`), ...Object.entries(r.posts.failed).map(([code, n]) => `${n}×${code}`)];
   return parts.length === 0 ? '0' : parts.join(' ');
 }
 
 /** A fixed-width table, one row per scenario. */
 export function formatTable(results: readonly ScenarioResult[]): string {
+  return formatColumns(columns, results);
+}
+
+/** A fixed-width Markdown table of `rows` in `columns`: the first and last left-aligned, the others right-aligned. */
+export function formatColumns<T>(columns: readonly Column<T>[], results: readonly T[]): string {
   const rows = [columns.map(([name]) => name), ...results.map((r) => columns.map(([, value]) => String(value(r))))];
   const widths = columns.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]): string => `| ${row.map((cell, i) => (i === 0 || i === row.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`;
@@ -82,11 +96,14 @@ export function formatDetails(r: ScenarioResult): string {
   return lines.join('\n');
 }
 
-/** Writes bench/results/fault-<timestamp>.json; returns its path. */
-export function saveResults(data: unknown): string {
+/**
+ * Writes bench/results/<name>-<timestamp>.json; returns its path. (bench/machine.ts's
+ * saveResults finds bench/ from dist/bench/, two folders down; these run from source.)
+ */
+export function saveResults(data: unknown, name = 'fault'): string {
   const dir = new URL('../../bench/results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
-  const file = new URL(`fault-${new Date().toISOString().replaceAll(':', '-')}.json`, dir);
+  const file = new URL(`${name}-${new Date().toISOString().replaceAll(':', '-')}.json`, dir);
   writeFileSync(file, JSON.stringify(data, null, 2));
   return file.pathname;
 }

@@ -50,7 +50,7 @@ export interface ScenarioResult {
 }
 
 /** A result with nothing measured yet: a run that fails early reports zeros, nulls and its errors. */
-export function emptyResult(scenario: Scenario, logDir: string): ScenarioResult {
+export function emptyResult(scenario: Pick<Scenario, 'title'> & { readonly name: string }, logDir: string): ScenarioResult {
   return {
     scenario: scenario.name,
     title: scenario.title,

@@ -37,6 +37,15 @@ export interface Scenario {
 
 const now = (): number => performance.now();
 
+/** Postgres stopped, started again after the outage: the same fault for one instance or many. */
+export async function postgresOutage(ctx: Pick<FaultContext, 'stopPostgres' | 'outage' | 'startPostgres'>): Promise<FaultWindow> {
+  const start = now();
+  await ctx.stopPostgres();
+  await ctx.outage();
+  await ctx.startPostgres();
+  return { start, end: now() };
+}
+
 export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
   'service-kill': {
     name: 'service-kill',
@@ -66,13 +75,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
   'postgres-outage': {
     name: 'postgres-outage',
     title: 'Postgres stopped, started again after the outage',
-    async inject(ctx) {
-      const start = now();
-      await ctx.stopPostgres();
-      await ctx.outage();
-      await ctx.startPostgres();
-      return { start, end: now() };
-    },
+    inject: postgresOutage,
   },
   'broker-restart-then-service-kill': {
     name: 'broker-restart-then-service-kill',

@@ -43,19 +43,52 @@ function getJson(agent: Agent, url: string, timeoutMs: number): Promise<{ status
 }
 
 /**
+ * Where to read the store: one instance, or several of which each owns some
+ * partitions (today an instance answers only for the partitions it owns: 503
+ * otherwise). With several, an order is read at its partition's owner, found by
+ * asking each in turn until one answers 200 or 404 (only an owner can tell an order
+ * is not there) and remembered per partition.
+ */
+export type StoreTarget = string | { readonly urls: readonly string[]; readonly partitionOf: (id: string) => number };
+
+/**
  * Reads each order from the store, a few at a time; a read without an answer in 5 s
  * counts as not shown, and what is left when `deadline` (performance.now()) passes
- * is not read at all (`unread`), so a store that hangs cannot hang the test.
+ * is not read at all (`unread`), so a store that hangs cannot hang the test. With
+ * several instances an order no instance answered for counts as `no owner: <the
+ * last answer>`.
  */
-export async function storeStatuses(baseUrl: string | undefined, ids: readonly string[], deadline: number, concurrency = 16): Promise<StoreReading> {
+export async function storeStatuses(target: StoreTarget | undefined, ids: readonly string[], deadline: number, concurrency = 16): Promise<StoreReading> {
   const seen = new Map<string, string | undefined>();
   const answers: Record<string, number> = {};
   const count = (answer: string): void => void (answers[answer] = (answers[answer] ?? 0) + 1);
-  if (baseUrl === undefined) {
+  if (target === undefined || (typeof target !== 'string' && target.urls.length === 0)) {
     count('no service');
     return { seen, answers };
   }
+  const urls = typeof target === 'string' ? [target] : target.urls;
+  const owners = new Map<number, string>();
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const read = async (id: string): Promise<void> => {
+    const partition = typeof target === 'string' ? 0 : target.partitionOf(id);
+    const owner = owners.get(partition);
+    let last = '';
+    for (const url of owner === undefined ? urls : [owner, ...urls.filter((u) => u !== owner)]) {
+      try {
+        const res = await getJson(agent, `${url}/api/orders/store/${id}`, 5000);
+        last = String(res.status);
+        if (res.status === 200) seen.set(id, (JSON.parse(res.body) as { status?: string }).status);
+        if (res.status === 200 || res.status === 404) {
+          owners.set(partition, url);
+          break;
+        }
+      } catch (err) {
+        last = (err as NodeJS.ErrnoException).code ?? 'error';
+      }
+      if (urls.length === 1) break;
+    }
+    count(urls.length === 1 || last === '200' || last === '404' ? last : `no owner: ${last}`);
+  };
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < ids.length) {
@@ -64,14 +97,7 @@ export async function storeStatuses(baseUrl: string | undefined, ids: readonly s
         next++;
         continue;
       }
-      const id = ids[next++]!;
-      try {
-        const res = await getJson(agent, `${baseUrl}/api/orders/store/${id}`, 5000);
-        count(String(res.status));
-        if (res.status === 200) seen.set(id, (JSON.parse(res.body) as { status?: string }).status);
-      } catch (err) {
-        count((err as NodeJS.ErrnoException).code ?? 'error');
-      }
+      await read(ids[next++]!);
     }
   };
   try {
@@ -84,8 +110,8 @@ export async function storeStatuses(baseUrl: string | undefined, ids: readonly s
 
 export interface SettleOptions {
   readonly databaseUrl: string;
-  /** The service's address now (it may have been restarted), or undefined if there is none. */
-  readonly storeUrl: () => string | undefined;
+  /** Where the store is read now (the service may have been restarted), or undefined if there is none. */
+  readonly storeUrl: () => StoreTarget | undefined;
   /** False when waiting longer cannot help (the service is gone). */
   readonly worthWaiting: () => boolean;
   readonly settleMs: number;

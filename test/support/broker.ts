@@ -15,6 +15,8 @@ export interface BrokerOptions {
   readonly controllerPort: number;
   /** The repository whose scripts/ and infra/ to use (default: this process's directory). */
   readonly repoDir?: string;
+  /** More of infra-up.sh's environment: a node of a cluster (KAFKA_NODE_ID, ...; see kafka-cluster.ts). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 function run(script: string, env: NodeJS.ProcessEnv, cwd: string): Promise<string> {
@@ -91,6 +93,7 @@ export class KafkaBroker {
       KAFKA_PORT: String(port),
       KAFKA_CONTROLLER_PORT: String(controllerPort),
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
+      ...this.#options.env,
     };
     delete env.TEST_DATABASE_URL;
     return env;

@@ -9,13 +9,16 @@ import { rng } from './rng.js';
 
 export interface AcceptedOrder {
   readonly id: string;
+  /** Where it was POSTed. */
+  readonly baseUrl: string;
   /** performance.now() when the order was due (and sent, within a few ms). */
   readonly sentAt: number;
   readonly answeredAt: number;
 }
 
 export interface OrderLoadOptions {
-  readonly baseUrl: string;
+  /** Where to POST; a function is asked for each order (several instances behind one load: it picks). */
+  readonly baseUrl: string | (() => string | undefined);
   readonly ratePerS: number;
   /** Seeds the order contents (customers, products, quantities). */
   readonly seed: number;
@@ -92,10 +95,16 @@ export class OrderLoad {
 
   async #post(sentAt: number): Promise<void> {
     const body = this.#body();
+    const base = this.#options.baseUrl;
+    const baseUrl = typeof base === 'string' ? base : base();
+    if (baseUrl === undefined) {
+      this.failed['NO_TARGET'] = (this.failed['NO_TARGET'] ?? 0) + 1;
+      return;
+    }
     try {
       const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
         const req = request(
-          `${this.#options.baseUrl}/api/orders`,
+          `${baseUrl}/api/orders`,
           { method: 'POST', agent: this.#agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
           (res) => {
             let text = '';
@@ -112,7 +121,7 @@ export class OrderLoad {
       if (status === 201) {
         const id = (JSON.parse(text) as { orderId?: unknown }).orderId;
         if (typeof id !== 'number') throw Object.assign(new Error(`201 without an orderId: ${text}`), { code: 'BAD_201' });
-        this.accepted.push({ id: String(id), sentAt, answeredAt: performance.now() });
+        this.accepted.push({ id: String(id), baseUrl, sentAt, answeredAt: performance.now() });
       } else {
         this.refused[status] = (this.refused[status] ?? 0) + 1;
       }

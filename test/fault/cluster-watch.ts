@@ -1,0 +1,107 @@
+// Watches every instance from outside, twice a second: its readiness (the streams
+// component says whether it is rebalancing or restoring) and, for each partition, how
+// its store answers GET /api/orders/store/{id} for an id on that partition (see
+// test/support/cluster-figures.ts: 200 or 404 = it serves the partition; 503 = not
+// owned or not ready). The probe ids need no order behind them: an owner answers
+// 404 for an id it has never seen. This tells which instance serves which partition
+// and when, without relying on the engine's log lines.
+import { Agent, request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { partitionFor } from '../../src/kafka/partitioner.js';
+import type { StoreAnswer, WatchSample } from '../support/cluster-figures.js';
+
+const EVERY_MS = 500;
+const TIMEOUT_MS = 2000;
+
+interface Answer {
+  readonly status: number;
+  readonly body: string;
+}
+
+function get(agent: Agent, url: string): Promise<Answer | undefined> {
+  return new Promise((resolve) => {
+    const req = request(url, { agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', () => resolve(undefined));
+    });
+    req.setTimeout(TIMEOUT_MS, () => req.destroy());
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}
+
+/** The smallest positive order id on each partition. */
+export function probeIds(numPartitions: number): string[] {
+  const ids: (string | undefined)[] = Array<string | undefined>(numPartitions).fill(undefined);
+  for (let id = 1, found = 0; found < numPartitions; id++) {
+    const p = partitionFor(String(id), numPartitions);
+    if (ids[p] === undefined) {
+      ids[p] = String(id);
+      found++;
+    }
+  }
+  return ids as string[];
+}
+
+function storeAnswer(a: Answer | undefined): StoreAnswer {
+  if (a === undefined) return 'unreachable';
+  if (a.status === 200 || a.status === 404) return 'serving';
+  if (a.status === 503) return a.body.includes('NOT_OWNED') ? 'not-owned' : 'not-ready';
+  return 'other';
+}
+
+function streamsOf(a: Answer | undefined): WatchSample['streams'] {
+  if (a === undefined) return 'unreachable';
+  try {
+    const status = (JSON.parse(a.body) as { components?: { streams?: { status?: string } } }).components?.streams?.status;
+    return status === 'UP' ? 'UP' : 'DOWN';
+  } catch {
+    return 'DOWN';
+  }
+}
+
+export class ClusterWatch {
+  readonly samples: WatchSample[] = [];
+  readonly #targets = new Map<string, string>();
+  readonly #ids: string[];
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  #running = true;
+  readonly #loop: Promise<void>;
+
+  constructor(numPartitions: number) {
+    this.#ids = probeIds(numPartitions);
+    this.#loop = this.#run();
+  }
+
+  /** Watches `instance` at `baseUrl` from now on (again after a restart: same name, same address). */
+  watch(instance: string, baseUrl: string): void {
+    this.#targets.set(instance, baseUrl);
+  }
+
+  /** Whether the latest sample of each of `instances` says streams UP (none taken yet: no). */
+  allUp(instances: readonly string[]): boolean {
+    return instances.every((instance) => this.samples.findLast((s) => s.instance === instance)?.streams === 'UP');
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#loop;
+    this.#agent.destroy();
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      const round = performance.now();
+      await Promise.all([...this.#targets].map(([instance, url]) => this.#sample(instance, url)));
+      await sleep(Math.max(0, EVERY_MS - (performance.now() - round)));
+    }
+  }
+
+  async #sample(instance: string, url: string): Promise<void> {
+    const [readiness, ...store] = await Promise.all([get(this.#agent, `${url}/actuator/health/readiness`), ...this.#ids.map((id) => get(this.#agent, `${url}/api/orders/store/${id}`))]);
+    this.samples.push({ at: performance.now(), instance, streams: streamsOf(readiness), store: store.map(storeAnswer) });
+  }
+}

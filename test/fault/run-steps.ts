@@ -1,0 +1,236 @@
+// The steps every fault run takes, whatever it runs on (one service and one broker in
+// ./harness.ts, instances on a cluster in ./cluster-harness.ts): wait for the saga
+// to keep up, drain it after the load, read `orders` from its beginning and audit it,
+// count per second, stop children and bound each teardown step.
+import { copyFileSync, existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Child } from '../support/child.js';
+import type { OrderLoad } from '../support/order-load.js';
+import { auditOrdersTopic, splitByWindow, statusOf } from '../support/saga-audit.js';
+import { readCommitted } from '../support/topic-reader.js';
+import type { DecisionClock } from './decision-clock.js';
+import type { ScenarioResult } from './result.js';
+import type { SettledViews } from './views.js';
+
+/** Before a fault, the saga must decide every order within this... */
+export const STEADY_LAG_MS = 5000;
+/** ...and may take this long to get there. */
+export const STEADY_WAIT_MS = 60_000;
+
+export const round = (ms: number): number => Math.round(ms / 100) / 10;
+
+/** Waits until `at` (performance.now()), taking in decisions meanwhile; throws once the run is stopping. */
+export async function until(at: number, clock: DecisionClock | undefined, stopping: () => boolean): Promise<void> {
+  while (performance.now() < at) {
+    if (stopping()) throw new Error('stopped');
+    clock?.update();
+    await sleep(Math.min(250, Math.max(1, at - performance.now())));
+  }
+}
+
+/**
+ * Waits until the saga keeps up with the load: every order POSTed more than
+ * STEADY_LAG_MS ago is decided. A fault injected while it is still warming up (the
+ * first commits of a fresh engine take seconds on a busy machine) would time the
+ * warm-up, not the recovery. Bounded: returns why not when it never keeps up.
+ */
+export async function untilSteady(load: OrderLoad, clock: DecisionClock, stopping: () => boolean, waitMs = STEADY_WAIT_MS): Promise<string | undefined> {
+  const deadline = performance.now() + waitMs;
+  for (;;) {
+    const behind = clock.undecided(load.accepted, performance.now() - STEADY_LAG_MS);
+    if ((behind === 0 && clock.decidedAt.size > 0) || stopping()) return undefined;
+    if (performance.now() > deadline)
+      return `the saga did not keep up: ${behind} orders POSTed over ${STEADY_LAG_MS / 1000} s earlier still undecided after ${waitMs / 1000} s`;
+    await sleep(250);
+  }
+}
+
+/** Waits, at most `ms`, until every accepted order has a decision on the clock's reader; returns how many have none. */
+export async function drain(load: OrderLoad, clock: DecisionClock, ms: number, stopping: () => boolean): Promise<number> {
+  const deadline = performance.now() + ms;
+  let undecided: number;
+  while ((undecided = clock.undecided(load.accepted)) > 0 && performance.now() < deadline && !stopping()) await sleep(250);
+  return undecided;
+}
+
+/** Accepted (by POST time) and decided (by arrival) orders per second since `t0`. */
+export function perSecond(t0: number, load: OrderLoad, clock: DecisionClock): ScenarioResult['perSecond'] {
+  const count = (times: Iterable<number>): number[] => {
+    const counts: number[] = [];
+    for (const t of times) {
+      const s = Math.floor((t - t0) / 1000);
+      if (s < 0) continue;
+      while (counts.length <= s) counts.push(0);
+      counts[s]!++;
+    }
+    return counts;
+  };
+  const ids = new Set(load.accepted.map((o) => o.id));
+  return {
+    accepted: count(load.accepted.map((o) => o.sentAt)),
+    decided: count([...clock.decidedAt].filter(([id]) => ids.has(id)).map(([, t]) => t)),
+  };
+}
+
+export interface OrdersAudit {
+  /** The audit's figures, to assign to the result. */
+  readonly figures: Pick<
+    ScenarioResult,
+    'accepted' | 'lost' | 'splitAnswers' | 'duplicatedDecisions' | 'conflictingDecisions' | 'duplicatedNew' | 'missingNew' | 'offPartition' | 'unexpectedRecords'
+  >;
+  readonly samples: Record<string, string[]>;
+  /** Each decided order's decision. */
+  readonly decided: ReadonlyMap<string, string>;
+  readonly records: number;
+}
+
+/**
+ * The verdict on `orders`, read from its beginning (read_committed) with a fresh
+ * consumer: every accepted order has exactly one NEW and one decision on its key's
+ * partition. Undecided orders whose two answers the participants produced further
+ * apart than the join window owe no decision (saga-audit.ts splitByWindow); the rest
+ * are lost.
+ */
+export async function auditOrders(accepted: readonly string[], brokers: string, numPartitions: number, joinWindowMs: number): Promise<OrdersAudit> {
+  const records = await readCommitted('orders', brokers, 120_000);
+  const audit = auditOrdersTopic(
+    accepted,
+    records.map((rec) => ({ key: rec.key, partition: rec.partition, status: statusOf(rec.value) })),
+    numPartitions,
+  );
+  let { split, lost } = { split: [] as string[], lost: audit.lost };
+  if (audit.lost.length > 0) {
+    const answers = await Promise.all(
+      (['payment-orders', 'stock-orders'] as const).map(async (topic) =>
+        (await readCommitted(topic, brokers, 120_000)).map((rec) => ({ key: rec.key, timestamp: rec.timestamp, side: topic === 'payment-orders' ? ('P' as const) : ('S' as const) })),
+      ),
+    );
+    ({ split, lost } = splitByWindow(audit.lost, answers.flat(), joinWindowMs));
+  }
+  const sample = (ids: readonly string[]): string[] => ids.slice(0, 5);
+  return {
+    figures: {
+      accepted: audit.accepted,
+      lost: lost.length,
+      splitAnswers: split.length,
+      duplicatedDecisions: audit.duplicatedDecisions.length,
+      conflictingDecisions: audit.conflictingDecisions.length,
+      duplicatedNew: audit.duplicatedNew.length,
+      missingNew: audit.missingNew.length,
+      offPartition: audit.offPartition.length,
+      unexpectedRecords: audit.unexpected.length,
+    },
+    samples: {
+      lost: sample(lost),
+      splitAnswers: sample(split),
+      duplicatedDecisions: sample(audit.duplicatedDecisions),
+      duplicatedNew: sample(audit.duplicatedNew),
+      offPartition: sample(audit.offPartition),
+    },
+    decided: audit.decided,
+    records: records.length,
+  };
+}
+
+/** What Postgres and the store showed (views.ts settleViews), into the result. */
+export function takeViews(r: ScenarioResult, views: SettledViews): void {
+  r.pgMismatches = views.pgMismatches.length;
+  r.storeMismatches = views.storeMismatches.length;
+  r.pgAgreedAfterS = views.pgAgreedAfterMs === undefined ? null : round(views.pgAgreedAfterMs);
+  r.storeAgreedAfterS = views.storeAgreedAfterMs === undefined ? null : round(views.storeAgreedAfterMs);
+  r.storeAnswers = views.storeAnswers;
+  r.samples.pgMismatches = views.pgMismatches.slice(0, 5);
+  r.samples.storeMismatches = views.storeMismatches.slice(0, 5);
+}
+
+/** Runs a teardown step bounded by `ms`; a failure or timeout goes to `onError`, never further. */
+export async function boundedStep(what: string, action: () => Promise<unknown>, ms: number, onError: (what: string, err: unknown) => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([action(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`took over ${ms / 1000} s`)), ms)))]);
+  } catch (err) {
+    onError(what, err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A fault run: it records what went wrong instead of throwing, and stops everything it started. */
+export interface FaultRun<R> {
+  readonly result: R;
+  execute(): Promise<void>;
+  fail(step: string, err: unknown): void;
+  teardown(): Promise<void>;
+  /** Synchronous last resort when the process exits: SIGKILL whatever it started. */
+  killNow(): void;
+}
+
+/**
+ * The runs in progress in this process: each run is executed, its failure recorded
+ * and its teardown done whatever happens; a test runner that gives up (its timeout)
+ * stops the ones left with `stopAll`; a process that dies without its hooks (the
+ * runner killed it) still takes their children and brokers with it.
+ */
+export class FaultRuns<R> {
+  readonly #live = new Set<FaultRun<R>>();
+
+  constructor() {
+    process.once('exit', () => {
+      for (const run of this.#live) run.killNow();
+    });
+  }
+
+  async run(run: FaultRun<R>): Promise<R> {
+    this.#live.add(run);
+    try {
+      await run.execute();
+    } catch (err) {
+      run.fail('run', err);
+    } finally {
+      await run.teardown();
+      this.#live.delete(run);
+    }
+    return run.result;
+  }
+
+  /** Stops the runs still in progress and returns what they had measured, so their rows are printed too; none in progress, none returned. */
+  async stopAll(): Promise<R[]> {
+    const runs = [...this.#live];
+    this.#live.clear();
+    for (const run of runs) run.fail('test runner', new Error('the run ran out of time and was stopped'));
+    await Promise.allSettled(runs.map((run) => run.teardown()));
+    return runs.map((run) => run.result);
+  }
+}
+
+/** SIGTERM, and SIGKILL if it has not exited 10 s later. */
+export async function stopChild(child: Child | undefined): Promise<void> {
+  if (child === undefined) return;
+  const timer = setTimeout(() => child.process.kill('SIGKILL'), 10_000);
+  try {
+    await child.kill('SIGTERM');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Copies a log beside the run's others; a log that cannot be kept is no reason to fail the run. */
+export function keepLog(file: string, dest: string): void {
+  try {
+    if (existsSync(file)) copyFileSync(file, dest);
+  } catch {
+    // logs are a help, not a result
+  }
+}
+
+/**
+ * Reports a child that exits without the harness ending it (those in `ending`): a
+ * crash of the code under test, with the last lines it printed.
+ */
+export function reportCrash(child: Child, ending: ReadonlySet<Child>, report: (err: Error) => void): void {
+  child.process.once('exit', (code, signal) => {
+    if (ending.has(child)) return;
+    const last = child.output().trim().split('\n').slice(-3).join(' / ').slice(0, 500);
+    report(new Error(`pid ${child.process.pid} exited by itself (${code ?? signal}); its last words: ${last}`));
+  });
+}
