@@ -108,7 +108,7 @@ export function createMetrics(sources: MetricSources): client.Registry {
   );
   labelled('kafka_streams_transaction_events_total', 'Transactional producer events: calls resumed after a retriable error, aborts, producers replaced after a fatal error', 'event', () => {
     const t = sources.engine()?.counters.transactions;
-    return t === undefined ? undefined : { resumed: t.resumed, aborted: t.aborts, replaced: t.replaced };
+    return t === undefined ? undefined : { resumed: t.resumed, aborted: t.aborts, replaced: t.replaced, stuck: t.stuck };
   });
   labelled('kafka_client_errors_total', 'librdkafka error events by client and error', 'client_error', () => sources.kafka()?.errors);
   gaugeFrom('kafka_broker_up', 'Whether the kafka thread reaches a broker (its metadata probe answered)', () => (sources.kafka()?.up === false ? 0 : 1));

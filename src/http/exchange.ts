@@ -89,7 +89,18 @@ export class Exchange {
   /** Answers `err` as problem+json (with `headers`); logs it with an error id unless the client caused it. Never throws. */
   fail(err: unknown, headers?: Readonly<Record<string, string>>): void {
     if (err instanceof ClientGoneError) return;
-    const errorId = err instanceof EngineError && err.status < 500 ? undefined : this.#logFailure(err, 'request failed');
+    // A client's mistake, or a 503 that says what is unavailable (a store restoring or
+    // owned elsewhere, Postgres down, shutting down), is not a failure of this service:
+    // no error id, and only a debug line (a load balancer's probes would fill the log).
+    const expected = err instanceof EngineError && (err.status < 500 || err.status === 503);
+    if (expected) {
+      try {
+        this.#context.log.debug({ code: err.code, method: this.#method, url: this.#url }, err.message);
+      } catch {
+        // as in #logFailure: a logger that throws must not end the thread
+      }
+    }
+    const errorId = expected ? undefined : this.#logFailure(err, 'request failed');
     try {
       let reply = problemReply(err, this.#url, errorId);
       if (headers !== undefined) reply = { ...reply, headers: { ...reply.headers, ...headers } };

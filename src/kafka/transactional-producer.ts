@@ -29,6 +29,8 @@ import { txnBackoffMs, txnErrorAction } from './txn-errors.js';
 const ERR_QUEUE_FULL = Kafka.CODES.ERRORS.ERR__QUEUE_FULL;
 /** librdkafka's recommended timeout for transactional calls: the transaction's remaining time. */
 const REMAINING_TXN_TIME = -1;
+/** A transactional call that has not returned in this long (or 3 transaction timeouts) is stuck. */
+const STUCK_CALL_MIN_MS = 30_000;
 /** More replacements than this within REPLACE_WINDOW_MS means something else holds our transactional.id. */
 const MAX_REPLACEMENTS = 5;
 const REPLACE_WINDOW_MS = 60_000;
@@ -51,6 +53,8 @@ export interface TransactionCounters {
   aborts: number;
   /** Producers replaced after a fatal error. */
   replaced: number;
+  /** Transactional calls that never returned (the producer was then replaced). */
+  stuck: number;
 }
 
 type Callback = (err: Kafka.LibrdKafkaError | null | undefined) => void;
@@ -69,7 +73,7 @@ export class TransactionalProducer {
   readonly #replacedAt: number[] = [];
   /** `topic:partition` → next offset after the last delivered record, for checkpoints. */
   readonly #ends = new Map<string, number>();
-  readonly counters: TransactionCounters = { resumed: 0, aborts: 0, replaced: 0 };
+  readonly counters: TransactionCounters = { resumed: 0, aborts: 0, replaced: 0, stuck: 0 };
 
   private constructor(producer: Kafka.Producer, options: TransactionalProducerOptions) {
     this.#producer = producer;
@@ -212,10 +216,30 @@ export class TransactionalProducer {
     this.#state = 'READY';
   }
 
-  /** Calls a transactional API until it completes, resuming after retriable errors. */
+  /**
+   * Calls a transactional API until it completes, resuming after retriable errors.
+   * One attempt that never returns (librdkafka #5456: sendOffsetsToTransaction waits
+   * on its coordinator request past its own timeout after a broker was killed; seen
+   * stuck for 7 to 10 minutes while the instance looked ready) is given up after
+   * `stuckMs`: the producer is marked FATAL and the next begin() replaces it, whose
+   * initTransactions fences the stuck one and aborts its transaction.
+   */
   async #call(what: string, fn: (cb: Callback) => void): Promise<void> {
+    const stuckMs = Math.max(STUCK_CALL_MIN_MS, 3 * this.#options.transactionTimeoutMs);
     for (let attempt = 0; ; attempt++) {
-      const err = await new Promise<Kafka.LibrdKafkaError | null | undefined>((resolve) => fn(resolve));
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        new Promise<Kafka.LibrdKafkaError | null | undefined>((resolve) => fn(resolve)),
+        new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), stuckMs))),
+      ]);
+      clearTimeout(timer);
+      if (outcome === 'stuck') {
+        this.#state = 'FATAL';
+        this.counters.stuck++;
+        this.#options.log.error({ stuckMs }, `${what} did not return in ${stuckMs} ms: the producer will be replaced`);
+        throw new EngineError('ORD_ERR_KAFKA', `${what} did not return in ${stuckMs} ms`);
+      }
+      const err = outcome;
       if (!err) return;
       const action = txnErrorAction(err);
       if (action === 'resume' && !this.#closing) {
@@ -249,7 +273,14 @@ export class TransactionalProducer {
     this.#pending = 0;
     this.#error = undefined;
     this.#wake();
-    await new Promise<void>((resolve) => old.disconnect(5000, () => resolve()));
+    // A producer whose call is stuck may not disconnect either: it is left behind after a while.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 10_000);
+      old.disconnect(5000, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     this.#producer = await TransactionalProducer.#create(this.#options);
     this.#listen(this.#producer);
     this.counters.replaced++;

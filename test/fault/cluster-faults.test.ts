@@ -49,7 +49,7 @@ import { codeUnderTest, machine, saveResults } from './report.js';
  * waits) and #5511 look alike. Until the engine bounds that call, the short form fails
  * intermittently, which is why it is not in `npm test` yet.
  */
-const KNOWN_FAILING: readonly string[] = ['instance-partition:single-owner', 'store-any-instance'];
+const KNOWN_FAILING: readonly string[] = [];
 
 const params = clusterParams();
 const runId = new Date().toISOString().replaceAll(':', '-').replace(/\..*$/, '');
