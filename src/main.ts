@@ -145,6 +145,7 @@ async function main(): Promise<void> {
     return; // a fatal error came first; the shutdown owns the rest
   }
   // Standby tasks: every instance derives the same placement from the directory.
+  kafka.cluster.onChange((live) => engine.setPeers(live.filter((r) => r.instanceId !== config.instanceId).length));
   kafka.cluster.onChange((live) =>
     engine.setStandbys(
       standbysFor(

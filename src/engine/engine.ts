@@ -57,6 +57,7 @@ export class StreamEngine {
   #isolationTimer: NodeJS.Timeout | undefined;
   /** Kafka unreachable for longer than the session timeout: the tasks are not served. */
   #isolated = false;
+  #peers = 0;
   readonly counters: EngineCounters;
 
   private constructor(
@@ -151,15 +152,18 @@ export class StreamEngine {
   }
 
   /**
-   * An instance cut off from Kafka (a network partition) for longer than the session
-   * timeout has most likely lost its tasks to the others, who go on with them: its
+   * An instance cut off from Kafka (a network partition) for half the session timeout
+   * is about to lose its tasks to the others, who go on with them: its
    * stores fall behind, so it stops serving them (store reads here answer 503 or go to
    * the new owner) and is not ready, until it reaches Kafka again and the group tells
    * it what it has.
    */
   #checkIsolation(): void {
     const { up, since } = this.#health.snapshot();
-    const isolated = !up && Date.now() - since > this.#sessionTimeoutMs;
+    // Half the session: the outage began up to a probe round before it was seen, and
+    // the others take the tasks over once the session has ended. Alone (no other live
+    // instance in the directory), nobody can take them: the store stays served.
+    const isolated = this.#peers > 0 && !up && Date.now() - since > this.#sessionTimeoutMs / 2;
     if (isolated === this.#isolated) return;
     this.#isolated = isolated;
     if (isolated) this.#log.warn({ sessionTimeoutMs: this.#sessionTimeoutMs }, 'kafka unreachable for longer than the session timeout: this instance\'s tasks are no longer served here');
@@ -177,6 +181,11 @@ export class StreamEngine {
     this.#log.error({ err, thread }, 'stream thread died: its tasks will be reopened on its replacement');
     this.#loop.threadLost(thread);
     this.#settle();
+  }
+
+  /** How many other live instances the directory knows: only with some can the tasks move away. */
+  setPeers(peers: number): void {
+    this.#peers = peers;
   }
 
   /** Standby tasks this instance should keep (see standby-placement.ts). */

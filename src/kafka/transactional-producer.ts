@@ -29,8 +29,12 @@ import { txnBackoffMs, txnErrorAction } from './txn-errors.js';
 const ERR_QUEUE_FULL = Kafka.CODES.ERRORS.ERR__QUEUE_FULL;
 /** librdkafka's recommended timeout for transactional calls: the transaction's remaining time. */
 const REMAINING_TXN_TIME = -1;
-/** A transactional call that has not returned in this long (or 3 transaction timeouts) is stuck. */
-const STUCK_CALL_MIN_MS = 30_000;
+/**
+ * A transactional call that has not returned in this long (or 1.5 transaction
+ * timeouts) is stuck: each attempt is bounded by the transaction's remaining time, and
+ * a transaction open longer than its timeout is aborted by the coordinator anyway.
+ */
+const STUCK_CALL_MIN_MS = 15_000;
 /** More replacements than this within REPLACE_WINDOW_MS means something else holds our transactional.id. */
 const MAX_REPLACEMENTS = 5;
 const REPLACE_WINDOW_MS = 60_000;
@@ -225,7 +229,7 @@ export class TransactionalProducer {
    * initTransactions fences the stuck one and aborts its transaction.
    */
   async #call(what: string, fn: (cb: Callback) => void): Promise<void> {
-    const stuckMs = Math.max(STUCK_CALL_MIN_MS, 3 * this.#options.transactionTimeoutMs);
+    const stuckMs = Math.max(STUCK_CALL_MIN_MS, 1.5 * this.#options.transactionTimeoutMs);
     for (let attempt = 0; ; attempt++) {
       let timer: NodeJS.Timeout | undefined;
       const outcome = await Promise.race([

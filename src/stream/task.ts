@@ -25,7 +25,7 @@ import { JoinProcessor } from './join-processor.js';
 import { JoinWindow, parseJoinStoreKey, type JoinEntry } from './join-window.js';
 import type { ChangelogPosition, InputRecord, OutputRecord, ProcessResult, RestoreRecord, TaskConfig, TaskStats } from './protocol.js';
 import { TableProcessor } from './table-processor.js';
-import { isDecided } from './decided.js';
+import { isCreation, isDecided } from './decided.js';
 import { transition, type TaskState } from './task-state.js';
 
 const STORE_OPTIONS = { blockCacheBytes: 8 * 1024 * 1024, writeBufferBytes: 4 * 1024 * 1024 };
@@ -244,8 +244,16 @@ export class Task {
         }
       }
       let ok: boolean;
-      if (source.processor === 'table') ok = this.#tableProcessor.process(record, outputs, this.#table.writes);
-      else {
+      if (source.processor === 'table') {
+        if (record.key !== null && record.value !== null && isCreation(record.value) && (await this.#decided(record.key))) {
+          // A creation delivered again after its decision (an at-least-once producer
+          // upstream) does not take the order back to NEW in the store.
+          duplicates++;
+          processed++;
+          continue;
+        }
+        ok = this.#tableProcessor.process(record, outputs, this.#table.writes);
+      } else {
         const from = outputs.length;
         ok = this.#joinProcessor.process(record, outputs, this.#join.writes);
         if (outputs.length > from) duplicates += await this.#settleDecisions(outputs, from, record.timestamp);
@@ -271,6 +279,11 @@ export class Task {
    * key (an answer that arrived mispartitioned) is left alone: its store is not here.
    * Returns how many were dropped.
    */
+  async #decided(key: string): Promise<boolean> {
+    const current = await this.get(key);
+    return current !== undefined && isDecided(current);
+  }
+
   async #settleDecisions(outputs: OutputRecord[], from: number, timestamp: number): Promise<number> {
     let dropped = 0;
     for (let i = from; i < outputs.length; ) {
@@ -279,8 +292,7 @@ export class Task {
         i++;
         continue;
       }
-      const current = await this.get(o.key);
-      if (current !== undefined && isDecided(current)) {
+      if (await this.#decided(o.key)) {
         outputs.splice(i, 1);
         dropped++;
         continue;

@@ -146,5 +146,5 @@ export function clusterTimeoutMs(p: ClusterParams, env: NodeJS.ProcessEnv = proc
   return (setupS + p.warmS + p.faults.length * perFaultS + checkS) * 1000;
 }
 
-/** The multi-instance fault tests run only when asked (CLUSTER_FAULT_TESTS=1): see cluster-faults.test.ts. */
-export const clusterTestsEnabled = (env: NodeJS.ProcessEnv = process.env): boolean => env.CLUSTER_FAULT_TESTS === '1' || env.CLUSTER_FAULT_TESTS === 'true';
+/** The multi-instance fault tests run in `npm test` (short form) unless CLUSTER_FAULT_TESTS=0: see cluster-faults.test.ts. */
+export const clusterTestsEnabled = (env: NodeJS.ProcessEnv = process.env): boolean => env.CLUSTER_FAULT_TESTS !== '0' && env.CLUSTER_FAULT_TESTS !== 'false';

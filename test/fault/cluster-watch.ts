@@ -1,9 +1,11 @@
 // Watches every instance from outside, twice a second: its readiness (the streams
 // component says whether it is rebalancing or restoring) and, for each partition, how
 // its store answers GET /api/orders/store/{id} for an id on that partition (see
-// test/support/cluster-figures.ts: 200 or 404 = it serves the partition; 503 = not
-// owned or not ready). The probe ids need no order behind them: an owner answers
-// 404 for an id it has never seen. This tells which instance serves which partition
+// test/support/cluster-figures.ts: 200 or 404 from its own running task = it serves
+// the partition; an answer another instance served (forwarded: X-Served-By names
+// it) or a standby copy served (X-Store-Lag) = not its partition; 503 = not owned or
+// not ready). The probe ids need no order behind them: an owner answers 404 for an
+// id it has never seen. This tells which instance serves which partition
 // and when, without relying on the engine's log lines.
 import { Agent, request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +18,8 @@ const TIMEOUT_MS = 2000;
 interface Answer {
   readonly status: number;
   readonly body: string;
+  readonly servedBy: string | undefined;
+  readonly standby: boolean;
 }
 
 function get(agent: Agent, url: string): Promise<Answer | undefined> {
@@ -24,7 +28,9 @@ function get(agent: Agent, url: string): Promise<Answer | undefined> {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      const servedBy = res.headers['x-served-by'];
+      const standby = res.headers['x-store-lag'] !== undefined;
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, servedBy: typeof servedBy === 'string' ? servedBy : undefined, standby }));
       res.on('error', () => resolve(undefined));
     });
     req.setTimeout(TIMEOUT_MS, () => req.destroy());
@@ -46,9 +52,9 @@ export function probeIds(numPartitions: number): string[] {
   return ids as string[];
 }
 
-function storeAnswer(a: Answer | undefined): StoreAnswer {
+function storeAnswer(instance: string, a: Answer | undefined): StoreAnswer {
   if (a === undefined) return 'unreachable';
-  if (a.status === 200 || a.status === 404) return 'serving';
+  if (a.status === 200 || a.status === 404) return a.standby || (a.servedBy !== undefined && a.servedBy !== instance) ? 'not-owned' : 'serving';
   if (a.status === 503) return a.body.includes('NOT_OWNED') ? 'not-owned' : 'not-ready';
   return 'other';
 }
@@ -102,6 +108,6 @@ export class ClusterWatch {
 
   async #sample(instance: string, url: string): Promise<void> {
     const [readiness, ...store] = await Promise.all([get(this.#agent, `${url}/actuator/health/readiness`), ...this.#ids.map((id) => get(this.#agent, `${url}/api/orders/store/${id}`))]);
-    this.samples.push({ at: performance.now(), instance, streams: streamsOf(readiness), store: store.map(storeAnswer) });
+    this.samples.push({ at: performance.now(), instance, streams: streamsOf(readiness), store: store.map((a) => storeAnswer(instance, a)) });
   }
 }
