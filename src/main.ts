@@ -144,18 +144,13 @@ async function main(): Promise<void> {
     await engine.close().catch(() => undefined); // started after the shutdown passed it
     return; // a fatal error came first; the shutdown owns the rest
   }
-  // Standby tasks: every instance derives the same placement from the directory.
-  kafka.cluster.onChange((live) => engine.setPeers(live.filter((r) => r.instanceId !== config.instanceId).length));
-  kafka.cluster.onChange((live) =>
-    engine.setStandbys(
-      standbysFor(
-        config.instanceId,
-        live.map((r) => ({ instanceId: r.instanceId, active: [...r.running, ...r.restoring] })),
-        config.numPartitions,
-        config.numStandbyReplicas,
-      ),
-    ),
-  );
+  // From the directory: how many others could take our tasks (isolation), and the
+  // standby placement, which every instance derives alike.
+  kafka.cluster.onChange((live) => {
+    engine.setPeers(live.filter((r) => r.instanceId !== config.instanceId).length);
+    const members = live.map((r) => ({ instanceId: r.instanceId, active: [...r.running, ...r.restoring] }));
+    engine.setStandbys(standbysFor(config.instanceId, members, config.numPartitions, config.numStandbyReplicas));
+  });
   let statsRound = 0;
   started.statsTimer = setInterval(() => {
     httpThread.sendOutboxStats(kafka.outboxStats);

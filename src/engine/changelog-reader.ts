@@ -101,10 +101,6 @@ export class ChangelogReader {
     return reader;
   }
 
-  get restoring(): number[] {
-    return [...this.#readings.values()].filter((r) => r.mode === 'restore').map((r) => r.task);
-  }
-
   get hasWork(): boolean {
     return this.#readings.size > 0;
   }
