@@ -73,6 +73,8 @@ export class TransactionalProducer {
   #pending = 0;
   #drained: (() => void)[] = [];
   #error: Kafka.LibrdKafkaError | undefined;
+  /** Which record the latched error was reported for (`topic[partition] key`). */
+  #errorAt = '';
   #closing = false;
   readonly #replacedAt: number[] = [];
   /** `topic:partition` → next offset after the last delivered record, for checkpoints. */
@@ -133,7 +135,10 @@ export class TransactionalProducer {
     producer.on('delivery-report', (err, report) => {
       // Reports of records from an aborted (purged) transaction: not this one's business.
       if (report.opaque !== this.#generation || producer !== this.#producer) return;
-      if (err) this.#error ??= err;
+      if (err) {
+        if (this.#error === undefined) this.#errorAt = `${report.topic}[${report.partition}] key ${String(report.key)}`;
+        this.#error ??= err;
+      }
       else {
         const k = `${report.topic}:${report.partition}`;
         this.#ends.set(k, Math.max(this.#ends.get(k) ?? 0, report.offset + 1));
@@ -298,7 +303,7 @@ export class TransactionalProducer {
   #check(): void {
     if (this.#error !== undefined) {
       const err = this.#error;
-      throw new EngineError('ORD_ERR_KAFKA', `a send of this transaction failed: ${err.message}`, { cause: err });
+      throw new EngineError('ORD_ERR_KAFKA', `a send of this transaction failed: ${err.message} (${this.#errorAt})`, { cause: err });
     }
   }
 
