@@ -66,7 +66,7 @@ export function createMetrics(sources: MetricSources): client.Registry {
   counterFrom('kafka_streams_commit_latency_seconds_total', 'Time spent committing', () => sources.engine()?.counters.commitSeconds);
   const phases = new client.Counter({
     name: 'kafka_streams_commit_phase_seconds_total',
-    help: 'Commit time by phase: prepare (cache flush, changelog), flush (acks), transaction, postCommit (RocksDB, checkpoint)',
+    help: 'Commit time by phase: prepare (cache flush, changelog), transaction (acks, offsets, commit), postCommit (RocksDB, checkpoint)',
     labelNames: ['phase'],
     registers: [registry],
     collect() {

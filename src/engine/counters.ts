@@ -7,7 +7,7 @@ export interface EngineCounters {
   commits: number;
   commitSeconds: number;
   /** Where commit time goes: tasks' prepareCommit, producer flush, the transaction, postCommit. */
-  commitPhases: { prepare: number; flush: number; transaction: number; postCommit: number };
+  commitPhases: { prepare: number; transaction: number; postCommit: number };
   /** Failed cycles recovered by rolling back (or reopening) tasks. */
   aborts: number;
   /** Records whose key hashes to another partition than the one they arrived on, by topic. */
@@ -29,7 +29,7 @@ export function newCounters(transactions: TransactionCounters): EngineCounters {
     skipped: 0,
     commits: 0,
     commitSeconds: 0,
-    commitPhases: { prepare: 0, flush: 0, transaction: 0, postCommit: 0 },
+    commitPhases: { prepare: 0, transaction: 0, postCommit: 0 },
     aborts: 0,
     mispartitioned: {},
     forwarded: 0,

@@ -99,7 +99,7 @@ export class TransactionalProducer {
         'client.id': options.transactionalId,
         dr_cb: true,
         'enable.idempotence': true,
-        'linger.ms': 5,
+        'linger.ms': 1,
         'compression.codec': 'lz4',
         'socket.keepalive.enable': true,
         // Reconnect quickly once a restarted broker is back (defaults: 100 ms → 10 s).
@@ -113,7 +113,7 @@ export class TransactionalProducer {
     );
     if (options.onClientError !== undefined) producer.on('event.error', options.onClientError);
     await connectClient(producer, { what: 'transactional producer', log: options.log });
-    producer.setPollInterval(5);
+    producer.setPollInterval(1);
     // A restarted instance with the same transactional.id fences its predecessor and
     // aborts the transaction it left open, so read_committed readers are not held up.
     if (options.exactlyOnce) {
@@ -196,16 +196,23 @@ export class TransactionalProducer {
 
   /** Commits outputs and consumed offsets together (or, at least once, in that order). */
   async commit(offsets: Kafka.TopicPartitionOffset[], consumer: Kafka.KafkaConsumer): Promise<void> {
-    await this.flush();
     if (!this.#options.exactlyOnce) {
+      await this.flush();
       if (offsets.length > 0) consumer.commitSync(offsets);
       return;
     }
+    // No flush of our own first: commitTransaction flushes (ignoring linger.ms) and
+    // fails the transaction if any record failed, as Java's does, so the offsets'
+    // round trip overlaps the records' acknowledgements instead of following them.
+    this.#check();
     if (offsets.length > 0) {
       await this.#call('sendOffsetsToTransaction', (cb) => this.#producer.sendOffsetsToTransaction(offsets, consumer, REMAINING_TXN_TIME, cb));
     }
     await this.#call('commitTransaction', (cb) => this.#producer.commitTransaction(REMAINING_TXN_TIME, cb));
     this.#state = 'READY';
+    // Every record is acknowledged; their reports (the changelog ends) reach this
+    // thread a moment later.
+    if (this.#pending > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
   }
 
   /**
