@@ -7,6 +7,8 @@ import { bootstrapServersSchema, intSchema, logLevels, settingsLoader, textSchem
 const processingGuarantees = ['exactly_once_v2', 'at_least_once'] as const;
 const timestampExtractors = ['record', 'wallclock'] as const;
 const groupProtocols = ['consumer', 'classic'] as const;
+const commitModes = ['adaptive', 'fixed'] as const;
+export type CommitMode = (typeof commitModes)[number];
 
 export interface Config {
   readonly port: number;
@@ -19,6 +21,8 @@ export interface Config {
   readonly replicationFactor: number;
   readonly numStreamThreads: number;
   readonly commitIntervalMs: number;
+  readonly commitMode: CommitMode;
+  readonly commitMinIntervalMs: number;
   readonly cacheMaxBytes: number;
   readonly stateDir: string;
   readonly processingGuarantee: (typeof processingGuarantees)[number];
@@ -82,6 +86,8 @@ const settings: readonly Setting<keyof Config>[] = [
   { env: 'REPLICATION_FACTOR', key: 'replicationFactor', schema: int(1, 16), default: 1 },
   { env: 'NUM_STREAM_THREADS', key: 'numStreamThreads', schema: int(1, 64), default: 2 },
   { env: 'COMMIT_INTERVAL_MS', key: 'commitIntervalMs', schema: int(1, 600_000), default: 1000 },
+  { env: 'COMMIT_MODE', key: 'commitMode', schema: { enum: commitModes }, default: 'adaptive' },
+  { env: 'COMMIT_MIN_INTERVAL_MS', key: 'commitMinIntervalMs', schema: int(0, 600_000), default: 5 },
   { env: 'CACHE_MAX_BYTES', key: 'cacheMaxBytes', schema: int(0, 2 ** 31 - 1), default: 10 * 1024 * 1024 },
   { env: 'STATE_DIR', key: 'stateDir', schema: text, default: '/tmp/kafka-streams' },
   { env: 'PROCESSING_GUARANTEE', key: 'processingGuarantee', schema: { enum: processingGuarantees }, default: 'exactly_once_v2' },

@@ -29,6 +29,8 @@ describe('loadConfig', () => {
       replicationFactor: 1,
       numStreamThreads: 2,
       commitIntervalMs: 1000,
+      commitMode: 'adaptive',
+      commitMinIntervalMs: 5,
       cacheMaxBytes: 10_485_760,
       stateDir: '/tmp/kafka-streams',
       processingGuarantee: 'exactly_once_v2',

@@ -1,9 +1,11 @@
 // The commit cycle of the stream loop, after Kafka Streams' TaskExecutor and
 // TaskManager.commit: running tasks process their partitions' records inside the open
-// transaction, and every COMMIT_INTERVAL_MS the cycle is closed in two phases:
+// transaction, and when the pacer says so (commit-pacer.ts: as soon as the loop has
+// caught up, or every COMMIT_INTERVAL_MS) the cycle is closed in two phases:
 //
 //   prepareCommit every running task (cache flushed: changelog records into the
-//   transaction) → flush → sendOffsetsToTransaction + commitTransaction →
+//   transaction) → sendOffsetsToTransaction + commitTransaction (which waits for
+//   every record's acknowledgement) →
 //   postCommit every task (the same changes into RocksDB, now and then a checkpoint).
 //
 // It keeps what a rollback needs: the next offset to commit per partition, and the
@@ -18,6 +20,7 @@ import type { EngineCounters } from './counters.js';
 import type { GroupConsumer } from './group-consumer.js';
 import type { StreamThreads } from './stream-threads.js';
 import type { TaskManager } from './task-manager.js';
+import { CommitPacer } from './commit-pacer.js';
 import { groupByPartition } from './thread-assignment.js';
 
 /** One warning per topic per this long about records on the wrong partition. */
@@ -38,7 +41,7 @@ export class CommitCycle {
   /** The first offset taken from the consumer since the last commit: where a rollback seeks back to. */
   readonly #uncommittedFrom = new Map<string, Kafka.TopicPartitionOffset>();
   readonly #lastMispartitionWarning = new Map<string, number>();
-  #lastCommit = Date.now();
+  readonly #pacer: CommitPacer;
   /** A transaction committed but its postCommit failed: the stores lack committed state, reopen them. */
   #reopenRequired = false;
 
@@ -55,10 +58,17 @@ export class CommitCycle {
     this.#consumer = parts.consumer;
     this.#tasks = parts.tasks;
     this.#counters = counters;
+    this.#pacer = new CommitPacer({ mode: config.commitMode, intervalMs: config.commitIntervalMs, minIntervalMs: config.commitMinIntervalMs }, Date.now());
   }
 
-  get due(): boolean {
-    return Date.now() - this.#lastCommit >= this.#config.commitIntervalMs;
+  /** Whether to commit now; `caughtUp`: the last poll brought less than a full batch. */
+  due(caughtUp: boolean): boolean {
+    return this.#pacer.due(Date.now(), caughtUp, this.#consumed.size > 0);
+  }
+
+  /** The moving average of a commit's duration, in ms. */
+  get commitCostMs(): number {
+    return this.#pacer.costMs;
   }
 
   get reopenRequired(): boolean {
@@ -127,7 +137,17 @@ export class CommitCycle {
 
   /** Commits what was processed since the last commit; false when there was nothing. */
   async commit(): Promise<boolean> {
-    this.#lastCommit = Date.now();
+    const startedAt = Date.now();
+    let committed = false;
+    try {
+      committed = await this.#commit();
+      return committed;
+    } finally {
+      this.#pacer.committed(startedAt, Date.now(), committed);
+    }
+  }
+
+  async #commit(): Promise<boolean> {
     if (this.#consumed.size === 0) return false;
     const started = process.hrtime.bigint();
     const lap = (phase: keyof EngineCounters['commitPhases'], since: bigint): bigint => {
@@ -140,8 +160,6 @@ export class CommitCycle {
     const prepared = await Promise.all(running.map((partition) => this.#threads.run<PrepareCommitResult>(partition, { type: 'prepareCommit', partition })));
     for (const p of prepared) await this.#producer.send(p.changelog);
     let t = lap('prepare', started);
-    await this.#producer.flush();
-    t = lap('flush', t);
     await this.#producer.commit([...this.#consumed.values()], this.#consumer.client);
     t = lap('transaction', t);
     this.#consumed.clear();

@@ -4,7 +4,7 @@
 //         hand the running tasks' records to the commit cycle (commit-cycle.ts: each
 //         partition's batch to the stream thread that owns its task, outputs into the
 //         open transaction) → a step of the changelog reader (restores, standbys) →
-//         every COMMIT_INTERVAL_MS: the cycle's two-phase commit.
+//         when the pacer says so (commit-pacer.ts): the cycle's two-phase commit.
 //
 // Rebalances arrive as deltas (group-consumer.ts). Revoked: commit, then close the
 // tasks that lost a partition (incremental) or suspend them all (eager). Assigned: the
@@ -135,7 +135,7 @@ export class StreamLoop {
         const messages = await this.#consumer.poll(MAX_POLL_RECORDS, restoring ? 0 : POLL_WAIT_MS);
         if (messages.length > 0) await this.#process(messages);
         await this.#restoreStep(restoring && messages.length === 0 ? RESTORE_WAIT_MS : 0);
-        if (this.#cycle.due) await this.#commitCycle();
+        if (this.#cycle.due(messages.length < MAX_POLL_RECORDS)) await this.#commitCycle();
       } catch (err) {
         await this.#recover(err);
       }

@@ -1,7 +1,9 @@
 // The saga end to end on the real broker and Postgres: an order created over HTTP is
 // answered by a payment and an inventory participant (played by this test, so each
 // outcome is chosen), joined by the stream engine, and its decision lands in
-// `orders`, in orders-store (GET /api/orders/store/{id}) and in Postgres.
+// `orders`, in orders-store (GET /api/orders/store/{id}) and in Postgres. It runs
+// with Kafka Streams' fixed commit interval (COMMIT_MODE=fixed); the other integration
+// tests run with the default, adaptive commits.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveringProducer } from '../../src/kafka/producer.js';
@@ -20,7 +22,7 @@ let db: pg.Pool;
 const JOIN_WINDOW_MS = 3000;
 
 beforeAll(async () => {
-  service = await startService({ APPLICATION_ID: `saga-${Date.now()}`, JOIN_WINDOW_MS: String(JOIN_WINDOW_MS), COMMIT_INTERVAL_MS: '200' });
+  service = await startService({ APPLICATION_ID: `saga-${Date.now()}`, JOIN_WINDOW_MS: String(JOIN_WINDOW_MS), COMMIT_INTERVAL_MS: '200', COMMIT_MODE: 'fixed' });
   producer = await DeliveringProducer.connect({ brokers: KAFKA_BOOTSTRAP_SERVERS, clientId: 'saga-test', deliveryTimeoutMs: 10_000 });
   orders = await TopicReader.fromEnd('orders');
   dlq = await TopicReader.fromEnd('recovererDLQ');

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { CommitPacer } from '../../src/engine/commit-pacer.js';
+
+const at = (mode: 'adaptive' | 'fixed', options: Partial<{ intervalMs: number; minIntervalMs: number }> = {}): CommitPacer =>
+  new CommitPacer({ mode, intervalMs: options.intervalMs ?? 1000, minIntervalMs: options.minIntervalMs ?? 5 }, 0);
+
+describe('CommitPacer', () => {
+  it('fixed: commits once the interval has passed, caught up or not', () => {
+    const pacer = at('fixed');
+    expect(pacer.due(10, true, true)).toBe(false);
+    expect(pacer.due(999, true, true)).toBe(false);
+    expect(pacer.due(1000, false, true)).toBe(true);
+  });
+
+  it('adaptive: commits as soon as the loop caught up with something to commit', () => {
+    const pacer = at('adaptive');
+    expect(pacer.due(4, true, true)).toBe(false); // the floor
+    expect(pacer.due(5, true, true)).toBe(true);
+    expect(pacer.due(5, true, false)).toBe(false); // nothing processed
+    expect(pacer.due(5, false, true)).toBe(false); // a full batch: more is waiting
+  });
+
+  it('adaptive: waits at least as long as a commit costs, so committing takes at most about half the time', () => {
+    const pacer = at('adaptive');
+    pacer.committed(0, 40, true); // the first commit took 40 ms
+    expect(pacer.costMs).toBe(40);
+    expect(pacer.due(40 + 39, true, true)).toBe(false);
+    expect(pacer.due(40 + 40, true, true)).toBe(true);
+  });
+
+  it('adaptive: the cost is a moving average, so one slow commit does not stretch every interval', () => {
+    const pacer = at('adaptive');
+    pacer.committed(0, 10, true);
+    pacer.committed(100, 600, true); // one 500 ms commit
+    expect(pacer.costMs).toBeCloseTo(10 + 0.2 * 490);
+    for (let i = 0; i < 20; i++) pacer.committed(1000 + i * 100, 1000 + i * 100 + 10, true);
+    expect(pacer.costMs).toBeLessThan(15);
+  });
+
+  it('adaptive: a loop that never catches up commits at the interval, as the fixed mode does', () => {
+    const pacer = at('adaptive', { intervalMs: 200 });
+    expect(pacer.due(199, false, true)).toBe(false);
+    expect(pacer.due(200, false, true)).toBe(true);
+  });
+
+  it('an empty commit moves the clock but not the cost', () => {
+    const pacer = at('adaptive');
+    pacer.committed(0, 30, true);
+    pacer.committed(500, 900, false);
+    expect(pacer.costMs).toBe(30);
+    expect(pacer.due(920, true, true)).toBe(false);
+    expect(pacer.due(930, true, true)).toBe(true);
+  });
+});
