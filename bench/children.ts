@@ -27,9 +27,16 @@ function stopper(child: ChildProcess): () => Promise<void> {
   };
 }
 
+/**
+ * Node options for the service only, e.g. BENCH_SERVICE_NODE_ARGS="--cpu-prof
+ * --cpu-prof-dir=/tmp/prof" (not allowed in NODE_OPTIONS) to profile it under load;
+ * `node dist/bench/profile-summary.js /tmp/prof` then prints where the time went.
+ */
+const serviceNodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+
 /** The service on `port`; ready when its readiness (db, kafka, streams) is UP. */
 export async function startService(port: number, env: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
+  const child = spawn(process.execPath, [...serviceNodeArgs, 'dist/src/main.js'], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
