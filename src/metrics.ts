@@ -77,6 +77,20 @@ export function createMetrics(sources: MetricSources): client.Registry {
     },
   });
   void phases;
+  const pacing = new client.Gauge({
+    name: 'kafka_streams_commit_pacing_seconds',
+    help: 'The commit pacer: cost (moving average of a commit), base (the cheapest commits lately), wait (the least time between commits now; COMMIT_INTERVAL_MS when fixed)',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      const p = sources.engine()?.counters.commitPacing;
+      if (p === undefined) return;
+      this.set({ kind: 'cost' }, p.costMs / 1000);
+      this.set({ kind: 'base' }, p.baseMs / 1000);
+      this.set({ kind: 'wait' }, p.waitMs / 1000);
+    },
+  });
+  void pacing;
   counterFrom('kafka_streams_aborted_total', 'Failed commit cycles (transaction aborted, tasks rolled back to committed state)', () => sources.engine()?.counters.aborts);
   counterFrom('kafka_streams_forwarded_records_total', 'Records forwarded to their key\'s partition through a repartition topic', () => sources.engine()?.counters.forwarded);
   counterFrom(

@@ -66,10 +66,6 @@ export class CommitCycle {
     return this.#pacer.due(Date.now(), caughtUp, this.#consumed.size > 0);
   }
 
-  /** The moving average of a commit's duration, in ms. */
-  get commitCostMs(): number {
-    return this.#pacer.costMs;
-  }
 
   get reopenRequired(): boolean {
     return this.#reopenRequired;
@@ -144,6 +140,10 @@ export class CommitCycle {
       return committed;
     } finally {
       this.#pacer.committed(startedAt, Date.now(), committed);
+      const pacing = this.#counters.commitPacing;
+      pacing.costMs = this.#pacer.costMs;
+      pacing.baseMs = this.#pacer.baseMs;
+      pacing.waitMs = this.#config.commitMode === 'fixed' ? this.#config.commitIntervalMs : this.#pacer.waitMs;
     }
   }
 

@@ -37,6 +37,46 @@ describe('CommitPacer', () => {
     expect(pacer.costMs).toBeLessThan(15);
   });
 
+  it('adaptive: commits up to twice their base are taken for noise', () => {
+    const pacer = at('adaptive');
+    pacer.committed(0, 10, true);
+    for (let i = 0; i < 40; i++) pacer.committed(100 * (i + 1), 100 * (i + 1) + 19, true);
+    expect(pacer.waitMs).toBeCloseTo(pacer.costMs, 5);
+  });
+
+  it('adaptive: commits dearer than that stretch the wait with the square of the congestion', () => {
+    const pacer = at('adaptive');
+    pacer.committed(0, 10, true); // base and cost 10 ms
+    expect(pacer.waitMs).toBe(10);
+    // The commits get four times dearer (the broker and this process compete for the cores).
+    let end = 0;
+    for (let i = 0; i < 40; i++) pacer.committed(100 * (i + 1), (end = 100 * (i + 1) + 40), true);
+    expect(pacer.costMs).toBeCloseTo(40, 0);
+    expect(pacer.baseMs).toBeLessThan(11); // rises only slowly
+    expect(pacer.waitMs).toBeGreaterThan(120); // 40 × (3.7² / 4) at least
+    expect(pacer.due(end + 100, true, true)).toBe(false);
+    expect(pacer.due(end + 200, true, true)).toBe(true);
+  });
+
+  it('adaptive: at saturation the wait reaches the interval, as fixed commits do', () => {
+    const pacer = at('adaptive', { intervalMs: 1000 });
+    pacer.committed(0, 15, true);
+    let end = 0;
+    for (let i = 0; i < 30; i++) pacer.committed(1000 * (i + 1), (end = 1000 * (i + 1) + 150), true);
+    expect(pacer.waitMs).toBe(1000);
+    expect(pacer.due(end + 999, true, true)).toBe(false);
+    expect(pacer.due(end + 1000, true, true)).toBe(true);
+  });
+
+  it('adaptive: the base follows a lasting rise of the cost, slowly', () => {
+    const pacer = at('adaptive');
+    pacer.committed(0, 10, true);
+    let t = 100;
+    for (let i = 0; i < 2000; i++, t += 100) pacer.committed(t, t + 20, true);
+    expect(pacer.baseMs).toBeCloseTo(20, 0);
+    expect(pacer.waitMs).toBeCloseTo(20, 0);
+  });
+
   it('adaptive: a loop that never catches up commits at the interval, as the fixed mode does', () => {
     const pacer = at('adaptive', { intervalMs: 200 });
     expect(pacer.due(199, false, true)).toBe(false);
