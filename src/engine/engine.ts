@@ -164,7 +164,13 @@ export class StreamEngine {
     // the others take the tasks over once the session has ended. Alone (no other live
     // instance in the directory), nobody can take them: the store stays served.
     const isolated = this.#peers > 0 && !up && Date.now() - since > this.#sessionTimeoutMs / 2;
-    if (isolated === this.#isolated) return;
+    if (isolated === this.#isolated) {
+      // A change the loop did not report (seen: an instance left REBALANCING for 158 s
+      // after an isolation ended, its tasks running): the state is recomputed here too.
+      const state = this.#lifecycle.state;
+      if ((state === 'REBALANCING' || state === 'RUNNING') && state !== this.#target()) this.#settle();
+      return;
+    }
     this.#isolated = isolated;
     if (isolated) this.#log.warn({ sessionTimeoutMs: this.#sessionTimeoutMs }, 'kafka unreachable for longer than the session timeout: this instance\'s tasks are no longer served here');
     else this.#log.info('kafka reachable again: serving the tasks the group gives this instance');
@@ -202,8 +208,12 @@ export class StreamEngine {
   #settle(): void {
     if (!this.#lifecycle.active) return;
     this.counters.restored = this.#reader.restoredTotal;
-    this.#lifecycle.to(this.#loop.rebalancing || this.#isolated ? 'REBALANCING' : 'RUNNING');
+    this.#lifecycle.to(this.#target());
     this.#publishTasks();
+  }
+
+  #target(): 'REBALANCING' | 'RUNNING' {
+    return this.#loop.rebalancing || this.#isolated ? 'REBALANCING' : 'RUNNING';
   }
 
   #publishTasks(): void {

@@ -130,6 +130,8 @@ export class StreamLoop {
           const wanted = this.#standbysWanted;
           this.#standbysWanted = undefined;
           await this.#tasks.setStandbys(wanted);
+          // Opening or closing standbys can end a task that was counted as not yet running.
+          this.#hooks.changed();
         }
         const restoring = this.#tasks.restoring().length > 0;
         const messages = await this.#consumer.poll(MAX_POLL_RECORDS, restoring ? 0 : POLL_WAIT_MS);
