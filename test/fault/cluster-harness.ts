@@ -26,7 +26,7 @@ import type { ClusterFault, ClusterFaultContext, ClusterFaultOutcome } from './c
 import { ClusterWatch } from './cluster-watch.js';
 import { DecisionClock } from './decision-clock.js';
 import { emptyResult } from './result.js';
-import { auditOrders, boundedStep, drain, FaultRuns, keepLog, perSecond, reportCrash, round, STEADY_WAIT_MS, stopChild, takeViews, until, untilSteady, type FaultRun } from './run-steps.js';
+import { auditOrders, boundedStep, drain, FaultRuns, keepLog, perSecond, reportCrash, round, splitAnswers, STEADY_WAIT_MS, stopChild, takeViews, until, untilSteady, type FaultRun } from './run-steps.js';
 import { JOIN_WINDOW_MS, ServiceGroup, type Instance } from './service-group.js';
 import { settleViews, storeStatuses } from './views.js';
 
@@ -149,7 +149,8 @@ class ClusterRun implements FaultRun<ClusterResult> {
     const counts: PostCounts[] = [];
     try {
       await this.#until(this.#t0 + p.warmS * 1000);
-      const behind = await untilSteady(load, clock, () => this.#stopping);
+      const split = splitAnswers(this.#cluster.bootstrapServers, JOIN_WINDOW_MS);
+      const behind = await untilSteady(load, clock, () => this.#stopping, split);
       if (behind !== undefined) this.fail('warm-up', new Error(behind));
       for (const fault of this.#faults) {
         const row = emptyFault(fault.name, fault.title);
@@ -168,7 +169,7 @@ class ClusterRun implements FaultRun<ClusterResult> {
           windows.push({ target: row.target || '?', start: performance.now(), end: performance.now() });
         }
         await this.#until(windows.at(-1)!.end + p.gapS * 1000);
-        const lagging = await untilSteady(load, clock, () => this.#stopping);
+        const lagging = await untilSteady(load, clock, () => this.#stopping, split);
         if (lagging !== undefined) this.fail(`after ${fault.name}`, new Error(lagging));
         // The next fault finds the group settled (no rebalance or restore still going), or the run says why not.
         if (!(await this.#settled(STEADY_WAIT_MS))) this.fail(`after ${fault.name}`, new Error(`the group did not settle: streams not UP on every instance within ${STEADY_WAIT_MS / 1000} s`));

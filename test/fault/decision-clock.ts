@@ -27,9 +27,14 @@ export class DecisionClock {
 
   /** How many of `orders` POSTed at or before `sentBy` have no decision yet. */
   undecided(orders: readonly AcceptedOrder[], sentBy = Infinity): number {
+    return this.undecidedIds(orders, sentBy).length;
+  }
+
+  /** The orders sent by `sentBy` with no decision yet. */
+  undecidedIds(orders: readonly AcceptedOrder[], sentBy = Infinity): string[] {
     this.update();
-    let n = 0;
-    for (const o of orders) if (o.sentAt <= sentBy && !this.decidedAt.has(o.id)) n++;
-    return n;
+    const ids: string[] = [];
+    for (const o of orders) if (o.sentAt <= sentBy && !this.decidedAt.has(o.id)) ids.push(o.id);
+    return ids;
   }
 }

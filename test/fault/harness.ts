@@ -22,7 +22,7 @@ import type { Child } from '../support/child.js';
 import { DecisionClock } from './decision-clock.js';
 import type { FaultParams } from './params.js';
 import { emptyResult, type ScenarioResult } from './result.js';
-import { auditOrders, boundedStep, drain, FaultRuns, keepLog, perSecond, reportCrash, round, stopChild, takeViews, until, untilSteady, type FaultRun } from './run-steps.js';
+import { auditOrders, boundedStep, drain, FaultRuns, keepLog, perSecond, reportCrash, round, splitAnswers, stopChild, takeViews, until, untilSteady, type FaultRun } from './run-steps.js';
 import type { FaultContext, Scenario } from './scenarios.js';
 import { settleViews } from './views.js';
 
@@ -130,7 +130,7 @@ class ScenarioRun implements FaultRun<ScenarioResult> {
     let window: FaultWindow | undefined;
     try {
       await this.#until(this.#t0 + p.faultAtS * 1000);
-      const behind = await untilSteady(load, clock, () => this.#stopping);
+      const behind = await untilSteady(load, clock, () => this.#stopping, splitAnswers(this.#broker.bootstrapServers, JOIN_WINDOW_MS));
       if (behind !== undefined) this.fail('warm-up', new Error(`before the fault, ${behind}`));
       this.note('fault begins');
       window = await this.#scenario.inject(this.#context());

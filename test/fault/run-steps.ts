@@ -28,19 +28,55 @@ export async function until(at: number, clock: DecisionClock | undefined, stoppi
   }
 }
 
+/** Orders still undecided this long are checked for answers further apart than the join window. */
+const SPLIT_CHECK_AFTER_MS = 15_000;
+
+/**
+ * Orders the engine can never decide: their two answers arrived further apart than the
+ * join window (a fault can hold one side back that long). Deciding them is the
+ * stuck-order job's work; the audit counts them apart from lost orders. Every run
+ * keeps one of these, so an order excused once is not waited for again.
+ */
+export interface SplitAnswers {
+  readonly excused: Set<string>;
+  /** Which of `ids` have both answers, further apart than the join window. */
+  find(ids: readonly string[]): Promise<string[]>;
+}
+
+export function splitAnswers(brokers: string, joinWindowMs: number): SplitAnswers {
+  return {
+    excused: new Set(),
+    async find(ids) {
+      const answers = await Promise.all(
+        (['payment-orders', 'stock-orders'] as const).map(async (topic) =>
+          (await readCommitted(topic, brokers, 120_000)).map((rec) => ({ key: rec.key, timestamp: rec.timestamp, side: topic === 'payment-orders' ? ('P' as const) : ('S' as const) })),
+        ),
+      );
+      return splitByWindow(ids, answers.flat(), joinWindowMs).split;
+    },
+  };
+}
+
 /**
  * Waits until the saga keeps up with the load: every order POSTed more than
- * STEADY_LAG_MS ago is decided. A fault injected while it is still warming up (the
+ * STEADY_LAG_MS ago is decided, but for orders whose answers came further apart than
+ * the join window (`split`). A fault injected while it is still warming up (the
  * first commits of a fresh engine take seconds on a busy machine) would time the
  * warm-up, not the recovery. Bounded: returns why not when it never keeps up.
  */
-export async function untilSteady(load: OrderLoad, clock: DecisionClock, stopping: () => boolean, waitMs = STEADY_WAIT_MS): Promise<string | undefined> {
+export async function untilSteady(load: OrderLoad, clock: DecisionClock, stopping: () => boolean, split?: SplitAnswers, waitMs = STEADY_WAIT_MS): Promise<string | undefined> {
   const deadline = performance.now() + waitMs;
+  let checkSplitAt = performance.now() + SPLIT_CHECK_AFTER_MS;
   for (;;) {
-    const behind = clock.undecided(load.accepted, performance.now() - STEADY_LAG_MS);
-    if ((behind === 0 && clock.decidedAt.size > 0) || stopping()) return undefined;
+    const behind = clock.undecidedIds(load.accepted, performance.now() - STEADY_LAG_MS).filter((id) => split?.excused.has(id) !== true);
+    if ((behind.length === 0 && clock.decidedAt.size > 0) || stopping()) return undefined;
+    if (split !== undefined && performance.now() > checkSplitAt) {
+      for (const id of await split.find(behind)) split.excused.add(id);
+      checkSplitAt = performance.now() + SPLIT_CHECK_AFTER_MS;
+      continue;
+    }
     if (performance.now() > deadline)
-      return `the saga did not keep up: ${behind} orders POSTed over ${STEADY_LAG_MS / 1000} s earlier still undecided after ${waitMs / 1000} s`;
+      return `the saga did not keep up: ${behind.length} orders POSTed over ${STEADY_LAG_MS / 1000} s earlier still undecided after ${waitMs / 1000} s`;
     await sleep(250);
   }
 }
@@ -100,12 +136,9 @@ export async function auditOrders(accepted: readonly string[], brokers: string, 
   );
   let { split, lost } = { split: [] as string[], lost: audit.lost };
   if (audit.lost.length > 0) {
-    const answers = await Promise.all(
-      (['payment-orders', 'stock-orders'] as const).map(async (topic) =>
-        (await readCommitted(topic, brokers, 120_000)).map((rec) => ({ key: rec.key, timestamp: rec.timestamp, side: topic === 'payment-orders' ? ('P' as const) : ('S' as const) })),
-      ),
-    );
-    ({ split, lost } = splitByWindow(audit.lost, answers.flat(), joinWindowMs));
+    const splitIds = new Set(await splitAnswers(brokers, joinWindowMs).find(audit.lost));
+    split = audit.lost.filter((id) => splitIds.has(id));
+    lost = audit.lost.filter((id) => !splitIds.has(id));
   }
   const sample = (ids: readonly string[]): string[] => ids.slice(0, 5);
   return {
