@@ -57,6 +57,14 @@ export class StreamEngine {
   #isolationTimer: NodeJS.Timeout | undefined;
   /** Kafka unreachable for longer than the session timeout: the tasks are not served. */
   #isolated = false;
+  /**
+   * Kafka reachable again after an isolation: the tasks stay unserved until the group
+   * has spoken (a rebalance) or this time (Date.now()) has passed. The group may have
+   * moved them while this instance was away, and the revocation arrives a heartbeat
+   * or two after the connection: serving at once answered for partitions the new
+   * owners were already serving (seen: 0.3 s of double-served reads).
+   */
+  #rejoinBy: number | undefined;
   #peers = 0;
   readonly counters: EngineCounters;
 
@@ -89,6 +97,9 @@ export class StreamEngine {
       this.counters,
       {
         changed: () => this.#settle(),
+        rebalanced: () => {
+          if (this.#rejoinBy !== undefined) this.#rejoined('the group has reassigned this instance\'s tasks');
+        },
         threadReplaced: async (thread) => this.#events.onQueryPort(thread, await this.#threads.queryPort(thread)),
         fatal: (err) => this.#fail(err),
         active: () => this.#lifecycle.active,
@@ -163,7 +174,17 @@ export class StreamEngine {
     // Half the session: the outage began up to a probe round before it was seen, and
     // the others take the tasks over once the session has ended. Alone (no other live
     // instance in the directory), nobody can take them: the store stays served.
-    const isolated = this.#peers > 0 && !up && Date.now() - since > this.#sessionTimeoutMs / 2;
+    const cutOff = this.#peers > 0 && !up && Date.now() - since > this.#sessionTimeoutMs / 2;
+    if (this.#isolated && !cutOff) {
+      // Reachable again: wait for the group (see #rejoinBy).
+      if (this.#rejoinBy === undefined) {
+        this.#rejoinBy = Date.now() + this.#sessionTimeoutMs / 2;
+        this.#log.info('kafka reachable again: waiting for the group to confirm or move this instance\'s tasks');
+      } else if (Date.now() >= this.#rejoinBy) this.#rejoined('no rebalance came');
+      return;
+    }
+    this.#rejoinBy = undefined;
+    const isolated = cutOff;
     if (isolated === this.#isolated) {
       // A change the loop did not report (seen: an instance left REBALANCING for 158 s
       // after an isolation ended, its tasks running): the state is recomputed here too.
@@ -171,9 +192,15 @@ export class StreamEngine {
       if ((state === 'REBALANCING' || state === 'RUNNING') && state !== this.#target()) this.#settle();
       return;
     }
-    this.#isolated = isolated;
-    if (isolated) this.#log.warn({ sessionTimeoutMs: this.#sessionTimeoutMs }, 'kafka unreachable for longer than the session timeout: this instance\'s tasks are no longer served here');
-    else this.#log.info('kafka reachable again: serving the tasks the group gives this instance');
+    this.#isolated = true;
+    this.#log.warn({ sessionTimeoutMs: this.#sessionTimeoutMs }, 'kafka unreachable for longer than the session timeout: this instance\'s tasks are no longer served here');
+    this.#settle();
+  }
+
+  #rejoined(why: string): void {
+    this.#rejoinBy = undefined;
+    this.#isolated = false;
+    this.#log.info({ why }, 'serving the tasks the group gives this instance again');
     this.#settle();
   }
 

@@ -52,6 +52,8 @@ const COMMITTED_TIMEOUT_MS = 60_000;
 export interface LoopHooks {
   /** Anything about the tasks or the loop changed: the engine recomputes its state. */
   changed(): void;
+  /** The group delivered an assignment change (handled before changed() is called). */
+  rebalanced(): void;
   /** A replaced stream thread's new query port must reach the HTTP thread. */
   threadReplaced(thread: number): Promise<void>;
   fatal(err: unknown): void;
@@ -193,7 +195,9 @@ export class StreamLoop {
       if (r.assign) await this.#onAssigned(r);
       else await this.#onRevoked(r);
     }
-    if (handled) this.#hooks.changed();
+    if (!handled) return;
+    this.#hooks.rebalanced();
+    this.#hooks.changed();
   }
 
   /**

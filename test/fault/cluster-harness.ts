@@ -172,7 +172,7 @@ class ClusterRun implements FaultRun<ClusterResult> {
         const lagging = await untilSteady(load, clock, () => this.#stopping, split);
         if (lagging !== undefined) this.fail(`after ${fault.name}`, new Error(lagging));
         // The next fault finds the group settled (no rebalance or restore still going), or the run says why not.
-        if (!(await this.#settled(STEADY_WAIT_MS))) this.fail(`after ${fault.name}`, new Error(`the group did not settle: streams not UP on every instance within ${STEADY_WAIT_MS / 1000} s`));
+        if (!(await this.#settled(STEADY_WAIT_MS))) this.fail(`after ${fault.name}`, new Error(`the group did not settle: streams not UP, or an instance serving no partition, within ${STEADY_WAIT_MS / 1000} s`));
         this.#current = undefined;
       }
       await this.#until(performance.now() + p.afterS * 1000);
@@ -279,10 +279,14 @@ class ClusterRun implements FaultRun<ClusterResult> {
     };
   }
 
-  /** Waits (at most `ms`) until every running instance's readiness says streams UP. */
+  /** Waits (at most `ms`) until every running instance's readiness says streams UP and it serves a partition. */
   async #settled(ms: number): Promise<boolean> {
     const deadline = performance.now() + ms;
-    while (!this.#watch.allUp(this.#group.running())) {
+    const settled = (): boolean => {
+      const running = this.#group.running();
+      return this.#watch.allUp(running) && (running.length > this.#p.numPartitions || this.#watch.allServing(running));
+    };
+    while (!settled()) {
       if (performance.now() > deadline || this.#stopping) return false;
       await sleep(250);
     }

@@ -92,6 +92,16 @@ export class ClusterWatch {
     return instances.every((instance) => this.samples.findLast((s) => s.instance === instance)?.streams === 'UP');
   }
 
+  /**
+   * Whether the latest sample of each of `instances` shows it serving at least one
+   * partition: with no more instances than partitions, every member of a settled
+   * group runs some task (a rejoined instance is UP, with nothing, until the group
+   * has moved its share back to it).
+   */
+  allServing(instances: readonly string[]): boolean {
+    return instances.every((instance) => this.samples.findLast((s) => s.instance === instance)?.store.includes('serving') === true);
+  }
+
   async stop(): Promise<void> {
     this.#running = false;
     await this.#loop;
