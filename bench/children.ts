@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 
 export interface Child {
   readonly process: ChildProcess;
@@ -25,6 +26,17 @@ function stopper(child: ChildProcess): () => Promise<void> {
     child.kill('SIGTERM');
     await once(child, 'exit');
   };
+}
+
+/** A TCP port free on 127.0.0.1 now (for a child to listen on). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
 }
 
 /**

@@ -14,14 +14,12 @@
 // bench's application id, so repeated runs resume from committed offsets instead of
 // replaying the whole of `orders`; KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL are passed on.
 import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
-import { startService } from './children.js';
+import { freePort, startService } from './children.js';
 import { printMachine, saveResults } from './machine.js';
 
 const { values: args } = parseArgs({
@@ -42,16 +40,6 @@ await run('wrk', ['--version']).catch((err: { code?: string; stdout?: string }) 
   // wrk --version exits 1 after printing its version.
   if (err.code === 'ENOENT') throw new Error('wrk is not installed (Debian: apt-get install wrk)');
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 /** Runs `task` over `items` with `concurrency` in flight, printing progress every 2 s. */
 async function forEach<T>(what: string, items: readonly T[], concurrency: number, task: (item: T) => Promise<void>): Promise<void> {

@@ -10,13 +10,11 @@
 // forwarded read costs CPU in two processes, which is what a 2-core box shows.
 // KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL are passed on to the services.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { startService, type Child } from './children.js';
+import { freePort, startService, type Child } from './children.js';
 import { printMachine, saveResults } from './machine.js';
 
 const { values: args } = parseArgs({
@@ -29,16 +27,6 @@ const { values: args } = parseArgs({
 const duration = Number(args.duration);
 const connections = Number(args.connections);
 const orderCount = Number(args.orders);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 const applicationId = `bench-store-remote-${Date.now()}`;
 const stateDir = mkdtempSync(join(tmpdir(), 'bench-store-remote-'));
