@@ -81,6 +81,7 @@ export class StatusProjector {
     // Deltas under cooperative-sticky; the whole set under an eager protocol. Either way:
     // assigned partitions are added, revoked (or lost) ones removed.
     consumer.on('rebalance', (err, assignment) => {
+      log.info({ event: err.message, partitions: assignment.map((a) => a.partition) }, 'status projector: rebalance');
       if (err.code === ERR_ASSIGN) for (const a of assignment) this.#owned.add(a.partition);
       else if (err.code === ERR_REVOKE) for (const a of assignment) this.#owned.delete(a.partition);
     });
@@ -113,7 +114,6 @@ export class StatusProjector {
     );
     // Broker trouble: counted and logged (rate-limited) by the health monitor when given one.
     consumer.on('event.error', options.onClientError ?? ((err) => log.warn({ err }, 'status projector: consumer error')));
-    consumer.on('rebalance', (err, assignment) => log.info({ event: err.message, partitions: assignment.map((a) => a.partition) }, 'status projector: rebalance'));
     await connectClient(consumer, { what: 'status projector', log });
     const projector = new StatusProjector(consumer, pool, log, options);
     consumer.subscribe([TOPIC_ORDERS]);

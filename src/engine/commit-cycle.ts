@@ -66,7 +66,6 @@ export class CommitCycle {
     return this.#pacer.due(Date.now(), caughtUp, this.#consumed.size > 0);
   }
 
-
   get reopenRequired(): boolean {
     return this.#reopenRequired;
   }
@@ -143,7 +142,7 @@ export class CommitCycle {
       const pacing = this.#counters.commitPacing;
       pacing.costMs = this.#pacer.costMs;
       pacing.baseMs = this.#pacer.baseMs;
-      pacing.waitMs = this.#config.commitMode === 'fixed' ? this.#config.commitIntervalMs : this.#pacer.waitMs;
+      pacing.waitMs = this.#pacer.waitMs;
     }
   }
 

@@ -67,8 +67,9 @@ export class CommitPacer {
     return this.#baseMs;
   }
 
-  /** Adaptive: how long after a commit the next may start, in ms. */
+  /** How long after a commit the next may start, in ms (fixed: the interval). */
   get waitMs(): number {
+    if (this.#options.mode === 'fixed') return this.#options.intervalMs;
     const r = this.#baseMs > 0 ? this.#costMs / this.#baseMs : 1;
     return Math.min(this.#options.intervalMs, Math.max(this.#options.minIntervalMs, this.#costMs * Math.max(1, (r * r) / 4)));
   }
@@ -80,8 +81,7 @@ export class CommitPacer {
   due(now: number, caughtUp: boolean, pending: boolean): boolean {
     const elapsed = now - this.#lastCommit;
     if (elapsed >= this.#options.intervalMs) return true;
-    if (this.#options.mode === 'fixed' || !pending || !caughtUp) return false;
-    return elapsed >= this.waitMs;
+    return pending && caughtUp && elapsed >= this.waitMs;
   }
 
   /** A commit started at `startedAt` and ended at `now`; `committed` false when there was nothing to commit. */

@@ -184,17 +184,16 @@ export class StreamEngine {
       return;
     }
     this.#rejoinBy = undefined;
-    const isolated = cutOff;
-    if (isolated === this.#isolated) {
-      // A change the loop did not report (seen: an instance left REBALANCING for 158 s
-      // after an isolation ended, its tasks running): the state is recomputed here too.
-      const state = this.#lifecycle.state;
-      if ((state === 'REBALANCING' || state === 'RUNNING') && state !== this.#target()) this.#settle();
+    if (cutOff && !this.#isolated) {
+      this.#isolated = true;
+      this.#log.warn({ sessionTimeoutMs: this.#sessionTimeoutMs }, 'kafka unreachable for longer than the session timeout: this instance\'s tasks are no longer served here');
+      this.#settle();
       return;
     }
-    this.#isolated = true;
-    this.#log.warn({ sessionTimeoutMs: this.#sessionTimeoutMs }, 'kafka unreachable for longer than the session timeout: this instance\'s tasks are no longer served here');
-    this.#settle();
+    // A change the loop did not report (seen: an instance left REBALANCING for 158 s
+    // after an isolation ended, its tasks running): the state is recomputed here too.
+    const state = this.#lifecycle.state;
+    if ((state === 'REBALANCING' || state === 'RUNNING') && state !== this.#target()) this.#settle();
   }
 
   #rejoined(why: string): void {

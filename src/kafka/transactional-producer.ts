@@ -136,10 +136,11 @@ export class TransactionalProducer {
       // Reports of records from an aborted (purged) transaction: not this one's business.
       if (report.opaque !== this.#generation || producer !== this.#producer) return;
       if (err) {
-        if (this.#error === undefined) this.#errorAt = `${report.topic}[${report.partition}] key ${String(report.key)}`;
-        this.#error ??= err;
-      }
-      else {
+        if (this.#error === undefined) {
+          this.#error = err;
+          this.#errorAt = `${report.topic}[${report.partition}] key ${String(report.key)}`;
+        }
+      } else {
         const k = `${report.topic}:${report.partition}`;
         this.#ends.set(k, Math.max(this.#ends.get(k) ?? 0, report.offset + 1));
       }
@@ -183,8 +184,13 @@ export class TransactionalProducer {
 
   /** Waits for every delivery report of this transaction; throws the first failed delivery. */
   async flush(): Promise<void> {
-    if (this.#pending > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
+    await this.#drain();
     this.#check();
+  }
+
+  /** Until every record sent in this transaction has its delivery report. */
+  async #drain(): Promise<void> {
+    if (this.#pending > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
   }
 
   /** The changelog end offsets delivered since the last call. */
@@ -212,7 +218,7 @@ export class TransactionalProducer {
     this.#state = 'READY';
     // Every record is acknowledged; their reports (the changelog ends) reach this
     // thread a moment later.
-    if (this.#pending > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
+    await this.#drain();
   }
 
   /**
