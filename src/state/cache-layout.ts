@@ -60,6 +60,12 @@ export const kDirtyField = 3;
 export const kFreeHeadField = 4;
 export const kFreeCountField = 5;
 export const kClockHandField = 6;
+/**
+ * Slots from here to the end have never been used since the last reset: they are free
+ * without being on the free list, so a large cache costs memory (touched pages) only
+ * as it fills, not at start.
+ */
+export const kUnusedFromField = 7;
 // 64-bit counters as (low, high) Uint32 pairs on the second cache line.
 export const kHitsField = 16;
 export const kMissesField = 18;

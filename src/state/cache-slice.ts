@@ -16,6 +16,7 @@ import {
   kFlagNull,
   kFreeCountField,
   kFreeHeadField,
+  kUnusedFromField,
   kHitsField,
   kMagicField,
   kMissesField,
@@ -74,15 +75,15 @@ export function resetSlice(v: CacheViews, layout: CacheLayout, base: number): vo
   const index = (base + layout.indexOffset) >> 2;
   v.i32.fill(kEmptyIndex, index, index + layout.indexCapacity);
   v.u8.fill(0, base + layout.refOffset, base + layout.refOffset + layout.slotsPerSlice);
-  for (let s = 0; s < layout.slotsPerSlice; s++) {
-    const o = slotOffset(layout, base, s) >> 2;
-    v.i32[o + (kSlotFlagsOffset >> 2)] = 0;
-    v.i32[o + (kSlotNextOffset >> 2)] = s + 1 < layout.slotsPerSlice ? s + 1 : kNoSlot;
-  }
+  // Only slots used since the last reset carry flags (a new buffer is all zeros): the
+  // rest are never touched, so their pages stay unallocated until the cache fills.
+  const used = Math.min(v.i32[h + kUnusedFromField]!, layout.slotsPerSlice);
+  for (let s = 0; s < used; s++) v.i32[(slotOffset(layout, base, s) + kSlotFlagsOffset) >> 2] = 0;
   v.i32[h + kEntriesField] = 0;
   v.i32[h + kValueBytesField] = 0;
   v.i32[h + kDirtyField] = 0;
-  v.i32[h + kFreeHeadField] = layout.slotsPerSlice > 0 ? 0 : kNoSlot;
+  v.i32[h + kFreeHeadField] = kNoSlot;
+  v.i32[h + kUnusedFromField] = 0;
   v.i32[h + kFreeCountField] = layout.slotsPerSlice;
   v.i32[h + kClockHandField] = 0;
 }

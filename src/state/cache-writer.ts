@@ -17,6 +17,7 @@ import {
   kFlagNull,
   kFreeCountField,
   kFreeHeadField,
+  kUnusedFromField,
   kHitsField,
   kMissesField,
   kNoSlot,
@@ -72,6 +73,11 @@ export class CacheSliceWriter {
   // True while a mutation runs. If one throws, it stays true and the sequence stays
   // odd: readers miss and this writer refuses to work until clear() rebuilds the slice.
   #mutating = false;
+  /**
+   * Keys of the dirty entries, so a commit's flush costs what it writes, not a scan of
+   * every slot (a cache sized from the memory budget holds hundreds of thousands).
+   */
+  readonly #dirty = new Set<number>();
 
   /** Adopts the slice as it is (entries left by a previous owner included). */
   constructor(sab: SharedArrayBuffer, sliceIndex: number, layout: CacheLayout) {
@@ -86,6 +92,11 @@ export class CacheSliceWriter {
     this.#ref = this.#base + layout.refOffset;
     // An odd sequence means the last owner died mid-mutation: only clear() may follow.
     this.#mutating = (Atomics.load(this.#v.i32, this.#h + kSeqField) & 1) === 1;
+    if (!this.#mutating && this.#v.i32[this.#h + kDirtyField]! > 0) {
+      for (let s = 0; s < this.#layout.slotsPerSlice; s++) {
+        if ((this.#v.i32[this.#flagsIndex(s)]! & (kFlagHead | kFlagDirty)) === (kFlagHead | kFlagDirty)) this.#dirty.add(this.#key(s));
+      }
+    }
   }
 
   /** The cached value (a pooled copy), null if the key is cached as deleted, undefined on a miss. */
@@ -125,6 +136,26 @@ export class CacheSliceWriter {
     return this.#write(key, value, options.dirty);
   }
 
+  /**
+   * Caches a value just read from the store, clean, when the key is not cached and
+   * free slots hold it. It never evicts: a read must not hand dirty entries back
+   * outside the commit cycle, nor push out what processing put there.
+   */
+  fill(key: number, value: Uint8Array): boolean {
+    checkKey(key);
+    this.#checkUsable();
+    const need = slotsFor(this.#layout, value.length);
+    if (need > this.#layout.maxSlotsPerValue || this.#v.i32[this.#h + kFreeCountField]! < need) return false;
+    if (findPosition(this.#v, this.#layout, this.#base, key) >= 0) return false;
+    this.#begin();
+    const head = this.#allocate(need);
+    this.#fill(head, key, value, false, false);
+    this.#insertIndex(key, head);
+    this.#v.i32[this.#h + kEntriesField]!++;
+    this.#end();
+    return true;
+  }
+
   /** Caches a delete: a dirty null entry, so readers see "absent", not a miss. */
   delete(key: number): PutResult {
     checkKey(key);
@@ -137,13 +168,13 @@ export class CacheSliceWriter {
     if (this.#v.i32[this.#h + kDirtyField] === 0) return [];
     const out: DirtyEntry[] = [];
     this.#begin();
-    for (let s = 0; s < this.#layout.slotsPerSlice; s++) {
-      const f = this.#flagsIndex(s);
-      const flags = this.#v.i32[f]!;
-      if ((flags & (kFlagHead | kFlagDirty)) !== (kFlagHead | kFlagDirty)) continue;
-      out.push(this.#entry(s));
-      this.#v.i32[f] = flags & ~kFlagDirty;
+    for (const key of this.#dirty) {
+      const head = this.#v.i32[this.#index + findPosition(this.#v, this.#layout, this.#base, key)]!;
+      const f = this.#flagsIndex(head);
+      out.push(this.#entry(head));
+      this.#v.i32[f] = this.#v.i32[f]! & ~kFlagDirty;
     }
+    this.#dirty.clear();
     this.#v.i32[this.#h + kDirtyField] = 0;
     this.#end();
     return out.sort((a, b) => a.key - b.key);
@@ -157,6 +188,7 @@ export class CacheSliceWriter {
     resetSlice(this.#v, this.#layout, this.#base);
     Atomics.store(this.#v.i32, seq, odd + 1);
     this.#mutating = false;
+    this.#dirty.clear();
   }
 
   stats(): CacheStats {
@@ -211,6 +243,7 @@ export class CacheSliceWriter {
     i32[(o + kSlotLengthOffset) >> 2] = length;
     i32[this.#h + kValueBytesField] = i32[this.#h + kValueBytesField]! - oldLength + length;
     if (dirty && !wasCountedDirty) i32[this.#h + kDirtyField]!++;
+    if (dirty) this.#dirty.add(key);
     Atomics.store(u8, this.#ref + head, 1);
     if (value === null) return;
     const payload = this.#layout.slotPayloadBytes;
@@ -251,7 +284,10 @@ export class CacheSliceWriter {
     const flags = i32[this.#flagsIndex(head)]!;
     i32[this.#h + kEntriesField]!--;
     i32[this.#h + kValueBytesField] = i32[this.#h + kValueBytesField]! - this.#valueLength(head);
-    if ((flags & kFlagDirty) !== 0) i32[this.#h + kDirtyField]!--;
+    if ((flags & kFlagDirty) !== 0) {
+      i32[this.#h + kDirtyField]!--;
+      this.#dirty.delete(this.#key(head));
+    }
     this.#deleteIndex(pos);
     let slot = head;
     for (let k = this.#chainLength(head); k > 0; k--) {
@@ -264,19 +300,23 @@ export class CacheSliceWriter {
     }
   }
 
-  /** Pops `count` free slots and links them into a chain; returns its head. */
+  /**
+   * Takes `count` free slots (freed ones first, then never-used ones) and links them
+   * into a chain; returns its head.
+   */
   #allocate(count: number): number {
     const i32 = this.#v.i32;
-    const head = i32[this.#h + kFreeHeadField]!;
-    let slot = head;
+    let head = kNoSlot;
+    let prev = kNoSlot;
     for (let k = 1; k <= count; k++) {
-      const next = i32[this.#nextIndex(slot)]!;
+      let slot = i32[this.#h + kFreeHeadField]!;
+      if (slot !== kNoSlot) i32[this.#h + kFreeHeadField] = i32[this.#nextIndex(slot)]!;
+      else slot = i32[this.#h + kUnusedFromField]!++;
       i32[this.#flagsIndex(slot)] = k === 1 ? 0 : kFlagContinuation;
-      if (k === count) {
-        i32[this.#h + kFreeHeadField] = next;
-        i32[this.#nextIndex(slot)] = kNoSlot;
-      }
-      slot = next;
+      i32[this.#nextIndex(slot)] = kNoSlot;
+      if (prev === kNoSlot) head = slot;
+      else i32[this.#nextIndex(prev)] = slot;
+      prev = slot;
     }
     i32[(slotOffset(this.#layout, this.#base, head) + kSlotChainOffset) >> 2] = count;
     i32[this.#h + kFreeCountField] = i32[this.#h + kFreeCountField]! - count;

@@ -177,6 +177,39 @@ describe('CacheSliceWriter', () => {
     expect(w.stats()).toMatchObject({ entries: 0, bytes: 0, dirty: 0, usedSlots: 0, hits: 1, misses: 1 });
   });
 
+  it('fill() caches a value read from the store, clean, only where it takes nothing from anyone', () => {
+    const { w } = oneSlice(8 * 1024);
+    expect(w.fill(1, bytes(300, 1))).toBe(true);
+    expect(w.get(1)).toEqual(bytes(300, 1));
+    expect(w.flushDirty()).toEqual([]); // clean: nothing for the store
+    // A cached key keeps its value, dirty or clean: the store's may be older.
+    w.put(2, bytes(20, 2), { dirty: true });
+    expect(w.fill(2, bytes(20, 9))).toBe(false);
+    expect(w.fill(1, bytes(20, 9))).toBe(false);
+    expect(w.get(2)).toEqual(bytes(20, 2));
+    // Full: a fill evicts nothing, so no dirty entry is handed back outside a commit.
+    let k = 10;
+    while (w.put(k, bytes(150, k & 0xff), { dirty: true }).evicted.length === 0) k++;
+    const dirtyBefore = w.stats().dirty;
+    expect(w.fill(100_000, bytes(150))).toBe(false);
+    expect(w.get(100_000)).toBeUndefined();
+    expect(w.stats().dirty).toBe(dirtyBefore);
+  });
+
+  it('flushes every dirty entry after evictions, replacements and clear (the dirty set follows the slots)', () => {
+    const { w } = oneSlice(6 * 1024);
+    const handedBack = new Map<number, Buffer | null>();
+    for (let k = 0; k < 200; k++) for (const e of w.put(k % 40, bytes(100 + (k % 3) * 150, k & 0xff), { dirty: true }).evicted) handedBack.set(e.key, e.value);
+    const flushed = w.flushDirty();
+    expect(new Set(flushed.map((e) => e.key)).size).toBe(flushed.length);
+    expect(flushed.length).toBe(w.stats().entries);
+    for (const e of flushed) expect(w.get(e.key)).toEqual(e.value);
+    expect(w.flushDirty()).toEqual([]);
+    w.put(5, bytes(10), { dirty: true });
+    w.clear();
+    expect(w.flushDirty()).toEqual([]);
+  });
+
   it('caches nothing when the cache is too small for a single slot', () => {
     const { sab, layout } = createCacheBuffer(0, 2);
     const w = new CacheSliceWriter(sab, 1, layout);
