@@ -32,6 +32,7 @@ COPY --from=build /app/package.json /app/binding.gyp ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/build/Release/order_engine_native.node ./build/Release/order_engine_native.node
 COPY --from=build /app/dist ./dist
+COPY scripts/start.sh ./scripts/start.sh
 COPY --from=build /app/src/db/migrations ./src/db/migrations
 USER node
 EXPOSE 18282
@@ -40,4 +41,4 @@ STOPSIGNAL SIGTERM
 # Kubernetes probes: /actuator/health/liveness and /actuator/health/readiness.
 HEALTHCHECK --interval=10s --timeout=2s --start-period=30s \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||18282)+'/actuator/health/liveness').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/src/main.js"]
+CMD ["sh", "scripts/start.sh"]

@@ -11,4 +11,4 @@ node dist/src/sim/main.js &
 sim=$!
 trap 'kill "$sim" 2>/dev/null || true; wait "$sim" 2>/dev/null || true' EXIT
 echo "[run] order service on http://127.0.0.1:${PORT:-18282}, simulators pid $sim (Ctrl-C to stop)" >&2
-node dist/src/main.js
+sh scripts/start.sh

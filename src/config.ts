@@ -2,6 +2,7 @@
 // JSON schema, typed and frozen. No other module reads process.env.
 import { hostname } from 'node:os';
 import { ConfigError } from './errors.js';
+import { memoryBudget, type MemoryBudget } from './memory/memory-budget.js';
 import { bootstrapServersSchema, intSchema, logLevels, settingsLoader, textSchema, type Setting } from './settings.js';
 
 const processingGuarantees = ['exactly_once_v2', 'at_least_once'] as const;
@@ -23,7 +24,12 @@ export interface Config {
   readonly commitIntervalMs: number;
   readonly commitMode: CommitMode;
   readonly commitMinIntervalMs: number;
-  readonly cacheMaxBytes: number;
+  /** The record cache's size when set; else its share of the memory budget. */
+  readonly cacheMaxBytes: number | undefined;
+  /** MEMORY_LIMIT as given (e.g. 2Gi); unset: the cgroup's limit, else 2 GiB. */
+  readonly memoryLimit: string | undefined;
+  /** Every memory bound of the process, derived from the limit (src/memory/memory-budget.ts). */
+  readonly memory: MemoryBudget;
   readonly stateDir: string;
   readonly processingGuarantee: (typeof processingGuarantees)[number];
   readonly numStandbyReplicas: number;
@@ -88,7 +94,8 @@ const settings: readonly Setting<keyof Config>[] = [
   { env: 'COMMIT_INTERVAL_MS', key: 'commitIntervalMs', schema: int(1, 600_000), default: 1000 },
   { env: 'COMMIT_MODE', key: 'commitMode', schema: { enum: commitModes }, default: 'adaptive' },
   { env: 'COMMIT_MIN_INTERVAL_MS', key: 'commitMinIntervalMs', schema: int(0, 600_000), default: 5 },
-  { env: 'CACHE_MAX_BYTES', key: 'cacheMaxBytes', schema: int(0, 2 ** 31 - 1), default: 10 * 1024 * 1024 },
+  { env: 'CACHE_MAX_BYTES', key: 'cacheMaxBytes', schema: int(0, 2 ** 31 - 1) },
+  { env: 'MEMORY_LIMIT', key: 'memoryLimit', schema: text },
   { env: 'STATE_DIR', key: 'stateDir', schema: text, default: '/tmp/kafka-streams' },
   { env: 'PROCESSING_GUARANTEE', key: 'processingGuarantee', schema: { enum: processingGuarantees }, default: 'exactly_once_v2' },
   { env: 'NUM_STANDBY_REPLICAS', key: 'numStandbyReplicas', schema: int(0, 16), default: 1 },
@@ -119,8 +126,9 @@ const settings: readonly Setting<keyof Config>[] = [
 const load = settingsLoader(settings);
 
 /** Reads and validates the configuration; throws one ConfigError naming every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<string, string>> = {}): Config {
-  const config = load(env, overrides) as unknown as Config;
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<string, string>> = {}, constrainedMemory = process.constrainedMemory()): Config {
+  const values = load(env, overrides) as unknown as Omit<Config, 'memory'>;
+  const config: Config = { ...values, memory: memoryBudget({ ...values, constrainedMemory }) };
   const lines: string[] = [];
   const serverPort = config.applicationServer === undefined ? undefined : Number(config.applicationServer.slice(config.applicationServer.lastIndexOf(':') + 1));
   if (serverPort !== undefined && (serverPort < 1 || serverPort > 65535)) {

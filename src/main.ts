@@ -12,6 +12,8 @@ import type { MainToHttp } from './http/protocol.js';
 import { KafkaHealth } from './kafka/kafka-health.js';
 import { KafkaRuntime } from './kafka/kafka-runtime.js';
 import { createLogger } from './logger.js';
+import { heapLimitMismatch } from './memory/kafka-thread-heap.js';
+import { describeBudget } from './memory/memory-budget.js';
 import { createCacheBuffer } from './state/cache.js';
 import { StreamEngine } from './engine/engine.js';
 import { standbysFor } from './engine/standby-placement.js';
@@ -33,6 +35,10 @@ async function main(): Promise<void> {
   const config = readConfig();
   const log = createLogger(config, { thread: 'main' });
   const health = new KafkaHealth(log.child({ component: 'kafka' }));
+  log.info({ memory: describeBudget(config.memory) }, 'memory budget');
+  const heapWarning = heapLimitMismatch(config.memory);
+  // Only a real limit (MEMORY_LIMIT or a cgroup's) makes an unbounded heap a risk worth a warning.
+  if (heapWarning !== undefined) log[config.memory.source === 'default' ? 'info' : 'warn'](heapWarning);
 
   // First of all: the transactional producer's initTransactions fences a crashed
   // predecessor with our INSTANCE_ID and aborts the transaction it left open. Until
@@ -72,7 +78,7 @@ async function main(): Promise<void> {
     await migrationPool.end();
   }
 
-  const cache = config.cacheMaxBytes > 0 ? createCacheBuffer(config.cacheMaxBytes, config.numPartitions) : undefined;
+  const cache = config.memory.recordCacheBytes > 0 ? createCacheBuffer(config.memory.recordCacheBytes, config.numPartitions) : undefined;
   // Set as they start; a fatal error (and so a shutdown) may come before any of them.
   const started: { kafka?: KafkaRuntime; engine?: StreamEngine; http?: HttpThread; httpStarting?: Promise<HttpThread>; statsTimer?: NodeJS.Timeout } = {};
   let stopping: Promise<void> | undefined;
@@ -81,7 +87,7 @@ async function main(): Promise<void> {
       if (started.engine !== undefined) started.engine.threadLost(thread, err);
       else fatal(err, 'a stream thread died during start');
     },
-  });
+  }, undefined, { heapMb: config.memory.heapMb.streamThread, store: config.memory.store });
   // Independent of each other: the outbox relay, topics and projector, and the stream
   // threads' start.
   const [kafka, queryPorts] = await Promise.all([lap('kafka', KafkaRuntime.start(config, log, health)), lap('threads', threads.queryPorts())]);

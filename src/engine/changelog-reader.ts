@@ -36,6 +36,8 @@ interface Reading {
 }
 
 export interface ChangelogReaderOptions {
+  /** Prefetched records it may queue, in KiB (queued.max.messages.kbytes; from the memory budget). */
+  readonly queueKbytes?: number;
   readonly brokers: string;
   readonly clientId: string;
   readonly log: Logger;
@@ -89,7 +91,7 @@ export class ChangelogReader {
         // A changelog with nothing past the checkpoint reports its end after one empty
         // fetch, which the broker holds this long: the restore of a warm task waits it.
         'fetch.wait.max.ms': 50,
-        'queued.max.messages.kbytes': 16 * 1024,
+        'queued.max.messages.kbytes': options.queueKbytes ?? 16 * 1024,
         'reconnect.backoff.max.ms': 1000,
       },
       { 'auto.offset.reset': 'earliest' },

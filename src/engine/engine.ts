@@ -118,6 +118,7 @@ export class StreamEngine {
       transactionalId: `${config.applicationId}-${config.instanceId}`,
       exactlyOnce: config.processingGuarantee === 'exactly_once_v2',
       transactionTimeoutMs: Math.max(10_000, config.commitIntervalMs * 3),
+      queueKbytes: config.memory.kafkaKbytes.transactionalProducer,
       log: log.child({ component: 'txn' }),
       onClientError: health.listener('stream-producer'),
     });
@@ -142,6 +143,7 @@ export class StreamEngine {
         protocol: config.groupProtocol,
         maxPollIntervalMs: config.maxPollIntervalMs,
         sessionTimeoutMs: config.sessionTimeoutMs,
+        queueKbytes: config.memory.kafkaKbytes.streamConsumer,
         log: log.child({ component: 'consumer' }),
         onClientError: options.health.listener('stream-consumer'),
       }),
@@ -151,6 +153,7 @@ export class StreamEngine {
         log: log.child({ component: 'restore' }),
         onClientError: options.health.listener('restore-consumer'),
         maxRecords: config.restoreMaxPollRecords,
+        queueKbytes: config.memory.kafkaKbytes.changelogConsumer,
       }),
     ]);
     const engine = new StreamEngine(config, log, threads, events, { consumer, producer, reader }, options);

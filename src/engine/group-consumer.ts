@@ -49,6 +49,8 @@ export interface Rebalance {
 }
 
 export interface GroupConsumerOptions {
+  /** Prefetched records it may queue, in KiB (queued.max.messages.kbytes; from the memory budget). */
+  readonly queueKbytes?: number;
   readonly brokers: string;
   readonly groupId: string;
   readonly clientId: string;
@@ -118,8 +120,8 @@ export class GroupConsumer {
         'max.poll.interval.ms': this.#options.maxPollIntervalMs,
         // Reconnect quickly once a restarted broker is back (librdkafka's default backs off to 10 s).
         'reconnect.backoff.max.ms': 1000,
-        // Prefetch bounded for a 2 GiB pod (librdkafka's default queues 64 MiB).
-        'queued.max.messages.kbytes': 16 * 1024,
+        // Prefetch bounded by the memory budget (librdkafka's default queues 64 MiB).
+        'queued.max.messages.kbytes': this.#options.queueKbytes ?? 16 * 1024,
         rebalance_cb: (err: Kafka.LibrdKafkaError | undefined, assignment: Kafka.Assignment[]) => this.#onRebalance(consumer, err?.code === ERR_ASSIGN, assignment),
       },
       { 'auto.offset.reset': 'earliest' },

@@ -16,6 +16,7 @@ import { Piscina } from 'piscina';
 import type { PiscinaTask } from 'piscina';
 import { EngineError, fromWire, type WireError } from '../errors.js';
 import type { CacheLayout } from '../state/cache-layout.js';
+import type { RocksStoreOptions } from '../state/rocksdb-store.js';
 import type { StreamRequest } from '../stream/protocol.js';
 import type { StreamThreadData, StreamThreadRequest } from '../stream/stream-thread.js';
 import { assignThread } from './thread-assignment.js';
@@ -70,9 +71,15 @@ export class StreamThreads {
   #closing = false;
   readonly size: number;
 
-  constructor(size: number, cache: { sab: SharedArrayBuffer; layout: CacheLayout } | undefined, events: StreamThreadsEvents, filename?: string) {
+  constructor(
+    size: number,
+    cache: { sab: SharedArrayBuffer; layout: CacheLayout } | undefined,
+    events: StreamThreadsEvents,
+    filename?: string,
+    limits: { readonly heapMb?: number; readonly store?: RocksStoreOptions } = {},
+  ) {
     this.size = size;
-    const workerData: StreamThreadData = { cache };
+    const workerData: StreamThreadData = { cache, store: limits.store };
     this.#pool = new Piscina({
       filename: filename ?? new URL('../stream/stream-thread.js', import.meta.url).href,
       minThreads: size,
@@ -84,6 +91,8 @@ export class StreamThreads {
       // MessagePort would wait for the next piscina task (seen: 20 s and more).
       atomics: 'disabled',
       workerData,
+      // Each thread's V8 heap, from the memory budget (V8's default is sized from the machine).
+      ...(limits.heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: limits.heapMb } }),
       loadBalancer: pinnedBalancer(size, this.#slots) as unknown as LoadBalancer,
     });
     // A thread that dies with no task running is reported as an 'error' event; an

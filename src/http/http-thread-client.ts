@@ -30,6 +30,8 @@ export class HttpThread {
       workerData: data,
       transferList: [...shared.queryPorts],
       name: 'http',
+      // The HTTP thread's V8 heap, from the memory budget (V8's default is sized from the machine).
+      resourceLimits: { maxOldGenerationSizeMb: config.memory.heapMb.httpThread },
     });
     const thread = new HttpThread(worker, log);
     await new Promise<void>((resolve, reject) => {

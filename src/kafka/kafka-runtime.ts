@@ -51,6 +51,7 @@ export class KafkaRuntime {
       clientId: `${config.applicationId}-outbox`,
       deliveryTimeoutMs,
       log,
+      extra: { 'queue.buffering.max.kbytes': config.memory.kafkaKbytes.outboxProducer },
     });
     producer.client.on('event.error', health.listener('outbox-producer'));
     health.start(

@@ -42,6 +42,8 @@ const REPLACE_WINDOW_MS = 60_000;
 export type TxnState = 'READY' | 'IN_TRANSACTION' | 'ABORT_REQUIRED' | 'FATAL';
 
 export interface TransactionalProducerOptions {
+  /** Records it may queue unsent, in KiB (queue.buffering.max.kbytes; from the memory budget). */
+  readonly queueKbytes?: number;
   readonly brokers: string;
   readonly transactionalId: string;
   readonly exactlyOnce: boolean;
@@ -104,9 +106,9 @@ export class TransactionalProducer {
         'socket.keepalive.enable': true,
         // Reconnect quickly once a restarted broker is back (defaults: 100 ms → 10 s).
         'reconnect.backoff.max.ms': 1000,
-        // Bounded for a 2 GiB pod (librdkafka's default is 1 GiB); a full queue makes
-        // send() wait for deliveries instead.
-        'queue.buffering.max.kbytes': 64 * 1024,
+        // Bounded by the memory budget (librdkafka's default is 1 GiB); a full queue
+        // makes send() wait for deliveries instead.
+        'queue.buffering.max.kbytes': options.queueKbytes ?? 64 * 1024,
         ...(options.exactlyOnce ? { 'transactional.id': options.transactionalId, 'transaction.timeout.ms': options.transactionTimeoutMs } : {}),
       },
       { acks: -1 },

@@ -11,6 +11,7 @@ import { workerData } from 'piscina';
 import { EngineError, toWire } from '../errors.js';
 import { CacheSliceWriter } from '../state/cache.js';
 import type { CacheLayout } from '../state/cache-layout.js';
+import type { RocksStoreOptions } from '../state/rocksdb-store.js';
 import type {
   OpenResult,
   PrepareCommitResult,
@@ -24,11 +25,13 @@ import { Task } from './task.js';
 
 export interface StreamThreadData {
   readonly cache: { readonly sab: SharedArrayBuffer; readonly layout: CacheLayout } | undefined;
+  /** Each RocksDB store's block cache and memtables (from the memory budget); unset: Task's defaults. */
+  readonly store?: RocksStoreOptions;
 }
 
 export type StreamThreadRequest = StreamRequest | { readonly type: 'attach-query-port'; readonly port: MessagePort };
 
-const { cache } = workerData as StreamThreadData;
+const { cache, store } = workerData as StreamThreadData;
 const tasks = new Map<number, Task>();
 
 function task(partition: number): Task {
@@ -81,7 +84,7 @@ async function run(req: StreamThreadRequest): Promise<unknown> {
       const standby = req.standby === true;
       const writer = cache === undefined || standby ? undefined : new CacheSliceWriter(cache.sab, req.task.partition, cache.layout);
       writer?.clear();
-      const { task: t, restoreFrom } = await Task.open(req.task, writer, standby);
+      const { task: t, restoreFrom } = await Task.open(req.task, writer, standby, store);
       tasks.set(req.task.partition, t);
       return { restoreFrom } satisfies OpenResult;
     }

@@ -20,7 +20,7 @@ import { partitionFor } from '../kafka/partitioner.js';
 import { JOIN_INPUTS, JOIN_STORE, ORDERS_STORE, TOPIC_ORDERS, TOPIC_PAYMENT_ORDERS, changelogTopic, repartitionTopic } from '../kafka/topics.js';
 import { deleteCheckpoint, readCheckpoint, writeCheckpoint } from '../state/checkpoint.js';
 import type { CacheSliceWriter } from '../state/cache.js';
-import { RocksStore } from '../state/rocksdb-store.js';
+import { RocksStore, type RocksStoreOptions } from '../state/rocksdb-store.js';
 import { JoinProcessor } from './join-processor.js';
 import { JoinWindow, parseJoinStoreKey, type JoinEntry } from './join-window.js';
 import type { ChangelogPosition, InputRecord, OutputRecord, ProcessResult, RestoreRecord, TaskConfig, TaskStats } from './protocol.js';
@@ -28,7 +28,8 @@ import { TableProcessor } from './table-processor.js';
 import { isCreation, isDecided } from './decided.js';
 import { transition, type TaskState } from './task-state.js';
 
-const STORE_OPTIONS = { blockCacheBytes: 8 * 1024 * 1024, writeBufferBytes: 4 * 1024 * 1024 };
+/** Each store's memory when the thread is given none (tests); the service sizes it from its memory budget. */
+const STORE_OPTIONS: RocksStoreOptions = { blockCacheBytes: 8 * 1024 * 1024, writeBufferBytes: 4 * 1024 * 1024 };
 const CHECKPOINT_INTERVAL_MS = 5000;
 const CHECKPOINT_RECORDS = 10_000;
 
@@ -123,11 +124,16 @@ export class Task {
    * not parse, throws ORD_ERR_STATE_CORRUPTED: the caller wipes the task (wipe()) and
    * opens it again, which restores everything from the changelogs.
    */
-  static async open(config: TaskConfig, cache: CacheSliceWriter | undefined, standby = false): Promise<{ task: Task; restoreFrom: ChangelogPosition[] }> {
+  static async open(
+    config: TaskConfig,
+    cache: CacheSliceWriter | undefined,
+    standby = false,
+    storeOptions: RocksStoreOptions = STORE_OPTIONS,
+  ): Promise<{ task: Task; restoreFrom: ChangelogPosition[] }> {
     const dir = taskDir(config);
     const checkpoint = await readCheckpoint(dir);
-    const table = await RocksStore.open(join(dir, ORDERS_STORE), STORE_OPTIONS);
-    const joinDb = await RocksStore.open(join(dir, JOIN_STORE), STORE_OPTIONS).catch(async (err: unknown) => {
+    const table = await RocksStore.open(join(dir, ORDERS_STORE), storeOptions);
+    const joinDb = await RocksStore.open(join(dir, JOIN_STORE), storeOptions).catch(async (err: unknown) => {
       await table.close();
       throw err;
     });
