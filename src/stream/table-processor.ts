@@ -15,6 +15,8 @@ export class TableProcessor {
   readonly #partition: number;
   readonly #cache: CacheSliceWriter | undefined;
   readonly #dlqPartitions: number;
+  /** Records processed so far: a read can tell whether the table changed while it waited. */
+  processed = 0;
 
   constructor(partition: number, cache: CacheSliceWriter | undefined, dlqPartitions: number) {
     this.#partition = partition;
@@ -23,6 +25,7 @@ export class TableProcessor {
   }
 
   process(record: InputRecord, outputs: OutputRecord[], writes: TableWrites): boolean {
+    this.processed++;
     const id = record.key === null ? NaN : Number(record.key);
     try {
       if (!Number.isSafeInteger(id) || id < 0 || String(id) !== record.key) throw new Error(`key ${String(record.key)} is not an order id`);

@@ -371,7 +371,13 @@ export class Task {
     for (const w of [this.#table.writes, this.#table.prepared]) {
       if (w?.map.has(key)) return w.map.get(key) ?? undefined;
     }
-    return (await this.#table.db.get(Buffer.from(key))) ?? undefined;
+    const processed = this.#tableProcessor.processed;
+    const value = await this.#table.db.get(Buffer.from(key));
+    // Read-through: the next read of this order is answered by the HTTP thread from
+    // shared memory. Only if nothing was processed meanwhile (a newer value may have
+    // come and gone through the cache while the store was read) and the task still runs.
+    if (value !== undefined && this.#state === 'RUNNING' && this.#tableProcessor.processed === processed) this.#cache?.fill(Number(key), value);
+    return value ?? undefined;
   }
 
   async range(offset: number, limit: number): Promise<Uint8Array[]> {
