@@ -48,10 +48,11 @@ const serviceNodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/)
 
 /**
  * The service on `port`; ready when its readiness (db, kafka, streams) is UP. `dir` is
- * the built checkout it runs from (bench:load measures older commits with the same driver).
+ * the built checkout it runs from (bench:load measures older commits with the same
+ * driver), `nodeArgs` flags its own start script would give node.
  */
-export async function startService(port: number, env: Record<string, string>, dir = '.'): Promise<Child> {
-  const child = spawn(process.execPath, [...serviceNodeArgs, 'dist/src/main.js'], {
+export async function startService(port: number, env: Record<string, string>, dir = '.', nodeArgs: readonly string[] = []): Promise<Child> {
+  const child = spawn(process.execPath, [...serviceNodeArgs, ...nodeArgs, 'dist/src/main.js'], {
     cwd: dir,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -54,7 +54,7 @@ const report = (): LoadReport => ({
   startedAt,
   finishedAt: new Date().toISOString(),
   machine: m,
-  service: { url: target.url, dir: options.url === undefined ? options.serviceDir : undefined, ...service, commitModeKnown: target.commitModeKnown },
+  service: { url: target.url, dir: options.url === undefined ? options.serviceDir : undefined, ...service, nodeArgs: target.nodeArgs, commitModeKnown: target.commitModeKnown },
   driver: gitInfo(process.cwd()),
   options,
   runs,

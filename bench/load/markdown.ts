@@ -64,7 +64,7 @@ export function renderMarkdown(report: LoadReport): string {
   const parts = [
     `# bench:load ${report.startedAt}`,
     '',
-    `- service: ${s.url}${s.dir === undefined ? '' : ` from ${s.dir}`}, commit ${s.commit}${s.dirty === true ? ' (dirty)' : ''}`,
+    `- service: ${s.url}${s.dir === undefined ? '' : ` from ${s.dir}`}, commit ${s.commit}${s.dirty === true ? ' (dirty)' : ''}${s.nodeArgs.length === 0 ? '' : `, node ${s.nodeArgs.join(' ')}`}`,
     `- drivers: commit ${report.driver.commit}${report.driver.dirty === true ? ' (dirty)' : ''}`,
     `- machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, node ${m.node}`,
     '',

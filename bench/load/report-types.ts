@@ -55,6 +55,8 @@ export interface ServiceInfo {
   readonly dir: string | undefined;
   readonly commit: string;
   readonly dirty: boolean | undefined;
+  /** Node flags it was started with (its start script's heap size), besides dist/src/main.js. */
+  readonly nodeArgs: readonly string[];
   /** Whether that build knows COMMIT_MODE (the curve is one line without it). */
   readonly commitModeKnown: boolean | undefined;
 }

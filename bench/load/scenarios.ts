@@ -86,7 +86,8 @@ export async function executeRun(spec: RunSpec, target: Target, o: LoadOptions, 
     return notRun(spec, 'failed', `the service did not start with COMMIT_MODE=${spec.commitMode}: ${(err as Error).message}`, driver);
   }
   progress.show({ label: spec.label, elapsedS: 0, totalS: spec.durationS, rate: 0, p99SoFarMs: NaN, errors: 0, note: 'waiting for the service to go quiet' });
-  const settledS = await settle(target.url);
+  const settled = await settle(target.url);
+  if (!settled.quiet) progress.log(`${spec.label}: the service was still busy after ${settled.seconds} s; starting anyway`);
   const sampler = new RssSampler(target);
   try {
     const run = await runDriver(config, spec.label, spec.durationS, progress);
@@ -100,7 +101,7 @@ export async function executeRun(spec: RunSpec, target: Target, o: LoadOptions, 
       latency: run.latency,
       otherLatencies: run.others,
       errors: run.done.errors,
-      figures: { ...run.done.figures, 'quiet before the run after s': settledS },
+      figures: { ...run.done.figures, 'quiet before the run after s': settled.quiet ? settled.seconds : `not quiet after ${settled.seconds}` },
       series: run.series,
       rss: sampler.stop(),
       histogram: run.done.histograms.latency,

@@ -1,6 +1,7 @@
 // The system under test: either a running service (--url), or the service and the
 // simulators started from a built checkout (--service-dir, default this one), which
 // is restarted with another COMMIT_MODE when a run asks for it.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, startService, startSimulators, type Child } from '../children.js';
@@ -8,6 +9,8 @@ import type { CommitMode, LoadOptions } from './options.js';
 
 export interface Target {
   readonly url: string;
+  /** Node flags the service was started with (from its checkout's start script's helper). */
+  readonly nodeArgs: readonly string[];
   /** The service's pid when started here (RSS from /proc). */
   readonly pid: number | undefined;
   /** Whether the build reads COMMIT_MODE; undefined for --url. */
@@ -23,6 +26,19 @@ export function knowsCommitMode(dir: string): boolean {
   return existsSync(config) && readFileSync(config, 'utf8').includes("'COMMIT_MODE'");
 }
 
+/**
+ * The flags `npm start` (scripts/start.sh) gives node in that checkout: the kafka
+ * thread's heap sized from the memory budget, printed by dist/src/memory/node-args.js
+ * from the service's environment. None for a checkout without it, or when NODE_OPTIONS
+ * sets the heap (the script defers to it too).
+ */
+export function startFlags(dir: string, env: Record<string, string>): string[] {
+  const helper = join(dir, 'dist', 'src', 'memory', 'node-args.js');
+  if (!existsSync(helper) || (process.env.NODE_OPTIONS ?? '').includes('--max-old-space-size')) return [];
+  const out = execFileSync(process.execPath, [helper], { cwd: dir, env: { ...process.env, ...env }, encoding: 'utf8' });
+  return out.split(/\s+/).filter((a) => a !== '');
+}
+
 export async function startTarget(options: LoadOptions, log: (text: string) => void): Promise<Target> {
   const brokers = process.env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092';
   const dir = options.serviceDir;
@@ -34,24 +50,29 @@ export async function startTarget(options: LoadOptions, log: (text: string) => v
   }
   if (options.url !== undefined) {
     const url = options.url;
-    return { url, pid: undefined, commitModeKnown: undefined, useMode: async () => undefined, stop: async () => simulators?.stop() };
+    return { url, nodeArgs: [], pid: undefined, commitModeKnown: undefined, useMode: async () => undefined, stop: async () => simulators?.stop() };
   }
   if (!existsSync(join(dir, 'dist', 'src', 'main.js'))) throw new Error(`no built service in ${dir} (npm run build there)`);
   const port = await freePort();
   const knows = knowsCommitMode(dir);
   let service: Child | undefined;
   let mode: CommitMode | undefined;
+  let nodeArgs: string[] = [];
   const start = async (next: CommitMode): Promise<void> => {
     await service?.stop();
-    log(`starting the service from ${dir} on port ${port}${next === 'default' ? '' : ` with COMMIT_MODE=${next}`}`);
     const env: Record<string, string> = { APPLICATION_ID: options.applicationId, INSTANCE_ID: 'bench-0', KAFKA_BOOTSTRAP_SERVERS: brokers };
     if (next !== 'default') env.COMMIT_MODE = next;
-    service = await startService(port, env, dir);
+    nodeArgs = startFlags(dir, env);
+    log(`starting the service from ${dir} on port ${port}: node ${[...nodeArgs, 'dist/src/main.js'].join(' ')}${next === 'default' ? '' : ` with COMMIT_MODE=${next}`}`);
+    service = await startService(port, env, dir, nodeArgs);
     mode = next;
   };
   await start('default');
   return {
     url: `http://127.0.0.1:${port}`,
+    get nodeArgs() {
+      return nodeArgs;
+    },
     get pid() {
       return service?.process.pid;
     },

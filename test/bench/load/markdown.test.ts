@@ -64,13 +64,13 @@ describe('report.md', () => {
       startedAt: '2026-11-28T00:00:00Z',
       finishedAt: '2026-11-28T00:01:00Z',
       machine: { cpu: 'CPU', cores: 2, memoryGiB: 4, node: 'v20', platform: 'Linux', date: '' },
-      service: { url: 'http://127.0.0.1:1', dir: '/before', commit: 'abc', dirty: true, commitModeKnown: false },
+      service: { url: 'http://127.0.0.1:1', dir: '/before', commit: 'abc', dirty: true, nodeArgs: ['--max-old-space-size=307'], commitModeKnown: false },
       driver: { commit: 'def', dirty: false },
       options: {} as LoadReport['options'],
       runs: [run({ offeredRate: 200 })],
     } satisfies LoadReport;
     const md = renderMarkdown(report);
-    expect(md).toContain('commit abc (dirty)');
+    expect(md).toContain('commit abc (dirty), node --max-old-space-size=307');
     expect(md).toContain('drivers: commit def');
     expect(md).toContain('CPU, 2 cores');
     expect(md).toContain('does not read COMMIT_MODE');
