@@ -22,10 +22,22 @@ export function pointOf(tick: TickMessage): SeriesPoint {
   return { t: tick.t, count: tick.count, errors: tick.errors, ...(tick.offered === undefined ? {} : { offered: tick.offered }), p50: s.p50, p99: s.p99, max: s.max };
 }
 
+/** The error lines of a Node crash on stderr ('TypeError: fetch failed', '[cause]: Error: …'), not its stack. */
+export function errorLines(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => /\b\w*Error\b[^:]*:/.test(l) && !/^\s+at /.test(l));
+  return (lines.length > 0 ? lines : stderr.trim().split('\n').slice(-2)).map((l) => l.trim()).join(' / ');
+}
+
 const driverFile = (driver: DriverConfig['driver']): string => new URL(`./drive-${driver}.js`, import.meta.url).pathname;
 
 export async function runDriver(config: DriverConfig, label: string, totalS: number, progress: Progress): Promise<DriverRun> {
-  const child = fork(driverFile(config.driver), [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(driverFile(config.driver), [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  // Passed through, and its tail kept: a driver that dies says why in the report.
+  let stderrTail = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    process.stderr.write(d);
+    stderrTail = (stderrTail + d.toString()).slice(-4000);
+  });
   const series: SeriesPoint[] = [];
   const soFar = newHistogram();
   let errors = 0;
@@ -49,7 +61,7 @@ export async function runDriver(config: DriverConfig, label: string, totalS: num
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   progress.end();
   soFar.destroy();
-  if (done === undefined) throw new Error(`the ${config.driver} driver exited with ${code} before reporting`);
+  if (done === undefined) throw new Error(`the ${config.driver} driver exited with ${code} before reporting: ${errorLines(stderrTail)}`);
   const others: Record<string, LatencySummary> = {};
   for (const [name, encoded] of Object.entries(done.histograms)) {
     if (name === 'latency') continue;

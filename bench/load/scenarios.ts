@@ -1,6 +1,7 @@
 // One planned run against the target: the driver it needs, RSS sampled beside it,
 // and the ScenarioRun the report is drawn from. A run that fails is recorded as
 // failed with its error and the next one goes on.
+import { execFile } from 'node:child_process';
 import type { LoadOptions } from './options.js';
 import type { RunSpec } from './plan.js';
 import type { Progress } from './progress.js';
@@ -69,6 +70,10 @@ async function restoreRun(spec: RunSpec, o: LoadOptions, progress: Progress): Pr
   };
 }
 
+/** Whether wrk runs here (its --version exits 1 after printing the version). */
+const hasWrk = (): Promise<boolean> =>
+  new Promise((resolve) => execFile('wrk', ['--version'], (err) => resolve(err === null || (err as NodeJS.ErrnoException).code !== 'ENOENT')));
+
 export async function executeRun(spec: RunSpec, target: Target, o: LoadOptions, progress: Progress): Promise<ScenarioRun> {
   if (spec.scenario === 'restore') {
     try {
@@ -80,6 +85,7 @@ export async function executeRun(spec: RunSpec, target: Target, o: LoadOptions, 
   const config = driverConfigOf(spec, o, target.url);
   const what = DESCRIPTIONS[config.driver];
   const driver = config.driver === 'saga' ? `node ${config.rate === undefined ? `closed-loop, ${config.connections} connections` : 'open-loop'}` : what.driver;
+  if (config.driver === 'store-read' && !(await hasWrk())) return notRun(spec, 'skipped', 'wrk is not installed (Debian: apt-get install wrk)', driver);
   try {
     await target.useMode(spec.commitMode);
   } catch (err) {
