@@ -2,6 +2,7 @@
 // and the ScenarioRun the report is drawn from. A run that fails is recorded as
 // failed with its error and the next one goes on.
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { LoadOptions } from './options.js';
 import type { RunSpec } from './plan.js';
 import type { Progress } from './progress.js';
@@ -77,6 +78,8 @@ const hasWrk = (): Promise<boolean> =>
 export async function executeRun(spec: RunSpec, target: Target, o: LoadOptions, progress: Progress): Promise<ScenarioRun> {
   if (spec.scenario === 'restore') {
     try {
+      // Its own service restores beside nothing of ours on the two cores.
+      if (existsSync(restoreScript(o.serviceDir))) await target.suspend();
       return await restoreRun(spec, o, progress);
     } catch (err) {
       return notRun(spec, 'failed', (err as Error).message, 'restore.load.js');

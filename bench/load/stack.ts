@@ -17,6 +17,8 @@ export interface Target {
   readonly commitModeKnown: boolean | undefined;
   /** Restarts the service with that mode if it runs with another (a no-op for --url). */
   useMode(mode: CommitMode): Promise<void>;
+  /** Stops the service until the next useMode (the restore scenario starts a service of its own). */
+  suspend(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -50,7 +52,7 @@ export async function startTarget(options: LoadOptions, log: (text: string) => v
   }
   if (options.url !== undefined) {
     const url = options.url;
-    return { url, nodeArgs: [], pid: undefined, commitModeKnown: undefined, useMode: async () => undefined, stop: async () => simulators?.stop() };
+    return { url, nodeArgs: [], pid: undefined, commitModeKnown: undefined, useMode: async () => undefined, suspend: async () => undefined, stop: async () => simulators?.stop() };
   }
   if (!existsSync(join(dir, 'dist', 'src', 'main.js'))) throw new Error(`no built service in ${dir} (npm run build there)`);
   const port = await freePort();
@@ -79,6 +81,10 @@ export async function startTarget(options: LoadOptions, log: (text: string) => v
     commitModeKnown: knows,
     useMode: async (next) => {
       if (next !== mode) await start(next);
+    },
+    suspend: async () => {
+      await service?.stop();
+      mode = undefined;
     },
     stop: async () => {
       await service?.stop();
