@@ -46,9 +46,14 @@ export async function freePort(): Promise<number> {
  */
 const serviceNodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
 
-/** The service on `port`; ready when its readiness (db, kafka, streams) is UP. */
-export async function startService(port: number, env: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, [...serviceNodeArgs, 'dist/src/main.js'], {
+/**
+ * The service on `port`; ready when its readiness (db, kafka, streams) is UP. `dir` is
+ * the built checkout it runs from (bench:load measures older commits with the same
+ * driver), `nodeArgs` flags its own start script would give node.
+ */
+export async function startService(port: number, env: Record<string, string>, dir = '.', nodeArgs: readonly string[] = []): Promise<Child> {
+  const child = spawn(process.execPath, [...serviceNodeArgs, ...nodeArgs, 'dist/src/main.js'], {
+    cwd: dir,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -57,9 +62,10 @@ export async function startService(port: number, env: Record<string, string>): P
   return { process: child, stop: stopper(child) };
 }
 
-/** The payment and inventory simulators; ready when they own their partitions. */
-export async function startSimulators(env: Record<string, string>): Promise<Child> {
+/** The payment and inventory simulators (of the checkout in `dir`); ready when they own their partitions. */
+export async function startSimulators(env: Record<string, string>, dir = '.'): Promise<Child> {
   const child = spawn(process.execPath, ['dist/src/sim/main.js'], {
+    cwd: dir,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
