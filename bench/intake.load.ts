@@ -4,12 +4,12 @@
 //
 //   npm run build && npm run infra:up && npm run bench:intake -- [--url URL] [--duration 20] [--connections 64]
 //
-// Without --url it starts the service itself (node dist/src/main.js) on a free port
-// against the local broker and Postgres, and stops it afterwards.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+// Without --url it starts the service itself (bench/children.ts: node
+// dist/src/main.js, with BENCH_SERVICE_NODE_ARGS, from BENCH_SERVICE_DIR if set) on a
+// free port against the local broker and Postgres, and stops it afterwards.
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { freePort, startService } from './children.js';
 import { printMachine, saveResults } from './machine.js';
 
 const { values: args } = parseArgs({
@@ -24,28 +24,12 @@ const duration = Number(args.duration);
 const connections = Number(args.connections);
 const pipelining = Number(args.pipelining);
 
-async function startService(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
-    const ok = await fetch(`${url}/actuator/health/readiness`).then((r) => r.ok, () => false);
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error('service not ready after 60 s');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return {
-    url,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
+async function ownService(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const port = await freePort();
+  // BENCH_SERVICE_DIR: another checkout's build (old and new code under the same
+  // harness, alternated in one sitting).
+  const child = await startService(port, {}, process.env.BENCH_SERVICE_DIR ?? '.');
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.stop() };
 }
 
 async function metric(url: string, name: string): Promise<number> {
@@ -54,7 +38,7 @@ async function metric(url: string, name: string): Promise<number> {
   return line === undefined ? NaN : Number(line.split(' ')[1]);
 }
 
-const service = args.url === undefined ? await startService() : { url: args.url, stop: async () => undefined };
+const service = args.url === undefined ? await ownService() : { url: args.url, stop: async () => undefined };
 const m = printMachine('intake: POST /api/orders', { url: service.url, duration, connections, pipelining });
 const body = JSON.stringify({
   customerId: 42,
