@@ -17,6 +17,12 @@ export interface Config {
   readonly kafkaBootstrapServers: string;
   readonly databaseUrl: string;
   readonly databasePoolSize: number;
+  /**
+   * `auto`, `off` or a socket directory: whether a DATABASE_URL on this host is reached
+   * over Postgres' Unix socket (src/db/connection.ts). main.ts resolves it once at start
+   * into `databaseUrl`, which every thread then uses as it is.
+   */
+  readonly databaseSocket: string;
   readonly applicationId: string;
   readonly numPartitions: number;
   readonly replicationFactor: number;
@@ -86,6 +92,7 @@ const settings: readonly Setting<keyof Config>[] = [
   { env: 'HOST', key: 'host', schema: text, default: '0.0.0.0' },
   { env: 'KAFKA_BOOTSTRAP_SERVERS', key: 'kafkaBootstrapServers', schema: bootstrapServersSchema, default: '127.0.0.1:9092' },
   { env: 'DATABASE_URL', key: 'databaseUrl', schema: { ...text, pattern: '^postgres(ql)?://' }, default: 'postgres://postgres@127.0.0.1:5432/order_service' },
+  { env: 'DATABASE_SOCKET', key: 'databaseSocket', schema: { ...text, pattern: '^(auto|off|/.*)$' }, default: 'auto' },
   { env: 'DATABASE_POOL_SIZE', key: 'databasePoolSize', schema: int(1, 200), default: 10 },
   { env: 'APPLICATION_ID', key: 'applicationId', schema: { ...text, pattern: '^[A-Za-z0-9._-]+$' }, default: 'order-service' },
   { env: 'NUM_PARTITIONS', key: 'numPartitions', schema: int(1, 1024), default: 6 },

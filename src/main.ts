@@ -4,6 +4,7 @@ import './threadpool.js';
 import pRetry from 'p-retry';
 import { loadConfig, type Config } from './config.js';
 import { migrate } from './db/migrate.js';
+import { resolveDatabaseUrl } from './db/connection.js';
 import { createPool, isUnavailable } from './db/pool.js';
 import { advertisedEndpoint } from './cluster/endpoint.js';
 import { ConfigError } from './errors.js';
@@ -32,8 +33,11 @@ function readConfig(): Config {
 }
 
 async function main(): Promise<void> {
-  const config = readConfig();
-  const log = createLogger(config, { thread: 'main' });
+  const loaded = readConfig();
+  const log = createLogger(loaded, { thread: 'main' });
+  // Over the Unix socket when Postgres is on this host (src/db/connection.ts); every
+  // pool, the HTTP thread's included, takes the resolved URL from here.
+  const config: Config = Object.freeze({ ...loaded, databaseUrl: await resolveDatabaseUrl(loaded.databaseUrl, loaded.databaseSocket, log) });
   const health = new KafkaHealth(log.child({ component: 'kafka' }));
   log.info({ memory: describeBudget(config.memory) }, 'memory budget');
   const heapWarning = heapLimitMismatch(config.memory);

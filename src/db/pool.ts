@@ -38,7 +38,8 @@ export function createPool(options: PoolOptions): pg.Pool {
 }
 
 const UNAVAILABLE_SQLSTATE_CLASSES = ['08', '53', '57', '58'];
-const UNAVAILABLE_SYSCALL_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+// ENOENT: over the Unix socket (src/db/connection.ts), a stopped server has removed its socket file.
+const UNAVAILABLE_SYSCALL_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENOENT']);
 
 export function isUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;

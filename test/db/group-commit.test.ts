@@ -167,6 +167,7 @@ describe('GroupCommitter', () => {
   it.each<[string, () => unknown]>([
     ['the database is unavailable (a refused connection, as the repository wraps it)', unavailable],
     ['the database is unavailable (a server shutting down, 57P01, as wrapped)', () => dbError(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }), 'insert orders')],
+    ['the database is unavailable (its Unix socket gone: a stopped server, as wrapped)', () => dbError(Object.assign(new Error('connect ENOENT /var/run/postgresql/.s.PGSQL.5432'), { code: 'ENOENT' }), 'insert orders')],
     ['the database is unavailable (a connection lost mid-query, as wrapped)', () => dbError(new Error('Connection terminated unexpectedly'), 'insert orders')],
     ['the service is overloaded', () => new EngineError('ORD_ERR_OVERLOADED', 'busy')],
   ])('rejects every item of a batch at once, without per-item retries, when %s', async (_, failure) => {
