@@ -18,6 +18,13 @@ export interface Config {
   readonly databaseUrl: string;
   readonly databasePoolSize: number;
   /**
+   * Group-commit statements in flight at once (at most DATABASE_POOL_SIZE - 1, leaving
+   * reads a connection). Fewer means more orders per statement: each statement is a
+   * commit (a WAL flush) and a round of per-statement work in Postgres, which shares
+   * the pod's cores.
+   */
+  readonly databaseWritesInFlight: number;
+  /**
    * `auto`, `off` or a socket directory: whether a DATABASE_URL on this host is reached
    * over Postgres' Unix socket (src/db/connection.ts). main.ts resolves it once at start
    * into `databaseUrl`, which every thread then uses as it is.
@@ -94,6 +101,7 @@ const settings: readonly Setting<keyof Config>[] = [
   { env: 'DATABASE_URL', key: 'databaseUrl', schema: { ...text, pattern: '^postgres(ql)?://' }, default: 'postgres://postgres@127.0.0.1:5432/order_service' },
   { env: 'DATABASE_SOCKET', key: 'databaseSocket', schema: { ...text, pattern: '^(auto|off|/.*)$' }, default: 'auto' },
   { env: 'DATABASE_POOL_SIZE', key: 'databasePoolSize', schema: int(1, 200), default: 10 },
+  { env: 'DATABASE_WRITES_IN_FLIGHT', key: 'databaseWritesInFlight', schema: int(1, 200), default: 2 },
   { env: 'APPLICATION_ID', key: 'applicationId', schema: { ...text, pattern: '^[A-Za-z0-9._-]+$' }, default: 'order-service' },
   { env: 'NUM_PARTITIONS', key: 'numPartitions', schema: int(1, 1024), default: 6 },
   { env: 'REPLICATION_FACTOR', key: 'replicationFactor', schema: int(1, 16), default: 1 },

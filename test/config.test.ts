@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/order_service',
       databaseSocket: 'auto',
       databasePoolSize: 10,
+      databaseWritesInFlight: 2,
       applicationId: 'order-service',
       numPartitions: 6,
       replicationFactor: 1,
