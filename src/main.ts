@@ -5,6 +5,7 @@ import pRetry from 'p-retry';
 import { loadConfig, type Config } from './config.js';
 import { migrate } from './db/migrate.js';
 import { resolveDatabaseUrl } from './db/connection.js';
+import { OutboxDoorbell } from './db/outbox-doorbell.js';
 import { createPool, isUnavailable } from './db/pool.js';
 import { advertisedEndpoint } from './cluster/endpoint.js';
 import { ConfigError } from './errors.js';
@@ -94,7 +95,9 @@ async function main(): Promise<void> {
   }, undefined, { heapMb: config.memory.heapMb.streamThread, store: config.memory.store });
   // Independent of each other: the outbox relay, topics and projector, and the stream
   // threads' start.
-  const [kafka, queryPorts] = await Promise.all([lap('kafka', KafkaRuntime.start(config, log, health)), lap('threads', threads.queryPorts())]);
+  // The HTTP thread rings it after each commit; the relay reads it (no message while it runs).
+  const outboxBell = new OutboxDoorbell();
+  const [kafka, queryPorts] = await Promise.all([lap('kafka', KafkaRuntime.start(config, log, health, outboxBell)), lap('threads', threads.queryPorts())]);
   started.kafka = kafka;
 
   // The HTTP thread and the engine start side by side too; what the engine says about
@@ -106,7 +109,7 @@ async function main(): Promise<void> {
   // uv_loop_close with open handles) instead of exiting with our code.
   started.httpStarting = lap(
     'http',
-    HttpThread.start(config, log, { cache, queryPorts }, {
+    HttpThread.start(config, log, { cache, queryPorts, outboxBell: outboxBell.buffer }, {
       onOutboxWakeup: () => kafka.wakeOutbox(),
       onFatal: (err) => fatal(err, 'http thread failed'),
     }),

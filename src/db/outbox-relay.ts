@@ -29,6 +29,7 @@ import type pg from 'pg';
 import { EngineError } from '../errors.js';
 import type { OutgoingRecord, Delivery } from '../kafka/producer.js';
 import type { Logger } from '../logger.js';
+import type { OutboxDoorbell } from './outbox-doorbell.js';
 import { initialPositions, nextOffsets, OUTBOX_ID_HEADER, type PartitionOffset } from './outbox-positions.js';
 import { recoverOrphans, type OutboxLog } from './outbox-recovery.js';
 import { isUnavailable } from './pool.js';
@@ -198,6 +199,8 @@ export class OutboxRelay {
   #again = false;
   #timer: NodeJS.Timeout | undefined;
   #positioned = false;
+  /** Where committers announce new rows (src/db/outbox-doorbell.ts); none in tests that call wake(). */
+  readonly #bell: OutboxDoorbell | undefined;
   /**
    * True from a claim until its mark, and at start: rows of this instance may be
    * claimed and unmarked, so they are settled before the next claim. A next batch
@@ -208,8 +211,9 @@ export class OutboxRelay {
   #lastAdvance = 0;
   #lastPurge = 0;
 
-  constructor(pool: pg.Pool, publisher: OutboxPublisher, topics: OutboxLog, options: OutboxRelayOptions, log: Logger) {
+  constructor(pool: pg.Pool, publisher: OutboxPublisher, topics: OutboxLog, options: OutboxRelayOptions, log: Logger, bell?: OutboxDoorbell) {
     this.#pool = pool;
+    this.#bell = bell;
     this.#publisher = publisher;
     this.#topics = topics;
     this.#options = options;
@@ -237,9 +241,14 @@ export class OutboxRelay {
       this.#again = true;
       return;
     }
-    this.#draining = this.#drain().finally(() => {
+    const mark = this.#bell?.begin();
+    this.#draining = this.#drain().then((ok) => {
       this.#draining = undefined;
-      if (this.#again) {
+      // Rows committed during the pass were announced on the doorbell, not by wake():
+      // look once more. Not after a failed pass: the poll (or the next commit, the relay
+      // being idle again) retries it, rather than a loop against a broken dependency.
+      const announced = mark !== undefined && this.#bell!.end(mark) && ok && this.#running;
+      if (this.#again || announced) {
         this.#again = false;
         this.wake();
       }
@@ -252,21 +261,25 @@ export class OutboxRelay {
     await this.#draining;
   }
 
-  async #drain(): Promise<void> {
+  /** One pass; false when it failed (logged and counted here). */
+  async #drain(): Promise<boolean> {
     try {
       if (!this.#positioned) {
         await this.#initPositions();
         this.#positioned = true;
       }
-      if (this.#recoverOwn && !(await this.#recover(this.#options.instanceId, true))) return;
+      // Another instance is settling this one's claims right now: not done, not failed.
+      if (this.#recoverOwn && !(await this.#recover(this.#options.instanceId, true))) return false;
       await this.#maybeRecoverOthers();
       if ((await this.#publishAll()) === 0) await this.#maybeAdvance();
       await this.#maybePurge();
+      return true;
     } catch (err) {
       this.stats.failures++;
       this.stats.lastError = (err as Error).message;
       // Rows stay pending or claimed; the next wake-up or poll settles and retries them.
       this.#log.warn({ err, unavailable: isUnavailable(err) }, 'outbox relay pass failed; will retry');
+      return false;
     }
   }
 

@@ -9,6 +9,7 @@ import { DbCatalog } from '../catalog/db-catalog.js';
 import { HttpCatalog } from '../catalog/http-catalog.js';
 import type { OutboxStats } from '../db/outbox-relay.js';
 import type { KafkaHealthSnapshot } from '../kafka/kafka-health.js';
+import { OutboxDoorbell } from '../db/outbox-doorbell.js';
 import { OrderRepository } from '../db/order-repository.js';
 import { createPool } from '../db/pool.js';
 import { IdGenerator } from '../domain/ids.js';
@@ -30,7 +31,7 @@ import { HttpServer } from './server.js';
 
 if (parentPort === null) throw new Error('http-thread.ts must run as a worker thread');
 const port: MessagePort = parentPort;
-const { config, cache, queryPorts } = workerData as HttpThreadData;
+const { config, cache, queryPorts, outboxBell } = workerData as HttpThreadData;
 const log = createLogger(config, { thread: 'http' });
 const post = (msg: HttpToMain): void => port.postMessage(msg);
 
@@ -51,15 +52,11 @@ async function start(): Promise<void> {
   const catalog = new CachedCatalog(source, { ttlMs: 60_000, maxEntries: 100_000 });
   const ids = new IdGenerator(config.nodeId);
 
-  // One wake-up per tick however many batches committed in it.
-  let wakePending = false;
+  // The relay is woken by a message only when it sleeps; while it runs a pass, it sees
+  // the doorbell's count move and runs again (src/db/outbox-doorbell.ts).
+  const bell = new OutboxDoorbell(outboxBell);
   const wakeOutbox = (): void => {
-    if (wakePending) return;
-    wakePending = true;
-    setImmediate(() => {
-      wakePending = false;
-      post({ type: 'outbox-wakeup' });
-    });
+    if (bell.ring()) post({ type: 'outbox-wakeup' });
   };
   const orders = new OrderService(new OrderRepository(pool), catalog, ids, wakeOutbox, {
     maxBatch: 256,

@@ -16,6 +16,8 @@ export interface HttpThreadData {
   readonly cache: { readonly sab: SharedArrayBuffer; readonly layout: CacheLayout } | undefined;
   /** One port per stream thread, for store reads that miss the cache. */
   readonly queryPorts: readonly MessagePort[];
+  /** The outbox doorbell's memory (src/db/outbox-doorbell.ts): committed rows announced without a message while the relay runs. */
+  readonly outboxBell: SharedArrayBuffer;
 }
 
 export type MainToHttp =
@@ -34,7 +36,7 @@ export type MainToHttp =
 
 export type HttpToMain =
   | { readonly type: 'listening'; readonly port: number; readonly nodeId: number }
-  /** New outbox rows are committed: publish now rather than at the next poll. */
+  /** New outbox rows are committed and the relay was idle (the doorbell said so): publish now rather than at the next poll. */
   | { readonly type: 'outbox-wakeup' }
   | { readonly type: 'fatal'; readonly message: string }
   | { readonly type: 'closed' };

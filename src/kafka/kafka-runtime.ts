@@ -7,6 +7,7 @@
 // thread is the kafka thread, and HTTP and stream processing run in workers.
 import { ClusterMembership } from '../cluster/cluster-membership.js';
 import type { Config } from '../config.js';
+import type { OutboxDoorbell } from '../db/outbox-doorbell.js';
 import { OutboxRelay, type OutboxStats } from '../db/outbox-relay.js';
 import { createPool } from '../db/pool.js';
 import { StatusProjector } from '../db/status-projector.js';
@@ -43,7 +44,8 @@ export class KafkaRuntime {
     this.cluster = cluster;
   }
 
-  static async start(config: Config, log: Logger, health: KafkaHealth): Promise<KafkaRuntime> {
+  /** `bell`: where the HTTP thread announces committed outbox rows (src/db/outbox-doorbell.ts). */
+  static async start(config: Config, log: Logger, health: KafkaHealth, bell?: OutboxDoorbell): Promise<KafkaRuntime> {
     // Every record of a claim is acknowledged or failed well inside the claim's lease.
     const deliveryTimeoutMs = Math.min(30_000, Math.floor(config.outboxLeaseMs / 2));
     const producer = await DeliveringProducer.connect({
@@ -86,6 +88,7 @@ export class KafkaRuntime {
         deliveryTimeoutMs,
       },
       outboxLog,
+      bell,
     );
     if (config.outboxRelayEnabled) relay.start();
     else log.warn('outbox relay disabled (OUTBOX_RELAY_ENABLED=false): new orders stay in the outbox');
