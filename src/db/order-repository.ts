@@ -4,6 +4,7 @@
 import type pg from 'pg';
 import { formatCents, parseNumericCents } from '../domain/money.js';
 import type { Order, OrderItem, OrderRequest, OrderStatus } from '../domain/order.js';
+import { numberArray, textArray } from './pg-array.js';
 import { dbError } from './pool.js';
 
 export const ORDER_SORT_COLUMNS = {
@@ -101,6 +102,77 @@ const INSERT_ORDERS = `
   insert into outbox (aggregate_id, topic, event_key, payload)
   select * from unnest($1::bigint[], $17::text[], $18::text[], $19::text[])`;
 
+/**
+ * The 19 parameters of INSERT_ORDERS for a batch: one array literal per column
+ * (src/db/pg-array.ts), orders' columns first, then the items', then the outbox's.
+ */
+export function insertOrdersParams(batch: readonly NewOrder[]): string[] {
+  const ids: number[] = [];
+  const customers: number[] = [];
+  const statuses: string[] = [];
+  const sources: (string | null)[] = [];
+  const line1: string[] = [];
+  const line2: (string | null)[] = [];
+  const cities: string[] = [];
+  const states: string[] = [];
+  const zips: string[] = [];
+  const countries: string[] = [];
+  const created: string[] = [];
+  const itemIds: number[] = [];
+  const codes: string[] = [];
+  const quantities: number[] = [];
+  const prices: string[] = [];
+  const itemOrders: number[] = [];
+  const topics: string[] = [];
+  const keys: string[] = [];
+  const payloads: string[] = [];
+  for (const { order: o, event } of batch) {
+    const a = o.deliveryAddress;
+    ids.push(o.orderId);
+    customers.push(o.customerId);
+    statuses.push(o.status);
+    sources.push(o.source);
+    line1.push(a.addressLine1);
+    line2.push(a.addressLine2);
+    cities.push(a.city);
+    states.push(a.state);
+    zips.push(a.zipCode);
+    countries.push(a.country);
+    created.push(o.createdDate.toISOString());
+    for (const item of o.items) {
+      itemIds.push(item.itemId);
+      codes.push(item.productCode);
+      quantities.push(item.quantity);
+      prices.push(formatCents(item.priceCents));
+      itemOrders.push(o.orderId);
+    }
+    topics.push(event.topic);
+    keys.push(event.key);
+    payloads.push(event.payload);
+  }
+  return [
+    numberArray(ids),
+    numberArray(customers),
+    textArray(statuses),
+    textArray(sources),
+    textArray(line1),
+    textArray(line2),
+    textArray(cities),
+    textArray(states),
+    textArray(zips),
+    textArray(countries),
+    textArray(created),
+    numberArray(itemIds),
+    textArray(codes),
+    numberArray(quantities),
+    textArray(prices),
+    numberArray(itemOrders),
+    textArray(topics),
+    textArray(keys),
+    textArray(payloads),
+  ];
+}
+
 export class OrderRepository {
   readonly #pool: pg.Pool;
 
@@ -110,26 +182,9 @@ export class OrderRepository {
 
   /** Inserts orders, their items and their outbox events in one atomic statement. */
   async insertOrders(batch: readonly NewOrder[]): Promise<void> {
-    const cols: unknown[][] = Array.from({ length: 19 }, () => []);
-    const push = (i: number, v: unknown): void => void cols[i]!.push(v);
-    for (const { order: o, event } of batch) {
-      const a = o.deliveryAddress;
-      [o.orderId, o.customerId, o.status, o.source, a.addressLine1, a.addressLine2, a.city, a.state, a.zipCode, a.country, o.createdDate]
-        .forEach((v, i) => push(i, v));
-      for (const item of o.items) {
-        push(11, item.itemId);
-        push(12, item.productCode);
-        push(13, item.quantity);
-        push(14, formatCents(item.priceCents));
-        push(15, o.orderId);
-      }
-      push(16, event.topic);
-      push(17, event.key);
-      push(18, event.payload);
-    }
     try {
       // Named: each connection parses and plans the statement once, then only binds.
-      await this.#pool.query({ name: 'insert-orders', text: INSERT_ORDERS, values: cols });
+      await this.#pool.query({ name: 'insert-orders', text: INSERT_ORDERS, values: insertOrdersParams(batch) });
     } catch (err) {
       throw dbError(err, 'insert orders');
     }

@@ -1,0 +1,24 @@
+// Postgres array literals ('{1,2}', '{"a","b \"c\""}') built directly from the group
+// commit's columns, passed as text parameters and cast in SQL ($1::bigint[]). pg would
+// build the same literal from a JS array, but walks every element through its generic
+// prepareValue and two regex replaces (6% of the HTTP thread under intake load).
+
+/** Text elements: each quoted (so '', ' ', ',', '{}' and 'NULL' stay text), `"` and `\` escaped; null is NULL. */
+export function textArray(values: readonly (string | null)[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ',';
+    const v = values[i]!;
+    if (v === null) out += 'NULL';
+    else out += `"${NEEDS_ESCAPE.test(v) ? v.replace(ESCAPED, '\\$&') : v}"`;
+  }
+  return out + '}';
+}
+
+const NEEDS_ESCAPE = /["\\]/;
+const ESCAPED = /["\\]/g;
+
+/** Finite numbers (ids, integers, cents as text are strings: use textArray). */
+export function numberArray(values: readonly number[]): string {
+  return `{${values.join(',')}}`;
+}
