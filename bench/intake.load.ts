@@ -9,7 +9,7 @@
 // free port against the local broker and Postgres, and stops it afterwards.
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { freePort, startService } from './children.js';
+import { cpuMsOf, cpuMsOfAll, freePort, startService } from './children.js';
 import { printMachine, saveResults } from './machine.js';
 
 const { values: args } = parseArgs({
@@ -24,12 +24,12 @@ const duration = Number(args.duration);
 const connections = Number(args.connections);
 const pipelining = Number(args.pipelining);
 
-async function ownService(): Promise<{ url: string; stop: () => Promise<void> }> {
+async function ownService(): Promise<{ url: string; pid: number | undefined; stop: () => Promise<void> }> {
   const port = await freePort();
   // BENCH_SERVICE_DIR: another checkout's build (old and new code under the same
   // harness, alternated in one sitting).
   const child = await startService(port, {}, process.env.BENCH_SERVICE_DIR ?? '.');
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.stop() };
+  return { url: `http://127.0.0.1:${port}`, pid: child.process.pid, stop: () => child.stop() };
 }
 
 async function metric(url: string, name: string): Promise<number> {
@@ -38,7 +38,7 @@ async function metric(url: string, name: string): Promise<number> {
   return line === undefined ? NaN : Number(line.split(' ')[1]);
 }
 
-const service = args.url === undefined ? await ownService() : { url: args.url, stop: async () => undefined };
+const service = args.url === undefined ? await ownService() : { url: args.url, pid: undefined, stop: async () => undefined };
 const m = printMachine('intake: POST /api/orders', { url: service.url, duration, connections, pipelining });
 const body = JSON.stringify({
   customerId: 42,
@@ -50,6 +50,10 @@ const body = JSON.stringify({
 });
 
 const publishedBefore = await metric(service.url, 'orders_outbox_published_total');
+// CPU per order, which other work on a shared machine disturbs far less than requests/s:
+// the service's own (when this benchmark started it) and all of Postgres' (other
+// clients of the same server included), from the start of the load to the outbox drained.
+const cpuBefore = { service: cpuMsOf(service.pid), postgres: cpuMsOfAll('postgres') };
 const instance = autocannon({
   url: `${service.url}/api/orders`,
   method: 'POST',
@@ -75,6 +79,8 @@ while (Date.now() - drainStarted < 60_000) {
   await new Promise((r) => setTimeout(r, 100));
 }
 const drainMs = Date.now() - drainStarted;
+const perKOrders = (ms: number): number => Math.round((ms / accepted) * 1000);
+const cpu = { service: perKOrders(cpuMsOf(service.pid) - cpuBefore.service), postgres: perKOrders(cpuMsOfAll('postgres') - cpuBefore.postgres) };
 const batches = await metric(service.url, 'orders_db_group_commit_batches_total');
 const orders = await metric(service.url, 'orders_db_group_commit_orders_total');
 await service.stop();
@@ -93,6 +99,8 @@ const figures = {
   'published to orders': published,
   'outbox drained after run (ms)': drainMs,
   'orders per DB round trip': Math.round((orders / batches) * 10) / 10,
+  'service CPU ms per 1k orders': cpu.service,
+  'postgres CPU ms per 1k orders': cpu.postgres,
 };
 console.table(figures);
 console.log(`saved: ${saveResults('intake', { machine: m, params: { duration, connections, pipelining }, figures })}`);
