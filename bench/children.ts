@@ -46,15 +46,21 @@ export async function freePort(): Promise<number> {
  */
 const serviceNodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
 
-/** The service on `port`; ready when its readiness (db, kafka, streams) is UP. */
-export async function startService(port: number, env: Record<string, string>): Promise<Child> {
+/** The service on `port`, spawned and not waited for (a bench that watches its start itself). */
+export function spawnService(port: number, env: Record<string, string>): Child {
   const child = spawn(process.execPath, [...serviceNodeArgs, 'dist/src/main.js'], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  const url = `http://127.0.0.1:${port}/actuator/health/readiness`;
-  await until('service', () => fetch(url).then((r) => r.ok, () => false), child, 120_000);
   return { process: child, stop: stopper(child) };
+}
+
+/** The service on `port`; ready when its readiness (db, kafka, streams) is UP. */
+export async function startService(port: number, env: Record<string, string>): Promise<Child> {
+  const service = spawnService(port, env);
+  const url = `http://127.0.0.1:${port}/actuator/health/readiness`;
+  await until('service', () => fetch(url).then((r) => r.ok, () => false), service.process, 120_000);
+  return service;
 }
 
 /** The payment and inventory simulators; ready when they own their partitions. */
