@@ -5,7 +5,9 @@
 // Batches travel as plain structured-cloned arrays: bench/dispatch.bench.ts found
 // msgpackr with a transferred buffer no faster (1000 records: within 5%; 100: 5-17%
 // slower), and piscina's run() ~50 µs per round trip dearer than a bare MessagePort,
-// which at a few hundred round trips a second is noise beside what it gives.
+// which at a few hundred round trips a second is noise beside what it gives. Restore
+// batches are the exception: tens of thousands of records a step, packed into buffers
+// that are transferred (src/stream/restore-batch.ts).
 //
 // A thread that dies (an uncaught error in it) is replaced by piscina. Its replacement
 // takes the same thread index (slot), so the tasks pinned to that index stay pinned
@@ -138,8 +140,9 @@ export class StreamThreads {
     return this.#pool.threads.find((w) => w.threadId === this.#slots[thread]);
   }
 
-  run<T>(partition: number, request: StreamRequest): Promise<T> {
-    return this.#runOn<T>(this.ownerOf(partition), request, []);
+  /** `transferList`: buffers moved to the thread with the request (the sender loses them). */
+  run<T>(partition: number, request: StreamRequest, transferList: readonly ArrayBuffer[] = []): Promise<T> {
+    return this.#runOn<T>(this.ownerOf(partition), request, transferList);
   }
 
   runOnThread<T>(thread: number, request: StreamRequest): Promise<T> {
@@ -161,10 +164,10 @@ export class StreamThreads {
     return port1;
   }
 
-  async #runOn<T>(thread: number, request: StreamThreadRequest, transferList: MessagePort[]): Promise<T> {
+  async #runOn<T>(thread: number, request: StreamThreadRequest, transferList: readonly (MessagePort | ArrayBuffer)[]): Promise<T> {
     const task = { ...request, [Piscina.queueOptionsSymbol]: { thread } satisfies Pinned };
     try {
-      return (await this.#pool.run(task, { transferList })) as T;
+      return (await this.#pool.run(task, { transferList: [...transferList] })) as T;
     } catch (err) {
       // The thread's own failures arrive as WireErrors (stream-thread.ts); an Error is
       // piscina's: the thread died under the task.

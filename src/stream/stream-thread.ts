@@ -86,7 +86,7 @@ async function run(req: StreamThreadRequest): Promise<unknown> {
       return { restoreFrom } satisfies OpenResult;
     }
     case 'restore':
-      await task(req.partition).restore(req.records, req.positions);
+      await task(req.partition).restore(req.batch, req.positions);
       return true;
     case 'restored':
       await task(req.partition).markRestored();
