@@ -94,7 +94,7 @@ const settings: readonly Setting<keyof Config>[] = [
   { env: 'NUM_STANDBY_REPLICAS', key: 'numStandbyReplicas', schema: int(0, 16), default: 1 },
   { env: 'SESSION_TIMEOUT_MS', key: 'sessionTimeoutMs', schema: int(1000, 600_000), default: 10_000 },
   { env: 'MAX_POLL_INTERVAL_MS', key: 'maxPollIntervalMs', schema: int(1000, 86_400_000), default: 300_000 },
-  { env: 'RESTORE_MAX_POLL_RECORDS', key: 'restoreMaxPollRecords', schema: int(1, 100_000), default: 20_000 },
+  { env: 'RESTORE_MAX_POLL_RECORDS', key: 'restoreMaxPollRecords', schema: int(1, 100_000), default: 5000 },
   { env: 'GROUP_PROTOCOL', key: 'groupProtocol', schema: { enum: groupProtocols }, default: 'consumer' },
   { env: 'JOIN_WINDOW_MS', key: 'joinWindowMs', schema: int(1, 86_400_000), default: 10_000 },
   { env: 'REPARTITION_INPUTS', key: 'repartitionInputs', schema: { type: 'boolean' }, default: false },

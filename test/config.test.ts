@@ -37,7 +37,7 @@ describe('loadConfig', () => {
       numStandbyReplicas: 1,
       sessionTimeoutMs: 10_000,
       maxPollIntervalMs: 300_000,
-      restoreMaxPollRecords: 20_000,
+      restoreMaxPollRecords: 5000,
       groupProtocol: 'consumer',
       joinWindowMs: 10_000,
       repartitionInputs: false,
