@@ -169,7 +169,10 @@ export class CacheSliceWriter {
     const out: DirtyEntry[] = [];
     this.#begin();
     for (const key of this.#dirty) {
-      const head = this.#v.i32[this.#index + findPosition(this.#v, this.#layout, this.#base, key)]!;
+      const pos = findPosition(this.#v, this.#layout, this.#base, key);
+      // The set follows every insert and removal: a dirty key not cached is a bug, never skipped silently.
+      if (pos < 0) throw new EngineError('ORD_ERR_INTERNAL', `cache slice ${this.#partition}: dirty key ${key} is not cached`);
+      const head = this.#v.i32[this.#index + pos]!;
       const f = this.#flagsIndex(head);
       out.push(this.#entry(head));
       this.#v.i32[f] = this.#v.i32[f]! & ~kFlagDirty;
