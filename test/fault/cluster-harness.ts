@@ -172,7 +172,7 @@ class ClusterRun implements FaultRun<ClusterResult> {
         const lagging = await untilSteady(load, clock, () => this.#stopping, split);
         if (lagging !== undefined) this.fail(`after ${fault.name}`, new Error(lagging));
         // The next fault finds the group settled (no rebalance or restore still going), or the run says why not.
-        if (!(await this.#settled(STEADY_WAIT_MS))) this.fail(`after ${fault.name}`, new Error(`the group did not settle: streams not UP, or an instance serving no partition, within ${STEADY_WAIT_MS / 1000} s`));
+        if (!(await this.#settled(STEADY_WAIT_MS))) this.fail(`after ${fault.name}`, new Error(`the group did not settle: streams not UP, an instance serving no partition, or a partition served by none, within ${STEADY_WAIT_MS / 1000} s`));
         this.#current = undefined;
       }
       await this.#until(performance.now() + p.afterS * 1000);
@@ -279,12 +279,16 @@ class ClusterRun implements FaultRun<ClusterResult> {
     };
   }
 
-  /** Waits (at most `ms`) until every running instance's readiness says streams UP and it serves a partition. */
+  /**
+   * Waits (at most `ms`) until every running instance's readiness says streams UP, it
+   * serves a partition, and every partition is served: a fault injected while a
+   * partition is between owners (revoked, not yet taken) tests two faults at once.
+   */
   async #settled(ms: number): Promise<boolean> {
     const deadline = performance.now() + ms;
     const settled = (): boolean => {
       const running = this.#group.running();
-      return this.#watch.allUp(running) && (running.length > this.#p.numPartitions || this.#watch.allServing(running));
+      return this.#watch.allUp(running) && (running.length > this.#p.numPartitions || this.#watch.allServing(running)) && this.#watch.everyPartitionServed(running);
     };
     while (!settled()) {
       if (performance.now() > deadline || this.#stopping) return false;

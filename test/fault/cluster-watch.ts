@@ -102,6 +102,16 @@ export class ClusterWatch {
     return instances.every((instance) => this.samples.findLast((s) => s.instance === instance)?.store.includes('serving') === true);
   }
 
+  /**
+   * Whether every partition is served by one of `instances` in its latest sample: a
+   * partition whose move is still under way (revoked by its old owner, not yet taken by
+   * the new one) is served by none.
+   */
+  everyPartitionServed(instances: readonly string[]): boolean {
+    const latest = instances.map((instance) => this.samples.findLast((s) => s.instance === instance));
+    return this.#ids.every((_, p) => latest.some((s) => s?.store[p] === 'serving'));
+  }
+
   async stop(): Promise<void> {
     this.#running = false;
     await this.#loop;
