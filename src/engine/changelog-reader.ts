@@ -9,17 +9,15 @@
 //              caught up; its lag is the distance to the high watermark.
 //
 // step() is called by the stream loop between polls; each call takes what librdkafka
-// has fetched (bounded), hands it to the tasks' stream threads as one packed batch per
-// task (src/stream/restore-batch.ts; applied while the next step polls), and reports
-// the tasks that caught up. The loop never blocks on a restore, so the member keeps its place
+// has fetched (bounded), hands it to the tasks' stream threads, and reports the tasks
+// that caught up. The loop never blocks on a restore, so the member keeps its place
 // in the group however long a restore takes.
 import Kafka from 'node-rdkafka';
 import { EngineError } from '../errors.js';
 import { connectClient } from '../kafka/connect.js';
 import { pollBatch } from '../kafka/poll.js';
 import type { Logger } from '../logger.js';
-import type { ChangelogPosition } from '../stream/protocol.js';
-import { encodeRestoreBatch, type RestoreBatch } from '../stream/restore-batch.js';
+import type { ChangelogPosition, RestoreRecord } from '../stream/protocol.js';
 
 export type ChangelogMode = 'restore' | 'standby';
 
@@ -44,12 +42,7 @@ export interface ChangelogReaderOptions {
   readonly clientId: string;
   readonly log: Logger;
   readonly onClientError?: (err: Kafka.LibrdKafkaError) => void;
-  /**
-   * Records taken per step (bounded memory per step). Not more than a few thousand:
-   * node-rdkafka turns a poll's messages into JS objects all at once, and a consumer
-   * doing nothing else read a 1M-record changelog at ~200k/s in polls of 1,000 to
-   * 5,000 and ~140k/s in polls of 20,000 (more CPU, mostly garbage collection).
-   */
+  /** Records taken per step (bounded memory per step). */
   readonly maxRecords?: number;
 }
 
@@ -59,8 +52,7 @@ export interface RestoreProgress {
   readonly remaining: number;
 }
 
-/** Hands a task's batch to its stream thread (the batch's buffers move with it). */
-export type ApplyBatch = (task: number, batch: RestoreBatch, positions: ChangelogPosition[]) => Promise<void>;
+export type ApplyBatch = (task: number, records: RestoreRecord[], positions: ChangelogPosition[]) => Promise<void>;
 
 const WATERMARK_TIMEOUT_MS = 10_000;
 const PROGRESS_LOG_MS = 2000;
@@ -75,12 +67,6 @@ export class ChangelogReader {
   #lastProgressLog = 0;
   #lastLagRefresh = 0;
   #refreshing = false;
-  /** The batches of the last step, being applied (never rejects: see step()). */
-  #applying: Promise<void> = Promise.resolve();
-  /** Tasks with a batch in #applying. */
-  readonly #busy = new Set<number>();
-  /** Failed batches of the last step: the next throws the first whose task is still registered. */
-  #failures: { readonly err: unknown; readonly reading: Reading }[] = [];
   /** Changelog records applied since start (metrics). */
   restoredTotal = 0;
 
@@ -101,15 +87,11 @@ export class ChangelogReader {
         'enable.auto.offset.store': false,
         'enable.partition.eof': true,
         'isolation.level': 'read_committed',
-        // A restore reads whole changelogs: large fetches (the broker answers up to 8 MiB
-        // of each partition at once instead of 1 MiB) and a local queue that holds the
-        // next fetch while a step is applied. Bounded: 32 MiB a fetch, 32 MiB queued.
-        'fetch.max.bytes': 32 * 1024 * 1024,
-        'max.partition.fetch.bytes': 8 * 1024 * 1024,
+        'fetch.max.bytes': 16 * 1024 * 1024,
         // A changelog with nothing past the checkpoint reports its end after one empty
         // fetch, which the broker holds this long: the restore of a warm task waits it.
         'fetch.wait.max.ms': 50,
-        'queued.max.messages.kbytes': options.queueKbytes ?? 32 * 1024,
+        'queued.max.messages.kbytes': options.queueKbytes ?? 16 * 1024,
         'reconnect.backoff.max.ms': 1000,
       },
       { 'auto.offset.reset': 'earliest' },
@@ -214,86 +196,50 @@ export class ChangelogReader {
   }
 
   /**
-   * Reads what has been fetched (waiting at most `waitMs` for the first record), hands
-   * it to the tasks' stream threads, and returns the tasks whose restore is complete
-   * (unregistered already).
-   *
-   * Pipelined: a step's batches are applied while the next step polls and packs its
-   * own; a step waits for the previous step's batches (settle()) before it sends more,
-   * so a task has at most one batch in flight, and its batches arrive in order. A task
-   * is complete only once its last batch is applied. A batch that failed is thrown by
-   * the next step, as the step that sent it would have thrown it; one of a task
-   * unregistered since is dropped.
+   * Reads what has been fetched (waiting at most `waitMs` for the first record), applies
+   * it, and returns the tasks whose restore is complete (unregistered already).
    */
   async step(apply: ApplyBatch, waitMs: number): Promise<number[]> {
-    if (this.#owners.size === 0) {
-      await this.#settleOrThrow();
-      return this.#finished();
-    }
+    if (this.#owners.size === 0) return this.#finished();
     let messages: Kafka.Message[];
     try {
       messages = await pollBatch(this.#consumer, this.#options.maxRecords ?? 5000, waitMs);
     } catch (err) {
       throw new EngineError('ORD_ERR_KAFKA', `changelog read failed: ${(err as Error).message}`, { cause: err });
     }
-    const byTask = new Map<Reading, { records: Kafka.Message[]; positions: Map<string, number> }>();
+    const byTask = new Map<number, { records: RestoreRecord[]; positions: Map<string, number> }>();
     for (const m of messages) {
       const task = this.#owners.get(`${m.topic}:${m.partition}`);
       const r = task === undefined ? undefined : this.#readings.get(task);
-      if (r === undefined) continue; // unregistered since the fetch
-      let batch = byTask.get(r);
-      if (batch === undefined) byTask.set(r, (batch = { records: [], positions: new Map() }));
-      batch.records.push(m);
+      if (task === undefined || r === undefined) continue; // unregistered since the fetch
+      let batch = byTask.get(task);
+      if (batch === undefined) byTask.set(task, (batch = { records: [], positions: new Map() }));
+      batch.records.push({ topic: m.topic, key: m.key === null || m.key === undefined ? '' : m.key.toString(), value: m.value ?? null });
       batch.positions.set(m.topic, m.offset + 1);
     }
-    const sends = [...byTask].map(([r, batch]) => ({ r, count: batch.records.length, positions: batch.positions, packed: encodeRestoreBatch(batch.records) }));
-    // The messages are garbage from here on, not kept alive across the wait below.
-    messages.length = 0;
-    byTask.clear();
-    await this.#settleOrThrow();
-    const applying = sends.map(async ({ r, count, positions, packed }) => {
-      this.#busy.add(r.task);
-      try {
-        await apply(r.task, packed, [...positions].map(([topic, offset]) => ({ topic, partition: r.task, offset })));
-        this.restoredTotal += count;
-        if (this.#readings.get(r.task) !== r) return;
-        r.restored += count;
-        for (const [topic, offset] of positions) {
+    await Promise.all(
+      [...byTask].map(async ([task, batch]) => {
+        const positions = [...batch.positions].map(([topic, offset]) => ({ topic, partition: task, offset }));
+        await apply(task, batch.records, positions);
+        const r = this.#readings.get(task);
+        if (r === undefined) return;
+        r.restored += batch.records.length;
+        for (const [topic, offset] of batch.positions) {
           r.next.set(topic, offset);
           if (r.mode === 'standby' && offset > (r.high.get(topic) ?? 0)) r.high.set(topic, offset);
         }
-      } catch (err) {
-        this.#failures.push({ err, reading: r });
-      } finally {
-        this.#busy.delete(r.task);
-      }
-    });
-    this.#applying = Promise.all(applying).then(() => undefined);
+      }),
+    );
+    this.restoredTotal += messages.length;
     this.#logProgress();
     this.#refreshStandbyLag();
     return this.#finished();
   }
 
-  /**
-   * Waits for the batches in flight. The task manager calls it before it closes, reopens
-   * or hands over a task, so no batch reaches a store that is closing.
-   */
-  async settle(): Promise<void> {
-    await this.#applying;
-  }
-
-  async #settleOrThrow(): Promise<void> {
-    await this.#applying;
-    const failures = this.#failures;
-    this.#failures = [];
-    const failure = failures.find((f) => this.#readings.get(f.reading.task) === f.reading);
-    if (failure !== undefined) throw failure.err;
-  }
-
   #finished(): number[] {
     const done: number[] = [];
     for (const r of this.#readings.values()) {
-      if (r.mode !== 'restore' || r.end.size > 0 || this.#busy.has(r.task)) continue;
+      if (r.mode !== 'restore' || r.end.size > 0) continue;
       const seconds = (Date.now() - r.startedAt) / 1000;
       this.#options.log.info(
         { task: `0_${r.task}`, restored: r.restored, seconds, recordsPerSecond: seconds > 0 ? Math.round(r.restored / seconds) : r.restored },

@@ -5,9 +5,7 @@
 // Batches travel as plain structured-cloned arrays: bench/dispatch.bench.ts found
 // msgpackr with a transferred buffer no faster (1000 records: within 5%; 100: 5-17%
 // slower), and piscina's run() ~50 µs per round trip dearer than a bare MessagePort,
-// which at a few hundred round trips a second is noise beside what it gives. Restore
-// batches are the exception: tens of thousands of records a step, packed into buffers
-// that are transferred (src/stream/restore-batch.ts).
+// which at a few hundred round trips a second is noise beside what it gives.
 //
 // A thread that dies (an uncaught error in it) is replaced by piscina. Its replacement
 // takes the same thread index (slot), so the tasks pinned to that index stay pinned
@@ -18,7 +16,7 @@ import { Piscina } from 'piscina';
 import type { PiscinaTask } from 'piscina';
 import { EngineError, fromWire, type WireError } from '../errors.js';
 import type { CacheLayout } from '../state/cache-layout.js';
-import type { TaskStoreOptions } from '../stream/task.js';
+import type { RocksStoreOptions } from '../state/rocksdb-store.js';
 import type { StreamRequest } from '../stream/protocol.js';
 import type { StreamThreadData, StreamThreadRequest } from '../stream/stream-thread.js';
 import { assignThread } from './thread-assignment.js';
@@ -78,7 +76,7 @@ export class StreamThreads {
     cache: { sab: SharedArrayBuffer; layout: CacheLayout } | undefined,
     events: StreamThreadsEvents,
     filename?: string,
-    limits: { readonly heapMb?: number; readonly store?: TaskStoreOptions } = {},
+    limits: { readonly heapMb?: number; readonly store?: RocksStoreOptions } = {},
   ) {
     this.size = size;
     const workerData: StreamThreadData = { cache, store: limits.store };
@@ -149,9 +147,8 @@ export class StreamThreads {
     return this.#pool.threads.find((w) => w.threadId === this.#slots[thread]);
   }
 
-  /** `transferList`: buffers moved to the thread with the request (the sender loses them). */
-  run<T>(partition: number, request: StreamRequest, transferList: readonly ArrayBuffer[] = []): Promise<T> {
-    return this.#runOn<T>(this.ownerOf(partition), request, transferList);
+  run<T>(partition: number, request: StreamRequest): Promise<T> {
+    return this.#runOn<T>(this.ownerOf(partition), request, []);
   }
 
   runOnThread<T>(thread: number, request: StreamRequest): Promise<T> {
@@ -173,10 +170,10 @@ export class StreamThreads {
     return port1;
   }
 
-  async #runOn<T>(thread: number, request: StreamThreadRequest, transferList: readonly (MessagePort | ArrayBuffer)[]): Promise<T> {
+  async #runOn<T>(thread: number, request: StreamThreadRequest, transferList: MessagePort[]): Promise<T> {
     const task = { ...request, [Piscina.queueOptionsSymbol]: { thread } satisfies Pinned };
     try {
-      return (await this.#pool.run(task, { transferList: [...transferList] })) as T;
+      return (await this.#pool.run(task, { transferList })) as T;
     } catch (err) {
       // The thread's own failures arrive as WireErrors (stream-thread.ts); an Error is
       // piscina's: the thread died under the task.

@@ -11,8 +11,7 @@
 import type { Config } from '../config.js';
 import { recoveryOf } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { ChangelogPosition, OpenResult, TaskConfig } from '../stream/protocol.js';
-import { restoreBatchTransferList, type RestoreBatch } from '../stream/restore-batch.js';
+import type { ChangelogPosition, OpenResult, RestoreRecord, TaskConfig } from '../stream/protocol.js';
 import type { ChangelogReader } from './changelog-reader.js';
 import type { TaskInfo } from './engine-state.js';
 import type { StreamThreads } from './stream-threads.js';
@@ -144,8 +143,7 @@ export class TaskManager {
   async restoreStep(waitMs: number): Promise<number[]> {
     if (!this.#reader.hasWork) return [];
     const done = await this.#reader.step(
-      (partition: number, batch: RestoreBatch, positions: ChangelogPosition[]) =>
-        this.#threads.run(partition, { type: 'restore', partition, batch, positions }, restoreBatchTransferList(batch)),
+      (partition: number, records: RestoreRecord[], positions: ChangelogPosition[]) => this.#threads.run(partition, { type: 'restore', partition, records, positions }),
       waitMs,
     );
     const running: number[] = [];
@@ -207,9 +205,6 @@ export class TaskManager {
   async close(partitions: readonly number[], dirty: boolean): Promise<void> {
     const open = partitions.filter((p) => this.#tasks.has(p));
     if (open.length === 0) return;
-    // A restore batch may still be on its way to one of them (the reader applies a
-    // step's batches while the loop goes on): it lands before the close.
-    await this.#reader.settle();
     for (const partition of open) this.#reader.unregister(partition);
     await Promise.all(open.map((partition) => this.#threads.run(partition, { type: 'close', partition, dirty })));
     for (const partition of open) {

@@ -14,7 +14,7 @@
 //   HTTP thread heap    10%     205    Worker resourceLimits (http-thread-client.ts)
 //   stream thread heaps 25%     512    piscina resourceLimits, split per thread
 //   record cache        12.5%   256    the SharedArrayBuffer (CACHE_MAX_BYTES wins)
-//   RocksDB             12.5%   256    per task: orders-store 17 + 15, join 4 + 6 (memtables + block cache)
+//   RocksDB             12.5%   256    block cache + memtables, split per store
 //   librdkafka queues   6.25%   128    queued.max.messages.kbytes, queue.buffering.max.kbytes
 //   reserve             18.75%  384    not bounded by a setting
 import { ConfigError } from '../errors.js';
@@ -24,22 +24,16 @@ const MiB = 1024 * 1024;
 /** The seed's pod: limits 2 cores / 2 GiB. */
 export const kDefaultMemoryLimit = 2 * 1024 * MiB;
 
-export interface StoreMemory {
-  readonly blockCacheBytes: number;
-  readonly writeBufferBytes: number;
-}
+/** Stores per task: orders-store and the join window. */
+const kStoresPerTask = 2;
 
 export interface MemoryBudget {
   readonly limitBytes: number;
   readonly source: 'MEMORY_LIMIT' | 'cgroup' | 'default';
   readonly heapMb: { readonly kafkaThread: number; readonly httpThread: number; readonly streamThread: number };
   readonly recordCacheBytes: number;
-  /**
-   * Per task, for its two RocksDB databases; an instance holds at most one copy (active
-   * or standby) of each partition's task. orders-store (`table`) holds every order and
-   * takes whole changelogs at a restore: it gets the larger memtables.
-   */
-  readonly store: { readonly table: StoreMemory; readonly join: StoreMemory };
+  /** Per RocksDB database; an instance holds at most one copy (active or standby) of each partition's stores. */
+  readonly store: { readonly blockCacheBytes: number; readonly writeBufferBytes: number };
   readonly kafkaKbytes: {
     /** The stream group's consumer (queued.max.messages.kbytes). */
     readonly streamConsumer: number;
@@ -95,25 +89,22 @@ export function memoryBudget(inputs: BudgetInputs): MemoryBudget {
     streamThread: mb(share(0.25) / inputs.numStreamThreads, 48),
   };
   const recordCacheBytes = inputs.cacheMaxBytes ?? Math.floor(share(0.125));
-  // Of each task's part: orders-store 40% memtables and 35% block cache, the join
-  // store 10% and 15% (at 2 GiB and 6 partitions: 17 + 15 and 4 + 6 MiB).
-  const perTask = share(0.125) / inputs.numPartitions;
-  const storeMemory = (writeBuffer: number, blockCache: number): StoreMemory => ({
-    blockCacheBytes: clamp(perTask * blockCache, MiB, 1024 * MiB),
-    writeBufferBytes: clamp(perTask * writeBuffer, MiB, 256 * MiB),
-  });
-  const store = { table: storeMemory(0.4, 0.35), join: storeMemory(0.1, 0.15) };
+  const perStore = share(0.125) / (inputs.numPartitions * kStoresPerTask);
+  const store = {
+    blockCacheBytes: clamp((perStore * 2) / 3, MiB, 1024 * MiB),
+    writeBufferBytes: clamp(perStore / 3, MiB, 256 * MiB),
+  };
   const kafka = share(0.0625) / 1024;
   const kafkaKbytes = {
-    streamConsumer: clamp(kafka * 0.25, 1024, 2_097_151),
-    changelogConsumer: clamp(kafka * 0.25, 1024, 2_097_151),
+    streamConsumer: clamp(kafka * 0.3, 1024, 2_097_151),
+    changelogConsumer: clamp(kafka * 0.2, 1024, 2_097_151),
     transactionalProducer: clamp(kafka * 0.35, 1024, 2_147_483_647),
     outboxProducer: clamp(kafka * 0.15, 1024, 2_147_483_647),
   };
   const used =
     (heapMb.kafkaThread + heapMb.httpThread + heapMb.streamThread * inputs.numStreamThreads) * MiB +
     recordCacheBytes +
-    (store.table.blockCacheBytes + store.table.writeBufferBytes + store.join.blockCacheBytes + store.join.writeBufferBytes) * inputs.numPartitions +
+    (store.blockCacheBytes + store.writeBufferBytes) * inputs.numPartitions * kStoresPerTask +
     Object.values(kafkaKbytes).reduce((a, b) => a + b, 0) * 1024;
   return { limitBytes, source, heapMb, recordCacheBytes, store, kafkaKbytes, reserveBytes: limitBytes - used };
 }
@@ -126,7 +117,7 @@ export function describeBudget(b: MemoryBudget): Record<string, unknown> {
     source: b.source,
     heapMiB: b.heapMb,
     recordCacheMiB: m(b.recordCacheBytes),
-    storeMiB: Object.fromEntries(Object.entries(b.store).map(([k, v]) => [k, { blockCache: m(v.blockCacheBytes), writeBuffer: m(v.writeBufferBytes) }])),
+    storeMiB: { blockCache: m(b.store.blockCacheBytes), writeBuffer: m(b.store.writeBufferBytes) },
     kafkaQueueMiB: Object.fromEntries(Object.entries(b.kafkaKbytes).map(([k, v]) => [k, Math.round(v / 1024)])),
     reserveMiB: m(b.reserveBytes),
   };

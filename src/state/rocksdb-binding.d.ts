@@ -19,15 +19,6 @@ declare module '@nxtedition/rocksdb' {
     close(): Promise<void>;
   }
 
-  /** abstract-level's chained batch: operations added one by one, written at once. */
-  export interface RocksChainedBatch {
-    put(key: Buffer, value: Buffer): this;
-    del(key: Buffer): this;
-    /** Written synchronously by the binding; `sync` fsyncs the WAL. An empty batch is only closed. */
-    write(options?: { sync?: boolean }): Promise<void>;
-    close(): Promise<void>;
-  }
-
   export class RocksLevel {
     constructor(location: string, options?: { keyEncoding?: 'buffer'; valueEncoding?: 'buffer' });
     readonly status: 'opening' | 'open' | 'closing' | 'closed';
@@ -35,7 +26,6 @@ declare module '@nxtedition/rocksdb' {
     getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]>;
     /** Written synchronously by the binding (one WriteBatch); `sync` fsyncs the WAL. */
     batch(operations: RocksBatchOperation[], options?: { sync?: boolean }): Promise<void>;
-    batch(): RocksChainedBatch;
     iterator(options: { gte?: Buffer; lt?: Buffer; limit?: number; keys?: boolean; values?: boolean }): RocksIterator;
     /** A RocksDB property (GetProperty) as a string; '' when unknown. Synchronous. */
     getProperty(name: string): string;

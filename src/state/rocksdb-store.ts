@@ -46,16 +46,6 @@ export interface RangeOptions {
 }
 
 const kPageRows = 1000;
-const SYNC_KEY = Buffer.from('\u0000sync');
-
-/** Puts and deletes of one atomic batch, in order; see RocksStore.batch(). */
-export interface StoreBatch {
-  put(key: Buffer, value: Buffer): void;
-  del(key: Buffer): void;
-  readonly length: number;
-  /** Writes the batch (or, empty, just releases it). */
-  write(options?: { sync?: boolean }): Promise<void>;
-}
 
 // Stores open in this thread, by absolute path: a second open would fail on RocksDB's
 // LOCK anyway, and destroy() must never delete files under an open database.
@@ -137,58 +127,12 @@ export class RocksStore {
     return this.#run('get', async () => (keys.length === 0 ? [] : this.#db.getMany(keys)));
   }
 
-  /**
-   * One atomic batch, in order (a later write of a key wins); null deletes. With `sync`,
-   * and no entries, it still syncs the WAL (see sync()).
-   */
+  /** One atomic batch, in order (a later write of a key wins); null deletes. */
   async write(entries: readonly StoreWrite[], options: { sync?: boolean } = {}): Promise<void> {
-    if (entries.length === 0) {
-      this.#checkOpen('write');
-      if (options.sync === true) await this.sync();
-      return;
-    }
     return this.#run('write', async () => {
+      if (entries.length === 0) return;
       const ops = entries.map((e): RocksBatchOperation => (e.value === null ? { type: 'del', key: e.key } : { type: 'put', key: e.key, value: e.value }));
       await this.#db.batch(ops, { sync: options.sync === true });
-    });
-  }
-
-  /**
-   * A batch filled one operation at a time and written at once (restore's bulk path):
-   * no array of operation objects in between. Nothing is written until write().
-   */
-  batch(): StoreBatch {
-    this.#checkOpen('write');
-    const chained = this.#db.batch();
-    let length = 0;
-    return {
-      put(key: Buffer, value: Buffer): void {
-        chained.put(key, value);
-        length++;
-      },
-      del(key: Buffer): void {
-        chained.del(key);
-        length++;
-      },
-      get length(): number {
-        return length;
-      },
-      write: (options: { sync?: boolean } = {}): Promise<void> =>
-        this.#run('write', async () => {
-          await chained.write({ sync: options.sync === true });
-        }),
-    };
-  }
-
-  /**
-   * Makes every write so far durable: an fsync of this database's WAL. Each store has a
-   * WAL of its own, so syncing one store's write says nothing of another's. The binding
-   * skips an empty batch (and has no FlushWAL), so the sync rides on the tombstone of a
-   * key no store holds (keys are order ids and join keys, never NUL-led).
-   */
-  async sync(): Promise<void> {
-    return this.#run('sync', async () => {
-      await this.#db.batch([{ type: 'del', key: SYNC_KEY }], { sync: true });
     });
   }
 

@@ -11,6 +11,7 @@ import { workerData } from 'piscina';
 import { EngineError, toWire } from '../errors.js';
 import { CacheSliceWriter } from '../state/cache.js';
 import type { CacheLayout } from '../state/cache-layout.js';
+import type { RocksStoreOptions } from '../state/rocksdb-store.js';
 import type {
   OpenResult,
   PrepareCommitResult,
@@ -20,12 +21,12 @@ import type {
   StreamRequest,
   TaskStats,
 } from './protocol.js';
-import { Task, type TaskStoreOptions } from './task.js';
+import { Task } from './task.js';
 
 export interface StreamThreadData {
   readonly cache: { readonly sab: SharedArrayBuffer; readonly layout: CacheLayout } | undefined;
-  /** The block caches and memtables of each task's stores (from the memory budget); unset: Task's defaults. */
-  readonly store?: TaskStoreOptions;
+  /** Each RocksDB store's block cache and memtables (from the memory budget); unset: Task's defaults. */
+  readonly store?: RocksStoreOptions;
 }
 
 export type StreamThreadRequest = StreamRequest | { readonly type: 'attach-query-port'; readonly port: MessagePort };
@@ -88,7 +89,7 @@ async function run(req: StreamThreadRequest): Promise<unknown> {
       return { restoreFrom } satisfies OpenResult;
     }
     case 'restore':
-      await task(req.partition).restore(req.batch, req.positions);
+      await task(req.partition).restore(req.records, req.positions);
       return true;
     case 'restored':
       await task(req.partition).markRestored();

