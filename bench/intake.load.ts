@@ -7,6 +7,7 @@
 // Without --url it starts the service itself (bench/children.ts: node
 // dist/src/main.js, with BENCH_SERVICE_NODE_ARGS, from BENCH_SERVICE_DIR if set) on a
 // free port against the local broker and Postgres, and stops it afterwards.
+import { FIXED_ORDER_BODY } from './order-load.js';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { cpuMsOf, cpuMsOfAll, freePort, startService } from './children.js';
@@ -40,14 +41,7 @@ async function metric(url: string, name: string): Promise<number> {
 
 const service = args.url === undefined ? await ownService() : { url: args.url, pid: undefined, stop: async () => undefined };
 const m = printMachine('intake: POST /api/orders', { url: service.url, duration, connections, pipelining });
-const body = JSON.stringify({
-  customerId: 42,
-  items: [
-    { productCode: 'P001', quantity: 2, productPrice: 100 },
-    { productCode: 'P002', quantity: 1, productPrice: 250.5 },
-  ],
-  deliveryAddress: { addressLine1: '1 Load Street', city: 'Springfield', state: 'IL', zipCode: '62701', country: 'US' },
-});
+const body = FIXED_ORDER_BODY;
 
 const publishedBefore = await metric(service.url, 'orders_outbox_published_total');
 // CPU per order, which other work on a shared machine disturbs far less than requests/s:

@@ -15,6 +15,7 @@
 // (coordinated omission); `connections` then bounds the requests in flight.
 //
 //   npm run build && npm run infra:up && npm run bench:saga -- [--duration 60] [--connections 32] [--rate 500]
+import { randomOrderBody, schedule } from './order-load.js';
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import Kafka from 'node-rdkafka';
@@ -127,27 +128,12 @@ const storeAnswers: Record<string, number> = {};
 let storeNeverShown = 0;
 const started = performance.now();
 const endAt = started + durationS * 1000;
-let due = 0;
-/** When the next order is due: now in a closed loop; its slot of the schedule at a fixed rate. */
-async function nextDue(): Promise<number> {
-  if (rate === undefined) return performance.now();
-  const at = started + (due++ * 1000) / rate;
-  const wait = at - performance.now();
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  return at;
-}
+const nextDue = schedule(started, rate);
 const poster = async (): Promise<void> => {
   for (;;) {
     const t0 = await nextDue();
     if (t0 >= endAt) return;
-    const body = JSON.stringify({
-      customerId: 1 + Math.floor(Math.random() * 100),
-      items: [
-        { productCode: `P00${1 + Math.floor(Math.random() * 9)}`, quantity: 1 + Math.floor(Math.random() * 5), productPrice: 100 },
-        { productCode: `P0${10 + Math.floor(Math.random() * 90)}`, quantity: 1, productPrice: 250.5 },
-      ],
-      deliveryAddress: { addressLine1: '1 Load Street', city: 'Springfield', state: 'IL', zipCode: '62701', country: 'US' },
-    });
+    const body = randomOrderBody();
     try {
       const res = await call('POST', '/api/orders', body);
       postLatencies.push(performance.now() - t0);

@@ -1,18 +1,12 @@
 // Intake driver (forked by bench:load): POST /api/orders from autocannon, closed loop
 // over `connections` keep-alive connections, for the duration. Each response's time
 // goes into the second's histogram; a non-2xx answer or a socket error is an error.
+import { FIXED_ORDER_BODY } from '../order-load.js';
 import autocannon from 'autocannon';
 import { driverConfig, SecondRecorder } from './driver-side.js';
 
 const config = driverConfig('intake');
-const body = JSON.stringify({
-  customerId: 42,
-  items: [
-    { productCode: 'P001', quantity: 2, productPrice: 100 },
-    { productCode: 'P002', quantity: 1, productPrice: 250.5 },
-  ],
-  deliveryAddress: { addressLine1: '1 Load Street', city: 'Springfield', state: 'IL', zipCode: '62701', country: 'US' },
-});
+const body = FIXED_ORDER_BODY;
 
 const recorder = new SecondRecorder();
 const instance = autocannon({

@@ -10,6 +10,7 @@
 //
 // Histograms: `latency` POST→decision (by the second the decision was seen), `post`
 // the POST's own time. A tick's count is decisions, `offered` the POSTs accepted.
+import { randomOrderBody, schedule } from '../order-load.js';
 import { Agent, request } from 'node:http';
 import Kafka from 'node-rdkafka';
 import { pollBatch } from '../../src/kafka/poll.js';
@@ -82,27 +83,12 @@ let refused = 0;
 let transportErrors = 0;
 const started = recorder.start();
 const endAt = started + config.durationS * 1000;
-let due = 0;
-/** When the next order is due: now in a closed loop; its slot of the schedule at a fixed rate. */
-async function nextDue(): Promise<number> {
-  if (config.rate === undefined) return performance.now();
-  const at = started + (due++ * 1000) / config.rate;
-  const wait = at - performance.now();
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  return at;
-}
+const nextDue = schedule(started, config.rate);
 const sender = async (): Promise<void> => {
   for (;;) {
     const t0 = await nextDue();
     if (t0 >= endAt) return;
-    const body = JSON.stringify({
-      customerId: 1 + Math.floor(Math.random() * 100),
-      items: [
-        { productCode: `P00${1 + Math.floor(Math.random() * 9)}`, quantity: 1 + Math.floor(Math.random() * 5), productPrice: 100 },
-        { productCode: `P0${10 + Math.floor(Math.random() * 90)}`, quantity: 1, productPrice: 250.5 },
-      ],
-      deliveryAddress: { addressLine1: '1 Load Street', city: 'Springfield', state: 'IL', zipCode: '62701', country: 'US' },
-    });
+    const body = randomOrderBody();
     try {
       const res = await post(body);
       recorder.record(performance.now() - t0, 'post');
