@@ -47,19 +47,25 @@ export async function freePort(): Promise<number> {
 const serviceNodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
 
 /**
- * The service on `port`; ready when its readiness (db, kafka, streams) is UP. `dir` is
- * the built checkout it runs from (bench:load measures older commits with the same
- * driver), `nodeArgs` flags its own start script would give node.
+ * The service on `port`, spawned and not waited for (a bench that watches its start
+ * itself). `dir` is the built checkout it runs from (bench:load measures older commits
+ * with the same driver), `nodeArgs` flags its own start script would give node.
  */
-export async function startService(port: number, env: Record<string, string>, dir = '.', nodeArgs: readonly string[] = []): Promise<Child> {
+export function spawnService(port: number, env: Record<string, string>, dir = '.', nodeArgs: readonly string[] = []): Child {
   const child = spawn(process.execPath, [...serviceNodeArgs, ...nodeArgs, 'dist/src/main.js'], {
     cwd: dir,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  const url = `http://127.0.0.1:${port}/actuator/health/readiness`;
-  await until('service', () => fetch(url).then((r) => r.ok, () => false), child, 120_000);
   return { process: child, stop: stopper(child) };
+}
+
+/** The service on `port` (see spawnService); ready when its readiness (db, kafka, streams) is UP. */
+export async function startService(port: number, env: Record<string, string>, dir = '.', nodeArgs: readonly string[] = []): Promise<Child> {
+  const service = spawnService(port, env, dir, nodeArgs);
+  const url = `http://127.0.0.1:${port}/actuator/health/readiness`;
+  await until('service', () => fetch(url).then((r) => r.ok, () => false), service.process, 120_000);
+  return service;
 }
 
 /** The payment and inventory simulators (of the checkout in `dir`); ready when they own their partitions. */
