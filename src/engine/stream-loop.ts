@@ -86,6 +86,14 @@ export class StreamLoop {
   #failures = 0;
   /** Set when recovery itself failed: the loop retries it before consuming anything. */
   #recoveryPending: { reopen: boolean } | undefined;
+  /**
+   * Where partitions must be rewound to before any more of their records count: the
+   * first record not committed (after an abort), or the first record of a paused
+   * partition handed over anyway. An entry stays until its seek succeeded: a seek that
+   * fails (a timeout while a broker is away) is tried again, and the records polled
+   * from such a partition meanwhile are not processed, since they start past it.
+   */
+  readonly #rewinds = new Map<string, Kafka.TopicPartitionOffset>();
 
   constructor(
     config: Config,
@@ -168,15 +176,31 @@ export class StreamLoop {
   async #process(messages: Kafka.Message[]): Promise<void> {
     // A paused partition may still hand over what was fetched before it was paused:
     // such records are not processed, and the partition is rewound to the first of them.
-    const strays = new Map<string, Kafka.TopicPartitionOffset>();
+    // A partition still waiting for its rewind hands over records past it: the same.
     const live: Kafka.Message[] = [];
     for (const m of messages) {
       const k = key(m.topic, m.partition);
-      if (this.#tasks.stateOf(m.partition) === 'RUNNING' && this.#assigned.has(k)) live.push(m);
-      else if (!strays.has(k)) strays.set(k, { topic: m.topic, partition: m.partition, offset: m.offset });
+      if (this.#tasks.stateOf(m.partition) === 'RUNNING' && this.#assigned.has(k) && !this.#rewinds.has(k)) live.push(m);
+      else this.#rewindTo({ topic: m.topic, partition: m.partition, offset: m.offset });
     }
-    for (const position of strays.values()) if (this.#assigned.has(key(position.topic, position.partition))) await this.#consumer.seek(position, SEEK_TIMEOUT_MS);
+    await this.#applyRewinds();
     if (live.length > 0) await this.#cycle.process(live);
+  }
+
+  /** Records a rewind; of two for one partition, the earlier position stands. */
+  #rewindTo(position: Kafka.TopicPartitionOffset): void {
+    const k = key(position.topic, position.partition);
+    if (!this.#assigned.has(k)) return;
+    const pending = this.#rewinds.get(k);
+    if (pending === undefined || position.offset < pending.offset) this.#rewinds.set(k, position);
+  }
+
+  /** Seeks every partition with a pending rewind; each is forgotten only once its seek succeeded. */
+  async #applyRewinds(): Promise<void> {
+    for (const [k, position] of this.#rewinds) {
+      if (this.#assigned.has(k)) await this.#consumer.seek(position, SEEK_TIMEOUT_MS);
+      this.#rewinds.delete(k);
+    }
   }
 
   /** The final commit of a clean close. */
@@ -235,11 +259,13 @@ export class StreamLoop {
     }
     for (const a of revoked) {
       this.#assigned.delete(key(a.topic, a.partition));
+      this.#rewinds.delete(key(a.topic, a.partition));
       this.#cycle.forgetPartition(a.topic, a.partition);
     }
     for (const p of affected) this.#assignedAt.delete(p);
     this.#consumer.unassign(r);
-    if (!clean && this.#tasks.running().length > 0) this.#recoveryPending = { reopen: false };
+    // A recovery already pending keeps what it must do (a reopen stays a reopen).
+    if (!clean && this.#tasks.running().length > 0) this.#recoveryPending = { reopen: this.#recoveryPending?.reopen ?? false };
     this.#log.info({ revoked: affected.map((p) => `0_${p}`), incremental: r.incremental, clean }, 'rebalance: tasks revoked');
   }
 
@@ -313,7 +339,10 @@ export class StreamLoop {
     this.#failures++;
     this.#log.warn({ err, recovery, failures: this.#failures }, 'commit cycle failed: aborting the transaction and rolling tasks back to their committed state');
     // The failed consumer cannot seek; its replacement starts from the committed offsets.
-    if (err instanceof ConsumerLostError) this.#cycle.takeRewinds();
+    if (err instanceof ConsumerLostError) {
+      this.#cycle.takeRewinds();
+      this.#rewinds.clear();
+    }
     const reopen = this.#cycle.takeReopenRequired();
     await this.#recoverTasks(recovery === 'wipe' || reopen || (this.#recoveryPending?.reopen ?? false));
     if (err instanceof ConsumerLostError && this.#hooks.active()) await this.#replaceConsumer();
@@ -326,6 +355,7 @@ export class StreamLoop {
    */
   async #replaceConsumer(): Promise<void> {
     this.#assigned.clear();
+    this.#rewinds.clear();
     this.#cycle.forget();
     this.#replaced = true;
     this.#hooks.changed();
@@ -346,6 +376,8 @@ export class StreamLoop {
    */
   async #recoverTasks(reopenAll: boolean): Promise<void> {
     this.#recoveryPending = { reopen: reopenAll };
+    // Taken into #rewinds first, so a recovery that fails anywhere below still rewinds them when retried.
+    for (const position of this.#cycle.takeRewinds()) this.#rewindTo(position);
     try {
       this.#cycle.dropConsumed();
       await this.#producer.abort().catch((err: unknown) => {
@@ -367,7 +399,7 @@ export class StreamLoop {
         await this.#tasks.reopen(reopen);
       }
       if (!reopenAll) await this.#tasks.rollback();
-      await this.#seekToCommitted();
+      await this.#applyRewinds();
       this.#recoveryPending = undefined;
       this.#hooks.changed();
     } catch (err) {
@@ -379,14 +411,6 @@ export class StreamLoop {
       this.#log.error({ err, failures: this.#failures }, 'recovering the tasks failed; retrying');
     }
     await sleep(Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.max(0, this.#failures - 1)));
-  }
-
-  /** Rewinds every partition consumed since the last commit to its first uncommitted record. */
-  async #seekToCommitted(): Promise<void> {
-    for (const position of this.#cycle.takeRewinds()) {
-      if (!this.#assigned.has(key(position.topic, position.partition))) continue;
-      await this.#consumer.seek(position, SEEK_TIMEOUT_MS);
-    }
   }
 
   /** For close(): whether a final commit makes sense. */
