@@ -6,7 +6,8 @@ import { copyFileSync, existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Child } from '../support/child.js';
 import type { OrderLoad } from '../support/order-load.js';
-import { auditOrdersTopic, splitByWindow, statusOf } from '../support/saga-audit.js';
+import { partitionFor } from '../../src/kafka/partitioner.js';
+import { type Answer, auditOrdersTopic, splitByWindow, statusOf } from '../support/saga-audit.js';
 import { readCommitted } from '../support/topic-reader.js';
 import type { DecisionClock } from './decision-clock.js';
 import type { ScenarioResult } from './result.js';
@@ -43,16 +44,21 @@ export interface SplitAnswers {
   find(ids: readonly string[]): Promise<string[]>;
 }
 
+/** Every participant answer on the two answer topics, read_committed. */
+async function readAnswers(brokers: string): Promise<(Answer & { readonly side: 'P' | 'S' })[]> {
+  const answers = await Promise.all(
+    (['payment-orders', 'stock-orders'] as const).map(async (topic) =>
+      (await readCommitted(topic, brokers, 120_000)).map((rec) => ({ key: rec.key, timestamp: rec.timestamp, side: topic === 'payment-orders' ? ('P' as const) : ('S' as const) })),
+    ),
+  );
+  return answers.flat();
+}
+
 export function splitAnswers(brokers: string, joinWindowMs: number): SplitAnswers {
   return {
     excused: new Set(),
     async find(ids) {
-      const answers = await Promise.all(
-        (['payment-orders', 'stock-orders'] as const).map(async (topic) =>
-          (await readCommitted(topic, brokers, 120_000)).map((rec) => ({ key: rec.key, timestamp: rec.timestamp, side: topic === 'payment-orders' ? ('P' as const) : ('S' as const) })),
-        ),
-      );
-      return splitByWindow(ids, answers.flat(), joinWindowMs).split;
+      return splitByWindow(ids, await readAnswers(brokers), joinWindowMs).split;
     },
   };
 }
@@ -135,10 +141,25 @@ export async function auditOrders(accepted: readonly string[], brokers: string, 
     numPartitions,
   );
   let { split, lost } = { split: [] as string[], lost: audit.lost };
+  const lostBy: string[] = [];
   if (audit.lost.length > 0) {
-    const splitIds = new Set(await splitAnswers(brokers, joinWindowMs).find(audit.lost));
+    const answers = await readAnswers(brokers);
+    const splitIds = new Set(splitByWindow(audit.lost, answers, joinWindowMs).split);
     split = audit.lost.filter((id) => splitIds.has(id));
     lost = audit.lost.filter((id) => !splitIds.has(id));
+    // Where a lost order was lost: before the participants (no answer), by one of
+    // them (one answer), or by the join (both answers within the window); and on
+    // which partition, to find the instance that owned it in the logs.
+    const lostIds = new Set(lost);
+    const sides = new Map<string, Set<string>>();
+    for (const a of answers) if (lostIds.has(a.key)) (sides.get(a.key) ?? sides.set(a.key, new Set()).get(a.key)!).add(a.side);
+    const tally = new Map<string, number>();
+    for (const id of lost) {
+      const s = sides.get(id);
+      const kind = `${s?.has('P') ? 'P' : '-'}${s?.has('S') ? 'S' : '-'} p${partitionFor(id, numPartitions)}`;
+      tally.set(kind, (tally.get(kind) ?? 0) + 1);
+    }
+    for (const [kind, n] of tally) lostBy.push(`${kind}: ${n}`);
   }
   const sample = (ids: readonly string[]): string[] => ids.slice(0, 5);
   return {
@@ -155,6 +176,8 @@ export async function auditOrders(accepted: readonly string[], brokers: string, 
     },
     samples: {
       lost: sample(lost),
+      // answers seen (P payment, S stock) and partition, per lost order
+      lostBy,
       splitAnswers: sample(split),
       duplicatedDecisions: sample(audit.duplicatedDecisions),
       duplicatedNew: sample(audit.duplicatedNew),
