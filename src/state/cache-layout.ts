@@ -16,8 +16,14 @@
 //  │ 64..127 hit/miss (any   │ -1 empty, else the   │ CLOCK bits,  │ (8-byte aligned)  │
 //  │         thread, Atomics)│ head slot of a key   │ any thread   │                   │
 //  └─────────────────────────┴──────────────────────┴──────────────┴───────────────────┘
-//  slot: ┌ flags i32 ┬ next i32 ┬ key f64 ┬ length i32 ┬ chain i32 ┬ payload … ┐
-//          +0          +4         +8        +16          +20         +24
+//  slot: ┌ flags i32 ┬ next i32 ┬ key low u32 ┬ key high u32 ┬ length i32 ┬ chain i32 ┬ payload … ┐
+//          +0          +4         +8            +12            +16          +20         +24
+//
+// Why the key as two 32-bit halves, not a float64: keys are order ids, Java longs
+// (src/domain/id64.ts), and the original's TSIDs are past 2^53, where two ids can be
+// the same double (910000000000000123 and 910000000000000124 are): one order would be
+// served the other's value. Halves are exact for any id up to 2^63-1 and compare as
+// two integer loads; a number key (ours, below 2^53) is split without a bigint.
 //
 // Why chains of small slots instead of one fixed slot per entry: order values are
 // 150-600 bytes and sometimes more. A 1024-byte slot wastes 70% on a 300-byte value;
@@ -39,7 +45,8 @@ import { EngineError } from '../errors.js';
 
 /** 'ORDC', so a reader handed some other buffer fails at once. */
 export const kCacheMagic = 0x4f52_4443;
-export const kCacheVersion = 1;
+/** 2: the key became two u32 halves (version 1 stored a float64). */
+export const kCacheVersion = 2;
 
 export const kGlobalHeaderBytes = 64;
 // Int32 fields of the global header.
@@ -73,7 +80,9 @@ export const kMissesField = 18;
 export const kSlotHeaderBytes = 24;
 export const kSlotFlagsOffset = 0;
 export const kSlotNextOffset = 4;
+/** The key's low 32 bits; its high 32 bits follow at kSlotKeyHighOffset. */
 export const kSlotKeyOffset = 8;
+export const kSlotKeyHighOffset = 12;
 export const kSlotLengthOffset = 16;
 export const kSlotChainOffset = 20;
 export const kDefaultSlotBytes = 192;

@@ -5,7 +5,8 @@
 // is one whole value. A reader writes nothing but Atomics: hit/miss counters and the
 // CLOCK byte of an entry it read (so HTTP queries keep their entries cached too).
 import { type CacheLayout, kHitsField, kMissesField, kSeqField, sliceBase } from './cache-layout.js';
-import { type CacheStats, type CacheViews, bumpCounter, cacheViews, checkGlobalHeader, checkKey, checkPartition, copyValue, findPosition, readStats } from './cache-slice.js';
+import type { Id64 } from '../domain/id64.js';
+import { type CacheStats, type CacheViews, bumpCounter, cacheViews, checkGlobalHeader, checkKey, checkPartition, copyValue, findPosition, keyHigh, keyLow, readStats } from './cache-slice.js';
 
 // A reader gives up (and reports a miss) after this many copies spoiled by a write, or
 // this many looks at an odd sequence: the writer may be descheduled mid-mutation.
@@ -24,9 +25,11 @@ export class CacheReader {
   }
 
   /** A pooled copy of the value, null if cached as deleted, undefined on a miss or a busy slice. */
-  get(partition: number, key: number): Buffer | null | undefined {
+  get(partition: number, key: Id64): Buffer | null | undefined {
     checkPartition(this.#layout, partition);
     checkKey(key);
+    const low = keyLow(key);
+    const high = keyHigh(key);
     const { i32, u32, u8 } = this.#v;
     const base = sliceBase(this.#layout, partition);
     const seq = (base >> 2) + kSeqField;
@@ -34,7 +37,7 @@ export class CacheReader {
       const before = Atomics.load(i32, seq);
       if ((before & 1) !== 0) continue;
       attempts++;
-      const pos = findPosition(this.#v, this.#layout, base, key);
+      const pos = findPosition(this.#v, this.#layout, base, low, high);
       // Re-read from the index, so range-checked again: it may have moved since the probe.
       const head = pos < 0 ? -1 : i32[((base + this.#layout.indexOffset) >> 2) + pos]!;
       const value = head < 0 || head >= this.#layout.slotsPerSlice ? undefined : copyValue(this.#v, this.#layout, base, head);

@@ -3,6 +3,7 @@
 // 64-bit counters. Readers run all of this against a slice the writer may be
 // changing under them, so nothing here trusts a length or a link it has not checked;
 // the seqlock (cache-reader.ts) then throws away anything read during a write.
+import { isId64, type Id64 } from '../domain/id64.js';
 import { EngineError } from '../errors.js';
 import {
   type CacheLayout,
@@ -26,6 +27,7 @@ import {
   kSlotBytesField,
   kSlotFlagsOffset,
   kSlotHeaderBytes,
+  kSlotKeyHighOffset,
   kSlotKeyOffset,
   kSlotLengthOffset,
   kSlotNextOffset,
@@ -39,12 +41,11 @@ import {
 export interface CacheViews {
   readonly i32: Int32Array;
   readonly u32: Uint32Array;
-  readonly f64: Float64Array;
   readonly u8: Uint8Array;
 }
 
 export function cacheViews(sab: SharedArrayBuffer): CacheViews {
-  return { i32: new Int32Array(sab), u32: new Uint32Array(sab), f64: new Float64Array(sab), u8: new Uint8Array(sab) };
+  return { i32: new Int32Array(sab), u32: new Uint32Array(sab), u8: new Uint8Array(sab) };
 }
 
 export function writeGlobalHeader(v: CacheViews, layout: CacheLayout): void {
@@ -88,9 +89,26 @@ export function resetSlice(v: CacheViews, layout: CacheLayout, base: number): vo
   v.i32[h + kClockHandField] = 0;
 }
 
+/** The low 32 bits of a key (a canonical id: a number below 2^53 needs no bigint). */
+export function keyLow(key: Id64): number {
+  return typeof key === 'number' ? key >>> 0 : Number(key & 0xffff_ffffn);
+}
+
+/** The high 32 bits of a key. */
+export function keyHigh(key: Id64): number {
+  return typeof key === 'number' ? (key / 4_294_967_296) >>> 0 : Number(key >> 32n);
+}
+
+/** The key of the slot at byte offset `o`, canonical: a number below 2^53, else a bigint. */
+export function slotKey(u32: Uint32Array, o: number): Id64 {
+  const low = u32[(o + kSlotKeyOffset) >> 2]!;
+  const high = u32[(o + kSlotKeyHighOffset) >> 2]!;
+  return high < 0x20_0000 ? high * 4_294_967_296 + low : (BigInt(high) << 32n) | BigInt(low);
+}
+
 /** Order ids are time-sortable (their high bits barely move): mix both halves (murmur3 fmix32). */
-export function hashKey(key: number): number {
-  let h = (key >>> 0) ^ Math.imul((key / 4_294_967_296) | 0, 0x9e37_79b1);
+export function hashKey(low: number, high: number): number {
+  let h = low ^ Math.imul(high, 0x9e37_79b1);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85eb_ca6b);
   h ^= h >>> 13;
@@ -100,18 +118,21 @@ export function hashKey(key: number): number {
 }
 
 /**
- * Index position of `key` in the slice at `base`, or -1. Bounded by the capacity and
- * range-checked, because a reader may see a half-shifted index (its seqlock check then
- * discards whatever this returned).
+ * Index position of the key (`low`, `high`: keyLow, keyHigh) in the slice at `base`,
+ * or -1. Bounded by the capacity and range-checked, because a reader may see a
+ * half-shifted index (its seqlock check then discards whatever this returned).
  */
-export function findPosition(v: CacheViews, layout: CacheLayout, base: number, key: number): number {
+export function findPosition(v: CacheViews, layout: CacheLayout, base: number, low: number, high: number): number {
   const cap = layout.indexCapacity;
   const index = (base + layout.indexOffset) >> 2;
-  let pos = hashKey(key) % cap;
+  let pos = hashKey(low, high) % cap;
   for (let probe = 0; probe < cap; probe++) {
     const slot = v.i32[index + pos]!;
     if (slot === kEmptyIndex) return -1;
-    if (slot >= 0 && slot < layout.slotsPerSlice && v.f64[(slotOffset(layout, base, slot) + kSlotKeyOffset) >> 3] === key) return pos;
+    if (slot >= 0 && slot < layout.slotsPerSlice) {
+      const k = (slotOffset(layout, base, slot) + kSlotKeyOffset) >> 2;
+      if (v.u32[k] === low && v.u32[k + 1] === high) return pos;
+    }
     pos = pos + 1 === cap ? 0 : pos + 1;
   }
   return -1;
@@ -197,6 +218,7 @@ export function checkPartition(layout: CacheLayout, partition: number): void {
   }
 }
 
-export function checkKey(key: number): void {
-  if (!Number.isSafeInteger(key) || key < 0) throw new EngineError('ORD_ERR_INTERNAL', `cache key must be a non-negative integer below 2^53, got ${key}`);
+/** A canonical id (id64.ts) in 0..2^63-1: a bigint at or below 2^53 would be a second name for a number key. */
+export function checkKey(key: Id64): void {
+  if (!isId64(key, 0)) throw new EngineError('ORD_ERR_INTERNAL', `cache key must be a canonical id in 0..2^63-1, got ${String(key)}`);
 }

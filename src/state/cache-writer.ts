@@ -4,6 +4,7 @@
 // Entries are chains of slots found through a linear-probing index; room is made by
 // CLOCK over the head slots (layout and reasons: cache-layout.ts). The write-back
 // contract with the task is in cache.ts.
+import { compareIds, type Id64 } from '../domain/id64.js';
 import { EngineError } from '../errors.js';
 import {
   type CacheLayout,
@@ -25,6 +26,7 @@ import {
   kSlotChainOffset,
   kSlotFlagsOffset,
   kSlotHeaderBytes,
+  kSlotKeyHighOffset,
   kSlotKeyOffset,
   kSlotLengthOffset,
   kSlotNextOffset,
@@ -44,13 +46,16 @@ import {
   copyValue,
   findPosition,
   hashKey,
+  keyHigh,
+  keyLow,
   readStats,
   resetSlice,
+  slotKey,
 } from './cache-slice.js';
 
 /** A change the store must receive: a value, or null for a delete. Values are pooled Buffers (see copyValue). */
 export interface DirtyEntry {
-  readonly key: number;
+  readonly key: Id64;
   readonly value: Buffer | null;
 }
 
@@ -77,7 +82,7 @@ export class CacheSliceWriter {
    * Keys of the dirty entries, so a commit's flush costs what it writes, not a scan of
    * every slot (a cache sized from the memory budget holds hundreds of thousands).
    */
-  readonly #dirty = new Set<number>();
+  readonly #dirty = new Set<Id64>();
 
   /** Adopts the slice as it is (entries left by a previous owner included). */
   constructor(sab: SharedArrayBuffer, sliceIndex: number, layout: CacheLayout) {
@@ -100,7 +105,7 @@ export class CacheSliceWriter {
   }
 
   /** The cached value (a pooled copy), null if the key is cached as deleted, undefined on a miss. */
-  get(key: number): Buffer | null | undefined {
+  get(key: Id64): Buffer | null | undefined {
     return this.#lookup(key, true);
   }
 
@@ -108,14 +113,14 @@ export class CacheSliceWriter {
    * get() that counts neither a hit nor a miss: for a second look by the owner after
    * a reader already counted this query (the hit rate is per query, not per look).
    */
-  peek(key: number): Buffer | null | undefined {
+  peek(key: Id64): Buffer | null | undefined {
     return this.#lookup(key, false);
   }
 
-  #lookup(key: number, count: boolean): Buffer | null | undefined {
+  #lookup(key: Id64, count: boolean): Buffer | null | undefined {
     checkKey(key);
     this.#checkUsable();
-    const pos = findPosition(this.#v, this.#layout, this.#base, key);
+    const pos = findPosition(this.#v, this.#layout, this.#base, keyLow(key), keyHigh(key));
     if (pos < 0) {
       if (count) bumpCounter(this.#v.u32, this.#h + kMissesField);
       return undefined;
@@ -131,7 +136,7 @@ export class CacheSliceWriter {
    * (a value read from the store) over a dirty entry keeps it dirty, because the
    * store does not have the newer value yet.
    */
-  put(key: number, value: Uint8Array, options: { dirty: boolean }): PutResult {
+  put(key: Id64, value: Uint8Array, options: { dirty: boolean }): PutResult {
     checkKey(key);
     return this.#write(key, value, options.dirty);
   }
@@ -141,12 +146,12 @@ export class CacheSliceWriter {
    * free slots hold it. It never evicts: a read must not hand dirty entries back
    * outside the commit cycle, nor push out what processing put there.
    */
-  fill(key: number, value: Uint8Array): boolean {
+  fill(key: Id64, value: Uint8Array): boolean {
     checkKey(key);
     this.#checkUsable();
     const need = slotsFor(this.#layout, value.length);
     if (need > this.#layout.maxSlotsPerValue || this.#v.i32[this.#h + kFreeCountField]! < need) return false;
-    if (findPosition(this.#v, this.#layout, this.#base, key) >= 0) return false;
+    if (findPosition(this.#v, this.#layout, this.#base, keyLow(key), keyHigh(key)) >= 0) return false;
     this.#begin();
     const head = this.#allocate(need);
     this.#fill(head, key, value, false, false);
@@ -157,7 +162,7 @@ export class CacheSliceWriter {
   }
 
   /** Caches a delete: a dirty null entry, so readers see "absent", not a miss. */
-  delete(key: number): PutResult {
+  delete(key: Id64): PutResult {
     checkKey(key);
     return this.#write(key, null, true);
   }
@@ -169,9 +174,9 @@ export class CacheSliceWriter {
     const out: DirtyEntry[] = [];
     this.#begin();
     for (const key of this.#dirty) {
-      const pos = findPosition(this.#v, this.#layout, this.#base, key);
+      const pos = findPosition(this.#v, this.#layout, this.#base, keyLow(key), keyHigh(key));
       // The set follows every insert and removal: a dirty key not cached is a bug, never skipped silently.
-      if (pos < 0) throw new EngineError('ORD_ERR_INTERNAL', `cache slice ${this.#partition}: dirty key ${key} is not cached`);
+      if (pos < 0) throw new EngineError('ORD_ERR_INTERNAL', `cache slice ${this.#partition}: dirty key ${String(key)} is not cached`);
       const head = this.#v.i32[this.#index + pos]!;
       const f = this.#flagsIndex(head);
       out.push(this.#entry(head));
@@ -180,7 +185,7 @@ export class CacheSliceWriter {
     this.#dirty.clear();
     this.#v.i32[this.#h + kDirtyField] = 0;
     this.#end();
-    return out.sort((a, b) => a.key - b.key);
+    return out.sort((a, b) => compareIds(a.key, b.key));
   }
 
   /** Drops every entry, dirty ones included (closeDirty semantics: flush first to keep them). */
@@ -198,12 +203,12 @@ export class CacheSliceWriter {
     return readStats(this.#v, this.#layout, this.#base);
   }
 
-  #write(key: number, value: Uint8Array | null, dirty: boolean): PutResult {
+  #write(key: Id64, value: Uint8Array | null, dirty: boolean): PutResult {
     this.#checkUsable();
     const evicted: DirtyEntry[] = [];
     const need = value === null ? 1 : slotsFor(this.#layout, value.length);
     const fits = need <= this.#layout.maxSlotsPerValue;
-    const pos = findPosition(this.#v, this.#layout, this.#base, key);
+    const pos = findPosition(this.#v, this.#layout, this.#base, keyLow(key), keyHigh(key));
     if (!fits && pos < 0) return { cached: false, evicted };
     this.#begin();
     let wasDirty = false;
@@ -236,12 +241,13 @@ export class CacheSliceWriter {
   }
 
   /** Writes key, value and flags into an allocated chain and keeps the counters right. */
-  #fill(head: number, key: number, value: Uint8Array | null, dirty: boolean, wasCountedDirty: boolean): void {
-    const { i32, f64, u8 } = this.#v;
+  #fill(head: number, key: Id64, value: Uint8Array | null, dirty: boolean, wasCountedDirty: boolean): void {
+    const { i32, u32, u8 } = this.#v;
     const o = slotOffset(this.#layout, this.#base, head);
     const oldLength = (i32[this.#flagsIndex(head)]! & kFlagHead) !== 0 ? this.#valueLength(head) : 0;
     i32[(o + kSlotFlagsOffset) >> 2] = kFlagHead | (dirty ? kFlagDirty : 0) | (value === null ? kFlagNull : 0);
-    f64[(o + kSlotKeyOffset) >> 3] = key;
+    u32[(o + kSlotKeyOffset) >> 2] = keyLow(key);
+    u32[(o + kSlotKeyHighOffset) >> 2] = keyHigh(key);
     const length = value === null ? 0 : value.length;
     i32[(o + kSlotLengthOffset) >> 2] = length;
     i32[this.#h + kValueBytesField] = i32[this.#h + kValueBytesField]! - oldLength + length;
@@ -275,7 +281,7 @@ export class CacheSliceWriter {
       this.#v.i32[handField] = hand;
       const flags = this.#v.i32[this.#flagsIndex(s)]!;
       const out = (flags & kFlagDirty) !== 0 ? this.#entry(s) : undefined;
-      this.#remove(findPosition(this.#v, this.#layout, this.#base, this.#key(s)), s);
+      this.#remove(this.#positionOf(s), s);
       return out;
     }
     throw new EngineError('ORD_ERR_INTERNAL', `cache slice ${this.#partition} has no entry to evict but too few free slots`);
@@ -326,9 +332,9 @@ export class CacheSliceWriter {
     return head;
   }
 
-  #insertIndex(key: number, head: number): void {
+  #insertIndex(key: Id64, head: number): void {
     const cap = this.#layout.indexCapacity;
-    let pos = hashKey(key) % cap;
+    let pos = hashKey(keyLow(key), keyHigh(key)) % cap;
     while (this.#v.i32[this.#index + pos] !== kEmptyIndex) pos = pos + 1 === cap ? 0 : pos + 1;
     this.#v.i32[this.#index + pos] = head;
   }
@@ -342,7 +348,7 @@ export class CacheSliceWriter {
       j = j + 1 === cap ? 0 : j + 1;
       const slot = i32[this.#index + j]!;
       if (slot === kEmptyIndex) break;
-      const home = hashKey(this.#key(slot)) % cap;
+      const home = this.#hash(slot) % cap;
       // The entry at j may move back to the hole only if its home is not in (hole, j].
       const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
       if (stays) continue;
@@ -381,8 +387,20 @@ export class CacheSliceWriter {
     return (slotOffset(this.#layout, this.#base, slot) + kSlotNextOffset) >> 2;
   }
 
-  #key(head: number): number {
-    return this.#v.f64[(slotOffset(this.#layout, this.#base, head) + kSlotKeyOffset) >> 3]!;
+  #key(head: number): Id64 {
+    return slotKey(this.#v.u32, slotOffset(this.#layout, this.#base, head));
+  }
+
+  /** The hash of the key in slot `head`, from its halves (no id built). */
+  #hash(head: number): number {
+    const k = (slotOffset(this.#layout, this.#base, head) + kSlotKeyOffset) >> 2;
+    return hashKey(this.#v.u32[k]!, this.#v.u32[k + 1]!);
+  }
+
+  /** The index position of the entry whose head is `head`. */
+  #positionOf(head: number): number {
+    const k = (slotOffset(this.#layout, this.#base, head) + kSlotKeyOffset) >> 2;
+    return findPosition(this.#v, this.#layout, this.#base, this.#v.u32[k]!, this.#v.u32[k + 1]!);
   }
 
   #valueLength(head: number): number {

@@ -3,8 +3,9 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
+import { compareIds, type Id64 } from '../../src/domain/id64.js';
 import { EngineError } from '../../src/errors.js';
-import { kSeqField, sliceBase } from '../../src/state/cache-layout.js';
+import { kCacheVersion, kSeqField, kVersionField, sliceBase } from '../../src/state/cache-layout.js';
 import { CacheReader, CacheSliceWriter, createCacheBuffer, type DirtyEntry } from '../../src/state/cache.js';
 import { transpileTree } from './support/transpile.js';
 import { tornTestValue } from './support/torn-values.js';
@@ -60,7 +61,34 @@ describe('CacheSliceWriter', () => {
     keys.forEach((k, i) => expect(w.get(k)).toEqual(bytes(5, i)));
   });
 
-  it.each([-1, 1.5, 2 ** 53, Number.NaN, Infinity])('rejects key %s', (key) => {
+  it('keeps 64-bit ids apart that are one double (the TSIDs of the original service), for the writer, a reader and the flush', () => {
+    const { sab, layout, w } = oneSlice();
+    // 2^53 + 1 and 2^53 + 2 round to 2^53 and 2^53 + 2; the TSIDs differ by 1 and are one double.
+    const keys: Id64[] = [Number.MAX_SAFE_INTEGER, 2n ** 53n, 2n ** 53n + 1n, 910_000_000_000_000_124n, 910_000_000_000_000_123n, 2n ** 63n - 1n];
+    expect(Number(keys[3])).toBe(Number(keys[4]));
+    keys.forEach((k, i) => w.put(k, bytes(5, i), { dirty: true }));
+    const r = new CacheReader(sab, layout);
+    keys.forEach((k, i) => {
+      expect(w.get(k)).toEqual(bytes(5, i));
+      expect(r.get(0, k)).toEqual(bytes(5, i));
+    });
+    expect(w.get(910_000_000_000_000_125n)).toBeUndefined();
+    // Flushed in numeric order, each key back in its canonical form (a number below 2^53).
+    const flushed = w.flushDirty();
+    expect(flushed.map((e) => e.key)).toEqual([Number.MAX_SAFE_INTEGER, 2n ** 53n, 2n ** 53n + 1n, 910_000_000_000_000_123n, 910_000_000_000_000_124n, 2n ** 63n - 1n]);
+    expect(flushed.map((e) => e.value)).toEqual([0, 1, 2, 4, 3, 5].map((i) => bytes(5, i)));
+    w.delete(910_000_000_000_000_123n);
+    expect(w.get(910_000_000_000_000_123n)).toBeNull();
+    expect(w.get(910_000_000_000_000_124n)).toEqual(bytes(5, 3));
+  });
+
+  it('says in the header which key format it holds (version 2: 64-bit keys)', () => {
+    const { sab } = oneSlice();
+    expect(new Int32Array(sab)[kVersionField]).toBe(kCacheVersion);
+    expect(kCacheVersion).toBe(2);
+  });
+
+  it.each([-1, 1.5, 2 ** 53, Number.NaN, Infinity, -1n, 5n, 2n ** 63n])('rejects key %s', (key) => {
     const { w } = oneSlice();
     expect(() => w.put(key, bytes(1), { dirty: true })).toThrow(EngineError);
     expect(() => w.get(key)).toThrow(EngineError);
@@ -120,7 +148,7 @@ describe('CacheSliceWriter', () => {
     const evicted: DirtyEntry[] = [];
     const n = layout.slotsPerSlice * 2;
     for (let k = 0; k < n; k++) evicted.push(...w.put(k, bytes(20, k), { dirty: true }).evicted);
-    const all = [...evicted, ...w.flushDirty()].sort((a, b) => a.key - b.key);
+    const all = [...evicted, ...w.flushDirty()].sort((a, b) => compareIds(a.key, b.key));
     expect(all).toEqual(Array.from({ length: n }, (_, k) => ({ key: k, value: bytes(20, k) })));
   });
 
@@ -198,7 +226,7 @@ describe('CacheSliceWriter', () => {
 
   it('flushes every dirty entry after evictions, replacements and clear (the dirty set follows the slots)', () => {
     const { w } = oneSlice(6 * 1024);
-    const handedBack = new Map<number, Buffer | null>();
+    const handedBack = new Map<Id64, Buffer | null>();
     for (let k = 0; k < 200; k++) for (const e of w.put(k % 40, bytes(100 + (k % 3) * 150, k & 0xff), { dirty: true }).evicted) handedBack.set(e.key, e.value);
     const flushed = w.flushDirty();
     expect(new Set(flushed.map((e) => e.key)).size).toBe(flushed.length);
@@ -222,8 +250,8 @@ describe('CacheSliceWriter', () => {
   it.each([1, 2, 3, 4, 5, 6, 7, 8])('never loses or resurrects a write under random puts, deletes, fills and flushes (seed %i)', (seed) => {
     const random = rng(seed * 7919);
     const { layout, w } = oneSlice(12 * 1024);
-    const truth = new Map<number, Uint8Array | null>(); // the latest write of each key
-    const store = new Map<number, Uint8Array>(); // what the task handed to RocksDB
+    const truth = new Map<Id64, Uint8Array | null>(); // the latest write of each key
+    const store = new Map<Id64, Uint8Array>(); // what the task handed to RocksDB
     const apply = (entries: readonly DirtyEntry[]): void => {
       for (const e of entries) {
         if (e.value === null) store.delete(e.key);
