@@ -2,6 +2,7 @@
 // new orders (see group-commit.ts) is one statement: orders, items and outbox rows go
 // in together through data-modifying CTEs, atomically, with no BEGIN/COMMIT trips.
 import type pg from 'pg';
+import { parseId64, type Id64 } from '../domain/id64.js';
 import { formatCents, parseNumericCents } from '../domain/money.js';
 import type { Order, OrderItem, OrderRequest, OrderStatus } from '../domain/order.js';
 import { numberArray, textArray } from './pg-array.js';
@@ -22,7 +23,7 @@ export interface PageQuery {
   readonly pageSize: number;
   readonly sortBy: OrderSortField;
   readonly sortDir: 'asc' | 'desc';
-  readonly customerId?: number;
+  readonly customerId?: Id64;
 }
 
 export interface OutboxEvent {
@@ -36,9 +37,10 @@ export interface NewOrder {
   readonly event: OutboxEvent;
 }
 
+// int8 columns arrive as canonical ids (pool.ts).
 interface OrderRow {
-  id: number;
-  customer_id: number;
+  id: Id64;
+  customer_id: Id64;
   status: OrderStatus;
   source: string | null;
   delivery_address_line1: string;
@@ -48,22 +50,29 @@ interface OrderRow {
   delivery_address_zip_code: string;
   delivery_address_country: string;
   created_date: Date;
-  items: { id: number; product_code: string; quantity: number; product_price: string }[] | null;
+  items: { id: string; product_code: string; quantity: number; product_price: string }[] | null;
 }
 
-// Items come back as one JSON array per order; numeric stays text (exact cents).
+// Items come back as one JSON array per order; numeric stays text (exact cents), and
+// so does the item id: pg reads json with JSON.parse, which rounds a long past 2^53.
 const SELECT_ORDER = `
   select o.id, o.customer_id, o.status, o.source, o.delivery_address_line1, o.delivery_address_line2,
          o.delivery_address_city, o.delivery_address_state, o.delivery_address_zip_code,
          o.delivery_address_country, o.created_date,
-         (select json_agg(json_build_object('id', i.id, 'product_code', i.product_code, 'quantity', i.quantity,
+         (select json_agg(json_build_object('id', i.id::text, 'product_code', i.product_code, 'quantity', i.quantity,
                                             'product_price', i.product_price::text) order by i.id)
             from order_items i where i.order_id = o.id) as items
     from orders o`;
 
+function itemIdOf(text: string): Id64 {
+  const id = parseId64(text);
+  if (id === undefined) throw new Error(`order_items.id ${text} is not a 64-bit id`);
+  return id;
+}
+
 function toOrder(row: OrderRow): Order {
   const items: OrderItem[] = (row.items ?? []).map((i) => ({
-    itemId: Number(i.id),
+    itemId: itemIdOf(i.id),
     productCode: i.product_code,
     quantity: i.quantity,
     priceCents: parseNumericCents(i.product_price),
@@ -107,8 +116,8 @@ const INSERT_ORDERS = `
  * (src/db/pg-array.ts), orders' columns first, then the items', then the outbox's.
  */
 export function insertOrdersParams(batch: readonly NewOrder[]): string[] {
-  const ids: number[] = [];
-  const customers: number[] = [];
+  const ids: Id64[] = [];
+  const customers: Id64[] = [];
   const statuses: string[] = [];
   const sources: (string | null)[] = [];
   const line1: string[] = [];
@@ -118,11 +127,11 @@ export function insertOrdersParams(batch: readonly NewOrder[]): string[] {
   const zips: string[] = [];
   const countries: string[] = [];
   const created: string[] = [];
-  const itemIds: number[] = [];
+  const itemIds: Id64[] = [];
   const codes: string[] = [];
   const quantities: number[] = [];
   const prices: string[] = [];
-  const itemOrders: number[] = [];
+  const itemOrders: Id64[] = [];
   const topics: string[] = [];
   const keys: string[] = [];
   const payloads: string[] = [];
@@ -190,7 +199,7 @@ export class OrderRepository {
     }
   }
 
-  async findById(id: number): Promise<Order | undefined> {
+  async findById(id: Id64): Promise<Order | undefined> {
     try {
       const { rows } = await this.#pool.query<OrderRow>(`${SELECT_ORDER} where o.id = $1`, [id]);
       return rows[0] === undefined ? undefined : toOrder(rows[0]);
@@ -220,7 +229,7 @@ export class OrderRepository {
   }
 
   /** Replaces the order's customer, address and items; undefined when it does not exist. */
-  async update(id: number, req: OrderRequest, itemIds: readonly number[]): Promise<Order | undefined> {
+  async update(id: Id64, req: OrderRequest, itemIds: readonly Id64[]): Promise<Order | undefined> {
     const client = await this.#pool.connect().catch((err: unknown) => {
       throw dbError(err, 'update order');
     });
@@ -255,7 +264,7 @@ export class OrderRepository {
     }
   }
 
-  async delete(id: number): Promise<boolean> {
+  async delete(id: Id64): Promise<boolean> {
     try {
       const { rowCount } = await this.#pool.query('delete from orders where id = $1', [id]);
       return (rowCount ?? 0) > 0;

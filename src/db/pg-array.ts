@@ -18,7 +18,7 @@ export function textArray(values: readonly (string | null)[]): string {
 const NEEDS_ESCAPE = /["\\]/;
 const ESCAPED = /["\\]/g;
 
-/** Finite numbers (ids, integers, cents as text are strings: use textArray). */
-export function numberArray(values: readonly number[]): string {
+/** Finite numbers or bigints (ids, integers; cents as text are strings: use textArray). */
+export function numberArray(values: readonly (number | bigint)[]): string {
   return `{${values.join(',')}}`;
 }

@@ -1,9 +1,17 @@
 // The Postgres pool and the mapping of driver failures onto the error vocabulary.
 import pg from 'pg';
+import { canonicalId } from '../domain/id64.js';
 import { EngineError } from '../errors.js';
 
-// Ids are 53-bit (src/domain/ids.ts), so bigint columns are exact as JS numbers.
-pg.types.setTypeParser(pg.types.builtins.INT8, (text) => Number(text));
+// bigint columns hold Java longs: the original's order ids are past 2^53. Read as
+// canonical ids (src/domain/id64.ts): a number while exact (counts, our own ids), a
+// bigint beyond, so no id is rounded into another order's.
+pg.types.setTypeParser(pg.types.builtins.INT8, int8);
+
+function int8(text: string): number | bigint {
+  if (text.length <= 15) return Number(text);
+  return canonicalId(BigInt(text));
+}
 
 export interface PoolOptions {
   readonly connectionString: string;

@@ -5,6 +5,7 @@
 // whatever a foreign producer wrote. Only a final status (the saga's decisions, and
 // FAILED) changes the row; the rest is passed over, and still committed, because
 // nothing about it can ever change Postgres.
+import type { Id64 } from '../domain/id64.js';
 
 /** The statuses the stream decides (spec "The saga decision"), plus FAILED. */
 export const FINAL_STATUSES: ReadonlySet<string> = new Set(['CONFIRMED', 'REJECTED', 'ROLLBACK', 'FAILED']);
@@ -17,7 +18,7 @@ export interface ProjectableRecord {
 }
 
 export interface Decision {
-  readonly orderId: number;
+  readonly orderId: Id64;
   readonly status: string;
   readonly source: string | null;
   /** Where the decision was read, for a log line naming a record Postgres refused. */
@@ -27,7 +28,7 @@ export interface Decision {
 
 export interface Projection {
   /** The last final decision per order, in the order the records came. */
-  readonly decisions: ReadonlyMap<number, Decision>;
+  readonly decisions: ReadonlyMap<Id64, Decision>;
   /** Records that are no OrderDto (tombstones, foreign bytes): the stream dead-letters them. */
   readonly notOrderDtos: number;
   /** OrderDtos with a status that is not final (NEW, ...). */
@@ -35,10 +36,10 @@ export interface Projection {
 }
 
 /** The parts of an OrderDto the projection reads; the parser throws on anything else. */
-export type ParseDecision = (value: Buffer) => { orderId: number; status: string; source: string | null };
+export type ParseDecision = (value: Buffer) => { orderId: Id64; status: string; source: string | null };
 
 export function projectDecisions(records: readonly ProjectableRecord[], parse: ParseDecision): Projection {
-  const decisions = new Map<number, Decision>();
+  const decisions = new Map<Id64, Decision>();
   let notOrderDtos = 0;
   let notFinal = 0;
   for (const r of records) {

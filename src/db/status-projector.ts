@@ -17,6 +17,7 @@
 // and offset and passed over.
 import Kafka from 'node-rdkafka';
 import type pg from 'pg';
+import { compareIds } from '../domain/id64.js';
 import { parseOrderDto } from '../domain/order-dto.js';
 import { recoveryOf } from '../errors.js';
 import { connectClient } from '../kafka/connect.js';
@@ -195,7 +196,7 @@ export class StatusProjector {
 
   async #update(decisions: readonly Decision[]): Promise<void> {
     // In id order: two writers locking the same rows in one order cannot deadlock.
-    const sorted = [...decisions].sort((a, b) => a.orderId - b.orderId);
+    const sorted = [...decisions].sort((a, b) => compareIds(a.orderId, b.orderId));
     const res = await this.#pool.query(UPDATE_STATUSES, [sorted.map((d) => d.orderId), sorted.map((d) => d.status), sorted.map((d) => d.source)]);
     this.stats.updated += res.rowCount ?? 0;
   }

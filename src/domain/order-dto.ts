@@ -6,12 +6,14 @@
 // the same bytes on the wire (field order, prices with two decimals).
 import { Ajv } from 'ajv';
 import { EngineError } from '../errors.js';
+import { addId64Keyword, id64Schema, type Id64 } from './id64.js';
+import { parseJsonLossless } from './lossless-json.js';
 import { toCents } from './money.js';
 import { orderDtoJson } from './order-json.js';
 import { MAX_ITEMS_PER_ORDER } from './order-request.js';
 
 export interface OrderDtoItem {
-  readonly itemId: number;
+  readonly itemId: Id64;
   /** The product code. */
   readonly productId: string;
   readonly quantity: number;
@@ -20,8 +22,8 @@ export interface OrderDtoItem {
 }
 
 export interface OrderDto {
-  readonly orderId: number;
-  readonly customerId: number;
+  readonly orderId: Id64;
+  readonly customerId: Id64;
   /** On `orders` an OrderStatus; on payment-orders and stock-orders ACCEPT or REJECT. */
   readonly status: string;
   readonly source: string | null;
@@ -33,16 +35,15 @@ export type ParticipantAnswer = 'ACCEPT' | 'REJECT';
 /** Who answered, or who caused a ROLLBACK. */
 export type ParticipantSource = 'PAYMENT' | 'INVENTORY';
 
-const safeInteger = (minimum: number): Record<string, unknown> => ({ type: 'integer', minimum, maximum: Number.MAX_SAFE_INTEGER });
-
 export const orderDtoSchema = {
   type: 'object',
   // A missing source reads as null, as Jackson would read it.
   required: ['orderId', 'customerId', 'status', 'items'],
   properties: {
-    // Ids beyond 2^53 would come out of JSON.parse rounded: a wrong key, not an order.
-    orderId: safeInteger(1),
-    customerId: safeInteger(1),
+    // Java longs, as the original writes them (its TSIDs are about 9.1e17): read exactly
+    // by parseJsonLossless, never rounded by JSON.parse into another order's key.
+    orderId: id64Schema(1),
+    customerId: id64Schema(1),
     status: { type: 'string', minLength: 1, maxLength: 32 },
     source: { type: ['string', 'null'], maxLength: 64 },
     items: {
@@ -52,7 +53,7 @@ export const orderDtoSchema = {
         type: 'object',
         required: ['itemId', 'productId', 'quantity', 'productPrice'],
         properties: {
-          itemId: safeInteger(0),
+          itemId: id64Schema(0),
           productId: { type: 'string', minLength: 1, maxLength: 64 },
           quantity: { type: 'integer', minimum: 1, maximum: 1_000_000 },
           productPrice: { type: 'number', minimum: 0, maximum: 1_000_000_000, multipleOf: 0.01 },
@@ -65,11 +66,12 @@ export const orderDtoSchema = {
 // multipleOfPrecision: 0.29 / 0.01 is 28.999999999999996 in floating point (see
 // order-request.ts). The first error is reason enough for a DLQ record.
 const ajv = new Ajv({ multipleOfPrecision: 8 });
+addId64Keyword(ajv);
 const validate = ajv.compile<RawOrderDto>(orderDtoSchema);
 
 interface RawOrderDto {
-  orderId: number;
-  customerId: number;
+  orderId: Id64;
+  customerId: Id64;
   status: string;
   source?: string | null;
   items: OrderDtoItem[];
@@ -79,7 +81,7 @@ interface RawOrderDto {
 export function parseOrderDto(bytes: Buffer): OrderDto {
   let value: unknown;
   try {
-    value = JSON.parse(bytes.toString('utf8'));
+    value = parseJsonLossless(bytes.toString('utf8'));
   } catch (err) {
     throw new EngineError('ORD_ERR_VALIDATION', `OrderDto is not valid JSON: ${(err as Error).message}`);
   }

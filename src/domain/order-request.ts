@@ -3,6 +3,8 @@
 // unless the whole request is valid.
 import { Ajv, type ErrorObject } from 'ajv';
 import { EngineError, type Violation } from '../errors.js';
+import { addId64Keyword, id64Schema, type Id64 } from './id64.js';
+import { parseJsonLossless } from './lossless-json.js';
 import { toCents } from './money.js';
 import type { Address, OrderRequest } from './order.js';
 
@@ -18,7 +20,8 @@ export const orderRequestSchema = {
   type: 'object',
   required: ['customerId', 'items', 'deliveryAddress'],
   properties: {
-    customerId: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+    // A Java long, as in the original: read exactly past 2^53 (lossless-json.ts).
+    customerId: id64Schema(1),
     items: {
       type: 'array',
       minItems: 1,
@@ -72,6 +75,7 @@ const storable: ((schema: boolean, data: string) => boolean) & { errors?: Partia
   return message === undefined;
 };
 ajv.addKeyword({ keyword: 'storable', type: 'string', schemaType: 'boolean', errors: true, validate: storable });
+addId64Keyword(ajv);
 const validateShape = ajv.compile(orderRequestSchema);
 
 /** "/items/0/quantity" → "items[0].quantity" */
@@ -113,7 +117,7 @@ function violationOf(e: ErrorObject): Violation {
 }
 
 interface RawItem { productCode: string; quantity: number; productPrice: number }
-interface RawRequest { customerId: number; items: RawItem[]; deliveryAddress: Omit<Address, 'addressLine2'> & { addressLine2?: string | null } }
+interface RawRequest { customerId: Id64; items: RawItem[]; deliveryAddress: Omit<Address, 'addressLine2'> & { addressLine2?: string | null } }
 
 /** Deeper than any order (3 levels) by far; a body nested past it is refused, not walked. */
 export const MAX_JSON_DEPTH = 32;
@@ -169,7 +173,7 @@ export function parseOrderRequest(body: Buffer | string): OrderRequest {
   const text = decodeBody(body);
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJsonLossless(text);
   } catch (err) {
     throw new EngineError('ORD_ERR_MALFORMED_JSON', `request body is not valid JSON: ${(err as Error).message}`);
   }

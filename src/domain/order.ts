@@ -1,5 +1,7 @@
 // The order as the service knows it. Prices are integer cents inside the engine so
-// sums are exact; they become 2-decimal numbers only at the JSON edges.
+// sums are exact; they become 2-decimal numbers only at the JSON edges. Ids are Java
+// longs (id64.ts): ours fit a number, the original's TSIDs need a bigint.
+import type { Id64 } from './id64.js';
 
 export const orderStatuses = ['NEW', 'ACCEPT', 'REJECTED', 'CONFIRMED', 'FAILED', 'ROLLBACK'] as const;
 export type OrderStatus = (typeof orderStatuses)[number];
@@ -21,18 +23,18 @@ export interface OrderItemRequest {
 }
 
 export interface OrderRequest {
-  readonly customerId: number;
+  readonly customerId: Id64;
   readonly items: readonly OrderItemRequest[];
   readonly deliveryAddress: Address;
 }
 
 export interface OrderItem extends OrderItemRequest {
-  readonly itemId: number;
+  readonly itemId: Id64;
 }
 
 export interface Order {
-  readonly orderId: number;
-  readonly customerId: number;
+  readonly orderId: Id64;
+  readonly customerId: Id64;
   readonly status: OrderStatus;
   readonly source: string | null;
   readonly deliveryAddress: Address;

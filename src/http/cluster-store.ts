@@ -12,6 +12,7 @@ import { batchReply, GetBatcher } from './get-batcher.js';
 import { json, problemReply, type Reply } from './reply.js';
 import { STORE_LAG_HEADER, type Forward } from './store-forwarder.js';
 import type { StoreQueries } from './store-queries.js';
+import type { Id64 } from '../domain/id64.js';
 
 /** The internal route a page reads another instance's partition through (instances only). */
 export const PARTITION_SLICE_ROUTE = '/internal/orders-store/partitions/:partition';
@@ -57,7 +58,7 @@ export class ClusterStore {
    * partition. `forwarded`: another instance sent it here, so it is answered from this
    * instance's tasks or not at all. `instance` is the request's URL, for a problem.
    */
-  async get(orderId: number, forwarded: boolean, instance: string): Promise<Reply> {
+  async get(orderId: Id64, forwarded: boolean, instance: string): Promise<Reply> {
     const partition = partitionFor(String(orderId), this.#options.numPartitions);
     return this.#first(partition, forwarded, {
       local: async (thread) => found(await this.#local.getRunning(partition, thread, orderId), orderId, instance),
@@ -76,7 +77,7 @@ export class ClusterStore {
    * instance's own tasks as get() answers it, into one body. A failure that is not the
    * store's (a bug) fails the batch, so it is logged with an id.
    */
-  async localGets(orderIds: readonly number[]): Promise<Reply> {
+  async localGets(orderIds: readonly Id64[]): Promise<Reply> {
     const replies = await Promise.all(
       orderIds.map((id) => {
         // Each problem names the read it answers, as a read of its own would.
@@ -176,7 +177,7 @@ export class ClusterStore {
   }
 }
 
-function found(value: Uint8Array | undefined, orderId: number, instance: string): Reply {
+function found(value: Uint8Array | undefined, orderId: Id64, instance: string): Reply {
   if (value === undefined) return problemReply(new EngineError('ORD_ERR_ORDER_NOT_FOUND', `Order with Id ${orderId} not found in the store`), instance);
   return json(200, decoder.decode(value));
 }

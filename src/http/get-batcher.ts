@@ -18,13 +18,14 @@ import type { InstanceRecord } from '../cluster/instance-record.js';
 import { EngineError } from '../errors.js';
 import type { Reply } from './reply.js';
 import type { Forward } from './store-forwarder.js';
+import type { Id64 } from '../domain/id64.js';
 
 export const KEYS_ROUTE = '/internal/orders-store/keys';
 /** Keys per request: a body of a few KiB, far below MAX_BODY_BYTES. */
 export const MAX_BATCH = 128;
 
 interface Waiting {
-  readonly orderId: number;
+  readonly orderId: Id64;
   readonly resolve: (reply: Reply) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -53,7 +54,7 @@ export class GetBatcher {
   }
 
   /** The peer's answer to a read of `orderId`, as it would answer GET /api/orders/store/{id}. */
-  get(peer: InstanceRecord, orderId: number): Promise<Reply> {
+  get(peer: InstanceRecord, orderId: Id64): Promise<Reply> {
     return new Promise((resolve, reject) => {
       const key = `${peer.instanceId}@${peer.endpoint}`;
       let batch = this.#open.get(key);
@@ -77,7 +78,8 @@ export class GetBatcher {
   }
 
   #send({ peer, waiting }: Batch): void {
-    const body = JSON.stringify({ ids: waiting.map((w) => w.orderId) });
+    // Written by hand: JSON.stringify throws on a bigint id (one past 2^53, id64.ts).
+    const body = `{"ids":[${waiting.map((w) => w.orderId).join(',')}]}`;
     this.#forward(peer.endpoint, peer.instanceId, KEYS_ROUTE, body).then(
       (reply) => {
         let replies: Reply[];

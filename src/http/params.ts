@@ -1,4 +1,6 @@
 // Query and path parameters: parsed strictly, each bad value named in a 400 problem.
+import { isId64, MAX_ID64, parseId64, type Id64 } from '../domain/id64.js';
+import { parseJsonLossless } from '../domain/lossless-json.js';
 import { EngineError, type Violation } from '../errors.js';
 import { ORDER_SORT_COLUMNS, type OrderSortField, type PageQuery } from '../db/order-repository.js';
 
@@ -80,17 +82,18 @@ export function parseCustomerQuery(customerId: string, q: URLSearchParams): Page
   return query;
 }
 
-function parseId(raw: string, name: string, out: Violation[]): number {
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < 1) {
-    out.push({ field: name, message: `must be a positive integer, got '${raw}'` });
+// Ids are Java longs (the original's TSIDs are past 2^53): read exactly, as id64.ts says.
+function parseId(raw: string, name: string, out: Violation[]): Id64 {
+  const id = parseId64(raw, 1);
+  if (id === undefined) {
+    out.push({ field: name, message: `must be an integer in 1..${MAX_ID64}, got '${raw}'` });
     return 0;
   }
-  return n;
+  return id;
 }
 
 /** An order id from the path. */
-export function parseOrderId(raw: string): number {
+export function parseOrderId(raw: string): Id64 {
   const v: Violation[] = [];
   const id = parseId(raw, 'id', v);
   if (v.length > 0) throw bad(v);
@@ -98,18 +101,18 @@ export function parseOrderId(raw: string): number {
 }
 
 /** POST /internal/orders-store/keys {"ids":[…]} (instances only: a batch of forwarded key reads) */
-export function parseOrderIdBatch(body: Buffer | undefined, max: number): number[] {
+export function parseOrderIdBatch(body: Buffer | undefined, max: number): Id64[] {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body?.toString('utf8') ?? '');
+    parsed = parseJsonLossless(body?.toString('utf8') ?? '');
   } catch {
     throw new EngineError('ORD_ERR_MALFORMED_JSON', 'the body is not JSON');
   }
   const ids = (parsed as { ids?: unknown } | null)?.ids;
-  if (!Array.isArray(ids) || ids.length === 0 || ids.length > max || !ids.every((id) => Number.isSafeInteger(id) && (id as number) >= 1)) {
+  if (!Array.isArray(ids) || ids.length === 0 || ids.length > max || !ids.every((id) => isId64(id, 1))) {
     throw bad([{ field: 'ids', message: `must be 1..${max} positive integer order ids` }]);
   }
-  return ids as number[];
+  return ids;
 }
 
 /** POST /api/orders/generate?batchSize=1..10000 */

@@ -14,6 +14,7 @@ import { partitionFor } from '../kafka/partitioner.js';
 import type { CacheReader } from '../state/cache.js';
 import type { QueryRequest, QueryResponse } from '../stream/protocol.js';
 import type { EngineState, TaskInfo } from '../engine/engine-state.js';
+import type { Id64 } from '../domain/id64.js';
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
@@ -114,13 +115,13 @@ export class StoreQueries {
    * The latest OrderDto bytes of an order from this instance's running task, or
    * undefined when the store has none; a 503 when this instance cannot answer for it.
    */
-  async get(orderId: number): Promise<Uint8Array | undefined> {
+  async get(orderId: Id64): Promise<Uint8Array | undefined> {
     const partition = partitionFor(String(orderId), this.#numPartitions);
     return this.getRunning(partition, this.#runningTask(partition).thread, orderId);
   }
 
   /** As get(), from the running task of `partition` on `thread` (the caller checked the task). */
-  async getRunning(partition: number, thread: number, orderId: number): Promise<Uint8Array | undefined> {
+  async getRunning(partition: number, thread: number, orderId: Id64): Promise<Uint8Array | undefined> {
     const cached = this.#cache?.get(partition, orderId);
     if (cached !== undefined) return cached ?? undefined; // null: deleted, not yet written down
     const { values } = await this.#ask(thread, { type: 'get', partition, key: String(orderId) });
@@ -132,7 +133,7 @@ export class StoreQueries {
    * has no cache slice of its own, and the slice of the partition may hold what this
    * instance cached while it was active), with the copy's lag as the thread reports it.
    */
-  async getStandby(partition: number, thread: number, orderId: number): Promise<{ value: Uint8Array | undefined; lag: number | undefined }> {
+  async getStandby(partition: number, thread: number, orderId: Id64): Promise<{ value: Uint8Array | undefined; lag: number | undefined }> {
     const { values, lag } = await this.#ask(thread, { type: 'get', partition, key: String(orderId) });
     // The stream thread does not know the lag; the kafka thread's changelog reader does (TaskInfo).
     return { value: values[0], lag: lag ?? this.#tasks.get(partition)?.lag };

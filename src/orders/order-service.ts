@@ -4,6 +4,7 @@ import type { ProductCatalog } from '../catalog/catalog.js';
 import { GroupCommitter } from '../db/group-commit.js';
 import type { NewOrder, OrderRepository, PageQuery } from '../db/order-repository.js';
 import { EngineError } from '../errors.js';
+import type { Id64 } from '../domain/id64.js';
 import type { IdGenerator } from '../domain/ids.js';
 import type { Order, OrderRequest } from '../domain/order.js';
 import { orderDtoJson } from '../domain/order-json.js';
@@ -55,7 +56,7 @@ export class OrderService {
     return order;
   }
 
-  async get(id: number): Promise<Order> {
+  async get(id: Id64): Promise<Order> {
     const order = await this.#repo.findById(id);
     if (order === undefined) throw notFound(id);
     return order;
@@ -65,14 +66,14 @@ export class OrderService {
     return this.#repo.findPage(q);
   }
 
-  async update(id: number, req: OrderRequest): Promise<Order> {
+  async update(id: Id64, req: OrderRequest): Promise<Order> {
     await this.#checkProducts(req);
     const order = await this.#repo.update(id, req, req.items.map(() => this.#ids.next()));
     if (order === undefined) throw notFound(id);
     return order;
   }
 
-  async delete(id: number): Promise<void> {
+  async delete(id: Id64): Promise<void> {
     if (!(await this.#repo.delete(id))) throw notFound(id);
   }
 
@@ -85,6 +86,6 @@ export class OrderService {
   }
 }
 
-function notFound(id: number): EngineError {
+function notFound(id: Id64): EngineError {
   return new EngineError('ORD_ERR_ORDER_NOT_FOUND', `Order with Id ${id} not found`);
 }

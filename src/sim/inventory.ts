@@ -6,6 +6,7 @@
 import { LRUCache } from 'lru-cache';
 import type { OrderDto } from '../domain/order-dto.js';
 import { SimulatedService, type Ledger } from './simulated-service.js';
+import type { Id64 } from '../domain/id64.js';
 
 export interface StockLevel {
   readonly available: number;
@@ -36,7 +37,7 @@ export class StockLedger implements Ledger {
   readonly #options: StockLedgerOptions;
   // Bounded by lru-cache, as the payment side's accounts and reservations (payment.ts).
   readonly #products: LRUCache<string, { available: number; reserved: number }>;
-  readonly #reservations: LRUCache<number, Lines>;
+  readonly #reservations: LRUCache<Id64, Lines>;
 
   constructor(options: Partial<StockLedgerOptions> = {}) {
     this.#options = { ...defaults, ...options };
@@ -82,15 +83,15 @@ export class StockLedger implements Ledger {
     return true;
   }
 
-  commit(orderId: number): boolean {
+  commit(orderId: Id64): boolean {
     return this.#settle(orderId, false);
   }
 
-  release(orderId: number): boolean {
+  release(orderId: Id64): boolean {
     return this.#settle(orderId, true);
   }
 
-  #settle(orderId: number, putBack: boolean): boolean {
+  #settle(orderId: Id64, putBack: boolean): boolean {
     const lines = this.#reservations.peek(orderId);
     if (lines === undefined) return false;
     this.#reservations.delete(orderId);

@@ -7,6 +7,7 @@ import { LRUCache } from 'lru-cache';
 import { toCents } from '../domain/money.js';
 import type { OrderDto } from '../domain/order-dto.js';
 import { SimulatedService, type Ledger } from './simulated-service.js';
+import type { Id64 } from '../domain/id64.js';
 
 export interface Balance {
   readonly available: number;
@@ -27,7 +28,7 @@ export interface FundsLedgerOptions {
 }
 
 interface Reservation {
-  readonly customerId: number;
+  readonly customerId: Id64;
   readonly amountCents: number;
 }
 
@@ -44,10 +45,10 @@ export class FundsLedger implements Ledger {
   readonly #options: FundsLedgerOptions;
   // Bounded by lru-cache: the least recently active customer goes first. Reads that
   // are not activity (balanceOf, a settlement) peek, so they do not reorder.
-  readonly #accounts: LRUCache<number, { available: number; reserved: number }>;
+  readonly #accounts: LRUCache<Id64, { available: number; reserved: number }>;
   // Reservations are never read before they are settled, so least recently used is
   // oldest first; an evicted one gives its funds back.
-  readonly #reservations: LRUCache<number, Reservation>;
+  readonly #reservations: LRUCache<Id64, Reservation>;
 
   constructor(options: Partial<FundsLedgerOptions> = {}) {
     this.#options = { ...defaults, ...options };
@@ -60,7 +61,7 @@ export class FundsLedger implements Ledger {
     });
   }
 
-  balanceOf(customerId: number): Balance | undefined {
+  balanceOf(customerId: Id64): Balance | undefined {
     const account = this.#accounts.peek(customerId);
     return account === undefined ? undefined : { ...account };
   }
@@ -88,15 +89,15 @@ export class FundsLedger implements Ledger {
     return true;
   }
 
-  commit(orderId: number): boolean {
+  commit(orderId: Id64): boolean {
     return this.#settle(orderId, false);
   }
 
-  release(orderId: number): boolean {
+  release(orderId: Id64): boolean {
     return this.#settle(orderId, true);
   }
 
-  #settle(orderId: number, giveBack: boolean): boolean {
+  #settle(orderId: Id64, giveBack: boolean): boolean {
     const reservation = this.#reservations.peek(orderId);
     if (reservation === undefined) return false;
     this.#reservations.delete(orderId);
@@ -114,7 +115,7 @@ export class FundsLedger implements Ledger {
   }
 
   /** The customer's account, created with the seed balance, made the most recently used. */
-  #account(customerId: number): { available: number; reserved: number } {
+  #account(customerId: Id64): { available: number; reserved: number } {
     let account = this.#accounts.get(customerId);
     if (account === undefined) {
       account = { available: this.#options.seedBalanceCents, reserved: 0 };

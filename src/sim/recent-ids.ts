@@ -5,21 +5,22 @@
 // seen again is not moved up (has() does not touch recency): the window counts
 // answers, not sightings.
 import { LRUCache } from 'lru-cache';
+import type { Id64 } from '../domain/id64.js';
 
 export class RecentIds {
-  readonly #ids: LRUCache<number, true>;
+  readonly #ids: LRUCache<Id64, true>;
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
     this.#ids = new LRUCache({ max: capacity });
   }
 
-  has(id: number): boolean {
+  has(id: Id64): boolean {
     return this.#ids.has(id);
   }
 
   /** Remembers an id, forgetting the oldest one when full. */
-  add(id: number): void {
+  add(id: Id64): void {
     if (!this.#ids.has(id)) this.#ids.set(id, true);
   }
 

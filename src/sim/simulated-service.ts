@@ -8,6 +8,7 @@
 import type { OrderDto, ParticipantAnswer, ParticipantSource } from '../domain/order-dto.js';
 import { murmur2String } from '../kafka/partitioner.js';
 import { RecentIds } from './recent-ids.js';
+import type { Id64 } from '../domain/id64.js';
 
 /** The books of one participant: funds for payment, stock for inventory. */
 export interface Ledger {
@@ -20,9 +21,9 @@ export interface Ledger {
   /** Reserves what the order needs; false (and nothing booked) if there is not enough. */
   reserve(order: OrderDto): boolean;
   /** Makes the order's reservation final; false if it holds none. */
-  commit(orderId: number): boolean;
+  commit(orderId: Id64): boolean;
   /** Gives the order's reservation back; false if it holds none. */
-  release(orderId: number): boolean;
+  release(orderId: Id64): boolean;
 }
 
 export interface ServiceStats {
@@ -61,7 +62,7 @@ const TWO_TO_32 = 2 ** 32;
  * hash of the id, not at random: the share holds over any long run, a redelivered
  * order gets the same answer, and a test can predict it.
  */
-export function simulatedShortage(orderId: number, salt: string, rate: number): boolean {
+export function simulatedShortage(orderId: Id64, salt: string, rate: number): boolean {
   if (rate <= 0) return false;
   return (murmur2String(salt + String(orderId)) >>> 0) / TWO_TO_32 < rate;
 }

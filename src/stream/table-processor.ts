@@ -2,6 +2,7 @@
 // into the write-back cache (deduplicated per key between commits); the cache hands
 // back dirty entries when it evicts them and at commit, and only those become
 // changelog records and RocksDB writes, as Kafka Streams' caching store does.
+import { parseId64 } from '../domain/id64.js';
 import { parseOrderDto } from '../domain/order-dto.js';
 import type { CacheSliceWriter } from '../state/cache.js';
 import { deadLetter } from './dead-letter.js';
@@ -26,9 +27,10 @@ export class TableProcessor {
 
   process(record: InputRecord, outputs: OutputRecord[], writes: TableWrites): boolean {
     this.processed++;
-    const id = record.key === null ? NaN : Number(record.key);
+    // Exact for any long (id64.ts): Number() would make two TSIDs past 2^53 one key.
+    const id = record.key === null ? undefined : parseId64(record.key);
     try {
-      if (!Number.isSafeInteger(id) || id < 0 || String(id) !== record.key) throw new Error(`key ${String(record.key)} is not an order id`);
+      if (id === undefined) throw new Error(`key ${String(record.key)} is not an order id`);
       // A tombstone deletes; anything else must be an OrderDto of this order.
       if (record.value !== null) {
         const dto = parseOrderDto(Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength));

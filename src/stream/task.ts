@@ -15,6 +15,7 @@
 // whose records this task then joins like the original input's.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseId64 } from '../domain/id64.js';
 import { EngineError } from '../errors.js';
 import { partitionFor } from '../kafka/partitioner.js';
 import { JOIN_INPUTS, JOIN_STORE, ORDERS_STORE, TOPIC_ORDERS, TOPIC_PAYMENT_ORDERS, changelogTopic, repartitionTopic } from '../kafka/topics.js';
@@ -366,7 +367,9 @@ export class Task {
   async get(key: string): Promise<Uint8Array | undefined> {
     // The cache first: a value there is newer than anything below it, and null is a
     // delete not yet written down. The HTTP thread's reader already counted this query.
-    const cached = this.#cache?.peek(Number(key));
+    // Not an order id (parseId64): it can be in no slice, the table refuses such keys.
+    const id = parseId64(key);
+    const cached = id === undefined ? undefined : this.#cache?.peek(id);
     if (cached !== undefined) return cached ?? undefined;
     for (const w of [this.#table.writes, this.#table.prepared]) {
       if (w?.map.has(key)) return w.map.get(key) ?? undefined;
@@ -376,7 +379,7 @@ export class Task {
     // Read-through: the next read of this order is answered by the HTTP thread from
     // shared memory. Only if nothing was processed meanwhile (a newer value may have
     // come and gone through the cache while the store was read) and the task still runs.
-    if (value !== undefined && this.#state === 'RUNNING' && this.#tableProcessor.processed === processed) this.#cache?.fill(Number(key), value);
+    if (value !== undefined && this.#state === 'RUNNING' && this.#tableProcessor.processed === processed && id !== undefined) this.#cache?.fill(id, value);
     return value ?? undefined;
   }
 

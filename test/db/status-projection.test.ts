@@ -38,12 +38,19 @@ describe('projectDecisions', () => {
     ['a tombstone', null],
     ['bytes that are not JSON', '{"orderId": 1, "status": "CONFIRMED"'],
     ['JSON that is not an OrderDto', { orderId: 1, status: 'CONFIRMED' }],
-    ['an id JSON cannot carry exactly', dto(2 ** 60, 'CONFIRMED')],
+    ['an id beyond 2^63 - 1 (no Java long)', dto(1e19, 'CONFIRMED')],
     ['a JSON array', [dto(1, 'CONFIRMED')]],
   ])('passes over %s without failing the batch', (_, value) => {
     const p = projectDecisions([record(value), record(dto(5, 'CONFIRMED'))], parseOrderDto);
     expect(p.notOrderDtos).toBe(1);
     expect([...p.decisions.keys()]).toEqual([5]);
+  });
+
+  it('keeps the decisions of two orders apart whose 64-bit ids are one double (the original service\'s TSIDs)', () => {
+    const text = (id: string, status: string): string => JSON.stringify(dto(1, status)).replace('"orderId":1', `"orderId":${id}`);
+    const p = projectDecisions([record(text('910000000000000123', 'CONFIRMED')), record(text('910000000000000124', 'REJECTED'))], parseOrderDto);
+    expect([...p.decisions.keys()]).toEqual([910_000_000_000_000_123n, 910_000_000_000_000_124n]);
+    expect(p.decisions.get(910_000_000_000_000_123n)?.status).toBe('CONFIRMED');
   });
 
   it('keeps the last final decision per order, with where it was read', () => {

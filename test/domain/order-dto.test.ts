@@ -48,6 +48,52 @@ describe('serializeOrderDto', () => {
   });
 });
 
+describe('64-bit ids (the original service writes its TSIDs as JSON numbers)', () => {
+  // As the original's participants write an answer: Jackson, a Long per id.
+  const upstream =
+    '{"orderId":910000000000000123,"customerId":910000000000000001,"status":"ACCEPT","source":"PAYMENT","items":[' +
+    '{"itemId":910000000000000124,"productId":"P1","quantity":2,"productPrice":12.50}]}';
+
+  it('reads every id exactly and writes the same bytes back', () => {
+    const parsed = parseOrderDto(Buffer.from(upstream));
+    expect(parsed).toEqual({
+      orderId: 910_000_000_000_000_123n,
+      customerId: 910_000_000_000_000_001n,
+      status: 'ACCEPT',
+      source: 'PAYMENT',
+      items: [{ itemId: 910_000_000_000_000_124n, productId: 'P1', quantity: 2, productPrice: 12.5 }],
+    });
+    expect(serializeOrderDto(parsed).toString()).toBe(upstream);
+  });
+
+  it.each<[string, number | bigint]>([
+    ['2^53 - 1', Number.MAX_SAFE_INTEGER],
+    ['2^53', 2n ** 53n],
+    ['2^53 + 1', 2n ** 53n + 1n],
+    ['2^63 - 1', 2n ** 63n - 1n],
+  ])('round-trips an orderId, customerId and itemId of %s exactly', (_name, id) => {
+    const dto64: OrderDto = { ...dto, orderId: id, customerId: id, items: [{ itemId: id, productId: 'P', quantity: 1, productPrice: 1 }] };
+    const text = serializeOrderDto(dto64).toString();
+    expect(text).toContain(`"orderId":${id},"customerId":${id},`);
+    expect(text).toContain(`"itemId":${id},`);
+    expect(parseOrderDto(Buffer.from(text))).toEqual(dto64);
+  });
+
+  it.each([
+    ['an orderId of 2^63', '9223372036854775808', /orderId must be <= 9223372036854775807/],
+    ['a negative orderId past 2^53', '-910000000000000123', /orderId must be >= 1/],
+    ['a fractional orderId past 2^53', '910000000000000123.5', /orderId must be an integer written out in full/],
+    ['an orderId in exponent form', '9.10000000000000123e17', /orderId must be an integer written out in full/],
+    ['a quoted orderId', '"910000000000000123"', /orderId must be integer/],
+  ])('refuses %s', (_name, literal, reason) => {
+    expect(reasonOf(Buffer.from(upstream.replace('910000000000000123', literal)))).toMatch(reason);
+  });
+
+  it('refuses an itemId beyond 2^63 - 1', () => {
+    expect(reasonOf(Buffer.from(upstream.replace('910000000000000124', '18446744073709551615')))).toMatch(/itemId must be <= 9223372036854775807/);
+  });
+});
+
 describe('parseOrderDto', () => {
   it('reads back what serializeOrderDto writes', () => {
     expect(parseOrderDto(serializeOrderDto(dto))).toEqual(dto);
@@ -72,7 +118,8 @@ describe('parseOrderDto', () => {
   const item = (dto.items[0] as unknown) as Record<string, unknown>;
   it.each([
     ['no orderId', { ...valid, orderId: undefined }, /must have required property 'orderId'/],
-    ['an orderId beyond 2^53', { ...valid, orderId: 2 ** 53 + 2 }, /orderId must be <=/],
+    ['an orderId beyond 2^63 - 1', { ...valid, orderId: 1e19 }, /orderId must be <= 9223372036854775807/],
+    ['a zero orderId', { ...valid, orderId: 0 }, /orderId must be >= 1/],
     ['a string orderId', { ...valid, orderId: '1' }, /orderId must be integer/],
     ['a fractional customerId', { ...valid, customerId: 1.5 }, /customerId must be integer/],
     ['a numeric status', { ...valid, status: 1 }, /status must be string/],

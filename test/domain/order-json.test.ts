@@ -133,6 +133,14 @@ describe('orderResponseJson', () => {
     const json = JSON.parse(orderResponseJson(order([], { orderId: Number.MAX_SAFE_INTEGER }))) as { orderId: number };
     expect(json.orderId).toBe(Number.MAX_SAFE_INTEGER);
   });
+
+  it('writes 64-bit ids past 2^53 as exact JSON integers, as Jackson writes a Long', () => {
+    const o = order([{ ...item(1, 'P1', 1, 100), itemId: 910_000_000_000_000_124n }], { orderId: 910_000_000_000_000_123n, customerId: 2n ** 63n - 1n });
+    const text = orderResponseJson(o);
+    expect(text).toMatch(/^\{"orderId":910000000000000123,"customerId":9223372036854775807,/);
+    expect(text).toContain('"items":[{"itemId":910000000000000124,');
+    expect(orderDtoJson({ ...o, status: 'NEW' })).toMatch(/^\{"orderId":910000000000000123,"customerId":9223372036854775807,.*"itemId":910000000000000124,/);
+  });
 });
 
 describe('localDateTime', () => {

@@ -55,6 +55,16 @@ function without<T extends Record<string, unknown>>(obj: T, key: string): Record
 }
 
 describe('parseOrderRequest: a valid request', () => {
+  it.each<[string, number | bigint]>([
+    ['9007199254740991', Number.MAX_SAFE_INTEGER],
+    ['9007199254740993', 2n ** 53n + 1n],
+    ['910000000000000123', 910_000_000_000_000_123n],
+    ['9223372036854775807', 2n ** 63n - 1n],
+  ])('reads customerId %s exactly (a Java long in the original)', (literal, id) => {
+    const text = JSON.stringify(validBody()).replace('"customerId":42', `"customerId":${literal}`);
+    expect(parseOrderRequest(text).customerId).toBe(id);
+  });
+
   it('parses every field, trims and upper-cases product codes and converts prices to cents', () => {
     const body = {
       customerId: 7,
@@ -413,7 +423,9 @@ describe('parseOrderRequest: numbers out of range', () => {
     ['customerId', '1e400', 'customerId'],
     ['customerId', '-0', 'customerId'],
     ['customerId', '9223372036854775808', 'customerId'],
-    ['customerId', '9007199254740993', 'customerId'],
+    ['customerId', '-9007199254740993', 'customerId'],
+    ['customerId', '92233720368547758070', 'customerId'],
+    ['customerId', '9.1e17', 'customerId'],
     ['quantity', '1e400', 'items[0].quantity'],
     ['quantity', '-1e400', 'items[0].quantity'],
     ['quantity', '4294967296', 'items[0].quantity'],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { errorOf } from '../support/error-of.js';
-import { MAX_PAGE_SIZE, parseBatchSize, parseCustomerQuery, parseListQuery, parseOrderId } from '../../src/http/params.js';
+import { MAX_PAGE_SIZE, parseBatchSize, parseCustomerQuery, parseListQuery, parseOrderId, parseOrderIdBatch } from '../../src/http/params.js';
 
 const q = (query: string): URLSearchParams => new URLSearchParams(query);
 
@@ -90,7 +90,7 @@ describe('parseCustomerQuery', () => {
     expect(parseCustomerQuery('7', q('pageNo=5&pageSize=50&sortBy=status'))).toEqual({ customerId: 7, pageNo: 0, pageSize: 10, sortBy: 'id', sortDir: 'asc' });
   });
 
-  it.each(['0', 'x', '-1', '1.5', '', ' 1', '9007199254740992'])('rejects the customer id %j naming customerId', (id) => {
+  it.each(['0', 'x', '-1', '1.5', '', ' 1', '9223372036854775808'])('rejects the customer id %j naming customerId', (id) => {
     expect(badFields(() => parseCustomerQuery(id, q('')))).toEqual(['customerId']);
   });
 
@@ -105,23 +105,48 @@ describe('parseCustomerQuery', () => {
     expect(badFields(() => parseCustomerQuery('7', q(query)))).toEqual(fields);
   });
 
+  it('reads a customer id past 2^53 exactly (a Java long in the original)', () => {
+    expect(parseCustomerQuery('910000000000000123', q('')).customerId).toBe(910_000_000_000_000_123n);
+  });
+
   it('reports a bad customer id and bad paging together', () => {
     expect(badFields(() => parseCustomerQuery('x', q('page=-1&size=0'))).sort()).toEqual(['customerId', 'page', 'size']);
   });
 });
 
 describe('parseOrderId', () => {
-  it.each<[string, number]>([
+  it.each<[string, number | bigint]>([
     ['1', 1],
     ['123', 123],
     ['8123456789012', 8_123_456_789_012],
     [String(Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER],
+    // The original service's ids are 64-bit TSIDs: exact, as bigints past 2^53.
+    ['9007199254740992', 2n ** 53n],
+    ['910000000000000123', 910_000_000_000_000_123n],
+    ['9223372036854775807', 2n ** 63n - 1n],
   ])('parses %s', (raw, id) => {
     expect(parseOrderId(raw)).toBe(id);
   });
 
-  it.each(['0', '-1', 'abc', '1.5', '', '1e3', '0x10', ' 12', '9007199254740992'])('rejects %j naming id', (raw) => {
+  it.each(['0', '-1', 'abc', '1.5', '', '1e3', '0x10', ' 12', '9223372036854775808', '09', '+5', '9.1e17'])('rejects %j naming id', (raw) => {
     expect(badFields(() => parseOrderId(raw))).toEqual(['id']);
+  });
+});
+
+describe('parseOrderIdBatch', () => {
+  const body = (text: string): Buffer => Buffer.from(text);
+
+  it('reads ids past 2^53 exactly, each in its canonical form', () => {
+    expect(parseOrderIdBatch(body('{"ids":[7,910000000000000123,910000000000000124,9007199254740991]}'), 8)).toEqual([
+      7,
+      910_000_000_000_000_123n,
+      910_000_000_000_000_124n,
+      Number.MAX_SAFE_INTEGER,
+    ]);
+  });
+
+  it.each(['{"ids":[]}', '{"ids":[0]}', '{"ids":[1.5]}', '{"ids":["7"]}', '{"ids":[9223372036854775808]}', '{"ids":[1,2,3]}'])('refuses %s', (text) => {
+    expect(() => parseOrderIdBatch(body(text), 2)).toThrow(/ids must be 1\.\.2 positive integer order ids/);
   });
 });
 
