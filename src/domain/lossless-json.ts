@@ -8,12 +8,25 @@
 import { canonicalId } from './id64.js';
 
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
-/** Past this the parser refuses instead of growing the stack (JSON.parse has no such limit). */
+/**
+ * Past this nesting the parser stops instead of growing the stack, and JSON.parse reads
+ * the text (rounding any long in it): no OrderDto or order request nests more than 3
+ * levels, so such a body is refused by its validation as before (parseOrderRequest
+ * refuses nesting past 32 levels; an id rounded past 2^53 fails the id64 keyword).
+ */
 export const MAX_LOSSLESS_DEPTH = 512;
+
+class TooDeep extends Error {}
 
 /** Like JSON.parse (throws SyntaxError), except that integers beyond ±(2^53-1) come back as bigint. */
 export function parseJsonLossless(text: string): unknown {
-  return hasDigitRun16(text) ? new Parser(text).document() : JSON.parse(text);
+  if (!hasDigitRun16(text)) return JSON.parse(text);
+  try {
+    return new Parser(text).document();
+  } catch (err) {
+    if (err instanceof TooDeep) return JSON.parse(text);
+    throw err;
+  }
 }
 
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
@@ -122,7 +135,7 @@ class Parser {
   }
 
   #enter(): void {
-    if (++this.#depth > MAX_LOSSLESS_DEPTH) this.#fail(`JSON nested more than ${MAX_LOSSLESS_DEPTH} levels deep`);
+    if (++this.#depth > MAX_LOSSLESS_DEPTH) throw new TooDeep();
     this.#i++;
     this.#space();
   }

@@ -395,6 +395,16 @@ describe('parseOrderRequest: reserved keys and deep nesting', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it('refuses __proto__ and deep nesting in a body with a customer id past 2^53 (the lossless parser) as in any other', () => {
+    const withTsid = JSON.stringify(validBody()).replace('"customerId":42', '"customerId":910000000000000123');
+    expect(violationsOf(`{"__proto__":{"polluted":true},${withTsid.slice(1)}`)).toEqual([{ field: '__proto__', message: 'is a reserved name and not allowed' }]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    for (const depth of [40, 5000]) {
+      const deep = withTsid.replace('{', `{"extra":${'['.repeat(depth)}${']'.repeat(depth)},`);
+      expect(violationsOf(deep)[0]!.message).toBe(`must not nest objects or arrays more than ${MAX_JSON_DEPTH} levels deep`);
+    }
+  });
+
   it('names reserved keys inside the address and the items by their path', () => {
     const text = JSON.stringify(validBody())
       .replace('"deliveryAddress":{', '"deliveryAddress":{"__proto__":{"x":1},')

@@ -93,7 +93,7 @@ export const invalidUtf8 = fc
 
 // Each value is out of range for its field (all of them invalid there, on purpose).
 const NUMBER_FIELDS: readonly { readonly field: string; readonly values: readonly string[]; readonly set: (json: string) => OrderParts }[] = [
-  { field: 'customerId', values: ['1e400', '-1e400', '-0', '0', '9223372036854775808', '9007199254740993', '1e-400', '-1', '1e308', '0.001', '1.005', '2.5'], set: (v) => ({ customerId: v }) },
+  { field: 'customerId', values: ['1e400', '-1e400', '-0', '0', '9223372036854775808', '-9007199254740993', '9.1e17', '1e-400', '-1', '1e308', '0.001', '1.005', '2.5'], set: (v) => ({ customerId: v }) },
   { field: 'items[0].quantity', values: ['1e400', '-1e400', '-0', '0', '9223372036854775808', '4294967296', '1e-400', '-1', '1e308', '0.001', '2.5', '1000001'], set: (v) => ({ quantity: v }) },
   { field: 'items[0].productPrice', values: ['1e400', '-1e400', '-0', '0', '9223372036854775808', '4294967296', '1e-400', '-1', '1e308', '0.001', '1.005', '1000000000.01'], set: (v) => ({ productPrice: v }) },
 ];
