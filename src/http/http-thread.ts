@@ -17,16 +17,14 @@ import { createLogger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { OrderGenerator, SAMPLE_PRODUCT_CODES } from '../orders/order-generator.js';
 import { OrderService } from '../orders/order-service.js';
-import { registerActuatorRoutes } from './actuator-routes.js';
-import { registerOrderRoutes } from './order-routes.js';
 import { ClusterStore } from './cluster-store.js';
 import { DEFAULT_FORWARDER_LIMITS, StoreForwarder } from './store-forwarder.js';
-import { registerStoreRoutes } from './store-routes.js';
 import { StoreQueries } from './store-queries.js';
 import { CacheReader } from '../state/cache.js';
 import type { EngineCounters } from '../engine/counters.js';
 import type { TaskStats } from '../stream/protocol.js';
 import type { HttpThreadData, HttpToMain, MainToHttp } from './protocol.js';
+import { registerRoutes } from './routes.js';
 import { HttpServer } from './server.js';
 
 if (parentPort === null) throw new Error('http-thread.ts must run as a worker thread');
@@ -77,11 +75,11 @@ async function start(): Promise<void> {
   let draining = false;
   const registry = createMetrics({ outbox: () => outbox, groupCommit: () => orders.writeStats, engine: () => engine, kafka: () => kafkaHealth, storeQueries: () => store.pending });
   const http = new HttpServer({ host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes }, log);
-  registerStoreRoutes(http, clusterStore, { instanceId: config.instanceId, numPartitions: config.numPartitions });
-  registerOrderRoutes(http, orders, generator);
-  registerActuatorRoutes(
-    http,
-    {
+  registerRoutes(http, {
+    store: clusterStore,
+    orders,
+    generator,
+    health: {
       async readiness() {
         const db = await pool.query('select 1').then(
           () => true,
@@ -92,9 +90,10 @@ async function start(): Promise<void> {
       },
     },
     registry,
-    { app: 'order-engine', applicationId: config.applicationId, nodeId: String(ids.nodeId) },
-  );
-  http.fallback();
+    info: { app: 'order-engine', applicationId: config.applicationId, nodeId: String(ids.nodeId) },
+    instanceId: config.instanceId,
+    numPartitions: config.numPartitions,
+  });
   const listeningPort = await http.listen();
 
   port.on('message', (msg: MainToHttp) => {

@@ -42,6 +42,14 @@ export interface HttpServerOptions {
 const LIBUS_LISTEN_EXCLUSIVE_PORT = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT;
 type ListenWithOptions = (host: string, port: number, options: number, cb: (socket: uWS.us_listen_socket | false) => void) => uWS.TemplatedApp;
 
+/** A route as registered, without the context path: what the OpenAPI document must describe. */
+export interface RegisteredRoute {
+  readonly method: AllowedMethod;
+  readonly pattern: string;
+  /** The route reads a request body. */
+  readonly body: boolean;
+}
+
 interface Route {
   readonly pattern: string;
   /** The `:name`s of the pattern, in order: violations name the parameter. */
@@ -55,6 +63,7 @@ export class HttpServer {
   readonly #app = uWS.App();
   readonly #options: HttpServerOptions;
   readonly #routes = new RouteTable();
+  readonly #registered: RegisteredRoute[] = [];
   readonly #context: ExchangeContext;
   #listenSocket: uWS.us_listen_socket | undefined;
   #draining = false;
@@ -66,11 +75,17 @@ export class HttpServer {
 
   route(method: Method, pattern: string, handler: Handler, options: RouteOptions = {}): this {
     const route: Route = { pattern, paramNames: [...pattern.matchAll(/\/:(\w+)/g)].map((m) => m[1]!), handler, body: options.body === true, headers: options.headers };
+    this.#registered.push({ method: METHOD_NAME[method], pattern, body: route.body });
     for (const path of [pattern, CONTEXT_PATH + pattern]) {
       this.#routes.add(METHOD_NAME[method], path);
       this.#app[method](path, (res, req) => this.#serve(res, req, route));
     }
     return this;
+  }
+
+  /** Every route registered so far, in order (each also answers under CONTEXT_PATH). */
+  get routes(): readonly RegisteredRoute[] {
+    return [...this.#registered];
   }
 
   /**
