@@ -60,6 +60,7 @@ export interface Config {
   /** The stream engine's group protocol: KIP-848 (`consumer`, Kafka 4.0+) or `classic` (eager range). */
   readonly groupProtocol: (typeof groupProtocols)[number];
   readonly joinWindowMs: number;
+  readonly joinMaxWaitMs: number;
   /** Forward join inputs whose key hashes to another partition through a repartition topic. */
   readonly repartitionInputs: boolean;
   /** The time a record counts at in the join window: its Kafka timestamp, or when it was processed. */
@@ -119,6 +120,10 @@ const settings: readonly Setting<keyof Config>[] = [
   { env: 'RESTORE_MAX_POLL_RECORDS', key: 'restoreMaxPollRecords', schema: int(1, 100_000), default: 5000 },
   { env: 'GROUP_PROTOCOL', key: 'groupProtocol', schema: { enum: groupProtocols }, default: 'consumer' },
   { env: 'JOIN_WINDOW_MS', key: 'joinWindowMs', schema: int(1, 86_400_000), default: 10_000 },
+  // How long an answer waits for the other participant's input to pass its window when
+  // that input stalls (a partition without a leader, a participant behind); past it the
+  // order is left to the stuck-order job. Bounds the join window's memory.
+  { env: 'JOIN_MAX_WAIT_MS', key: 'joinMaxWaitMs', schema: int(1, 86_400_000), default: 60_000 },
   { env: 'REPARTITION_INPUTS', key: 'repartitionInputs', schema: { type: 'boolean' }, default: false },
   { env: 'TIMESTAMP_EXTRACTOR', key: 'timestampExtractor', schema: { enum: timestampExtractors }, default: 'record' },
   { env: 'CATALOG_SERVICE_URL', key: 'catalogServiceUrl', schema: { ...text, pattern: '^https?://' } },

@@ -44,6 +44,7 @@ describe('loadConfig', () => {
       restoreMaxPollRecords: 5000,
       groupProtocol: 'consumer',
       joinWindowMs: 10_000,
+      joinMaxWaitMs: 60_000,
       repartitionInputs: false,
       timestampExtractor: 'record',
       catalogServiceUrl: undefined,
