@@ -145,6 +145,9 @@ const settings: readonly Setting<keyof Config>[] = [
 
 const load = settingsLoader(settings);
 
+/** Every environment variable the service reads (deployment files are checked against these). */
+export const settingNames: readonly string[] = Object.freeze(settings.map((s) => s.env));
+
 /** Reads and validates the configuration; throws one ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<string, string>> = {}, constrainedMemory = process.constrainedMemory()): Config {
   const values = load(env, overrides) as unknown as Omit<Config, 'memory'>;
