@@ -61,6 +61,7 @@ describe('loadConfig', () => {
       instanceTtlMs: 6000,
       storeForwardTimeoutMs: 2000,
       logLevel: 'info',
+      access: { apiKeys: [], requireApiKey: false, rateLimit: undefined, cors: undefined },
     });
   });
 
