@@ -2,6 +2,7 @@
 // JSON schema, typed and frozen. No other module reads process.env.
 import { hostname } from 'node:os';
 import { ConfigError } from './errors.js';
+import { accessConfig, accessSettings, type AccessConfig, type AccessSettingKey } from './http/access/access-settings.js';
 import { memoryBudget, type MemoryBudget } from './memory/memory-budget.js';
 import { bootstrapServersSchema, intSchema, logLevels, settingsLoader, textSchema, type Setting } from './settings.js';
 
@@ -60,6 +61,7 @@ export interface Config {
   /** The stream engine's group protocol: KIP-848 (`consumer`, Kafka 4.0+) or `classic` (eager range). */
   readonly groupProtocol: (typeof groupProtocols)[number];
   readonly joinWindowMs: number;
+  readonly joinMaxWaitMs: number;
   /** Forward join inputs whose key hashes to another partition through a repartition topic. */
   readonly repartitionInputs: boolean;
   /** The time a record counts at in the join window: its Kafka timestamp, or when it was processed. */
@@ -88,13 +90,17 @@ export interface Config {
   /** A store read forwarded to another instance that has not answered in this long gets a 503. */
   readonly storeForwardTimeoutMs: number;
   readonly logLevel: (typeof logLevels)[number];
+  /** API keys, rate limits and CORS (src/http/access/, docs/security.md). */
+  readonly access: AccessConfig;
 }
+
+type Derived = 'memory' | 'access';
 
 const int = intSchema;
 const text = textSchema;
 
 // Names follow the seed's Spring properties (DESIGN.md, "Configuration").
-const settings: readonly Setting<keyof Config>[] = [
+const settings: readonly Setting<Exclude<keyof Config, Derived> | AccessSettingKey>[] = [
   { env: 'PORT', key: 'port', schema: int(0, 65535), default: 18282 },
   { env: 'HOST', key: 'host', schema: text, default: '0.0.0.0' },
   { env: 'KAFKA_BOOTSTRAP_SERVERS', key: 'kafkaBootstrapServers', schema: bootstrapServersSchema, default: '127.0.0.1:9092' },
@@ -119,6 +125,10 @@ const settings: readonly Setting<keyof Config>[] = [
   { env: 'RESTORE_MAX_POLL_RECORDS', key: 'restoreMaxPollRecords', schema: int(1, 100_000), default: 5000 },
   { env: 'GROUP_PROTOCOL', key: 'groupProtocol', schema: { enum: groupProtocols }, default: 'consumer' },
   { env: 'JOIN_WINDOW_MS', key: 'joinWindowMs', schema: int(1, 86_400_000), default: 10_000 },
+  // How long an answer waits for the other participant's input to pass its window when
+  // that input stalls (a partition without a leader, a participant behind); past it the
+  // order is left to the stuck-order job. Bounds the join window's memory.
+  { env: 'JOIN_MAX_WAIT_MS', key: 'joinMaxWaitMs', schema: int(1, 86_400_000), default: 60_000 },
   { env: 'REPARTITION_INPUTS', key: 'repartitionInputs', schema: { type: 'boolean' }, default: false },
   { env: 'TIMESTAMP_EXTRACTOR', key: 'timestampExtractor', schema: { enum: timestampExtractors }, default: 'record' },
   { env: 'CATALOG_SERVICE_URL', key: 'catalogServiceUrl', schema: { ...text, pattern: '^https?://' } },
@@ -136,15 +146,21 @@ const settings: readonly Setting<keyof Config>[] = [
   { env: 'INSTANCE_TTL_MS', key: 'instanceTtlMs', schema: int(300, 600_000), default: 6000 },
   { env: 'STORE_FORWARD_TIMEOUT_MS', key: 'storeForwardTimeoutMs', schema: int(10, 60_000), default: 2000 },
   { env: 'LOG_LEVEL', key: 'logLevel', schema: { enum: logLevels }, default: 'info' },
+  ...accessSettings,
 ];
 
 const load = settingsLoader(settings);
 
+/** Every environment variable the service reads (deployment files are checked against these). */
+export const settingNames: readonly string[] = Object.freeze(settings.map((s) => s.env));
+
 /** Reads and validates the configuration; throws one ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<string, string>> = {}, constrainedMemory = process.constrainedMemory()): Config {
-  const values = load(env, overrides) as unknown as Omit<Config, 'memory'>;
-  const config: Config = { ...values, memory: memoryBudget({ ...values, constrainedMemory }) };
-  const lines: string[] = [];
+  const raw = load(env, overrides);
+  const { access, lines: accessLines } = accessConfig(raw);
+  const values = Object.fromEntries(Object.entries(raw).filter(([k]) => !accessSettings.some((s) => s.key === k))) as unknown as Omit<Config, Derived>;
+  const config: Config = { ...values, memory: memoryBudget({ ...values, constrainedMemory }), access };
+  const lines: string[] = [...accessLines];
   const serverPort = config.applicationServer === undefined ? undefined : Number(config.applicationServer.slice(config.applicationServer.lastIndexOf(':') + 1));
   if (serverPort !== undefined && (serverPort < 1 || serverPort > 65535)) {
     lines.push(`APPLICATION_SERVER=${JSON.stringify(config.applicationServer)}: the port must be in 1..65535`);

@@ -1,7 +1,7 @@
 // Prometheus metrics. The hot path never calls prom-client: HTTP timings arrive on a
 // diagnostics channel, and counters kept by their owners are read at scrape time.
 import client from 'prom-client';
-import { httpRequestChannel, type RequestEvent } from './http/observe.js';
+import { httpRejectedChannel, httpRequestChannel, type RejectedEvent, type RequestEvent } from './http/observe.js';
 import type { KafkaHealthSnapshot } from './kafka/kafka-health.js';
 import type { TaskStats } from './stream/protocol.js';
 import type { EngineCounters } from './engine/counters.js';
@@ -30,6 +30,16 @@ export function createMetrics(sources: MetricSources): client.Registry {
     const e = message as RequestEvent;
     http.observe({ method: e.method, uri: e.route, status: String(e.status) }, e.seconds);
   });
+
+  const rejected = new client.Counter({
+    name: 'http_server_requests_rejected_total',
+    help: 'Requests refused by the access gate, by reason: missing_key, invalid_key (401), forbidden (403), rate_limited (429), cors_rejected (403 preflight)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  // Every reason from the start at 0, so a rate() over it exists before the first refusal.
+  for (const reason of ['missing_key', 'invalid_key', 'forbidden', 'rate_limited', 'cors_rejected']) rejected.inc({ reason }, 0);
+  httpRejectedChannel.subscribe((message) => rejected.inc({ reason: (message as RejectedEvent).reason }));
 
   const counterFrom = (name: string, help: string, read: () => number | undefined): void => {
     new client.Counter({

@@ -44,6 +44,7 @@ describe('loadConfig', () => {
       restoreMaxPollRecords: 5000,
       groupProtocol: 'consumer',
       joinWindowMs: 10_000,
+      joinMaxWaitMs: 60_000,
       repartitionInputs: false,
       timestampExtractor: 'record',
       catalogServiceUrl: undefined,
@@ -60,6 +61,7 @@ describe('loadConfig', () => {
       instanceTtlMs: 6000,
       storeForwardTimeoutMs: 2000,
       logLevel: 'info',
+      access: { apiKeys: [], requireApiKey: false, rateLimit: undefined, cors: undefined },
     });
   });
 

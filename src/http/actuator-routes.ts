@@ -18,16 +18,28 @@ export function registerActuatorRoutes(http: HttpServer, health: HealthSources, 
     });
     return { status: up ? 200 : 503, body };
   };
+  // Probes and scrapes come from the kubelet and Prometheus, without keys and often: never keyed nor limited.
+  const open = { access: 'open' } as const;
   http
-    .route('get', '/actuator/health/liveness', () => json(200, '{"status":"UP"}'))
-    .route('get', '/actuator/health/readiness', async () => {
-      const r = await readiness();
-      return json(r.status, r.body);
-    })
-    .route('get', '/actuator/health', async () => {
-      const r = await readiness();
-      return json(r.status, r.body);
-    })
-    .route('get', '/actuator/prometheus', async () => ({ status: 200, body: await registry.metrics(), contentType: registry.contentType }))
-    .route('get', '/actuator/info', () => json(200, JSON.stringify(info)));
+    .route('get', '/actuator/health/liveness', () => json(200, '{"status":"UP"}'), open)
+    .route(
+      'get',
+      '/actuator/health/readiness',
+      async () => {
+        const r = await readiness();
+        return json(r.status, r.body);
+      },
+      open,
+    )
+    .route(
+      'get',
+      '/actuator/health',
+      async () => {
+        const r = await readiness();
+        return json(r.status, r.body);
+      },
+      open,
+    )
+    .route('get', '/actuator/prometheus', async () => ({ status: 200, body: await registry.metrics(), contentType: registry.contentType }), open)
+    .route('get', '/actuator/info', () => json(200, JSON.stringify(info)), open);
 }

@@ -13,10 +13,11 @@ import { OutboxDoorbell } from '../db/outbox-doorbell.js';
 import { OrderRepository } from '../db/order-repository.js';
 import { createPool } from '../db/pool.js';
 import { IdGenerator } from '../domain/ids.js';
-import { createLogger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { OrderGenerator, SAMPLE_PRODUCT_CODES } from '../orders/order-generator.js';
 import { OrderService } from '../orders/order-service.js';
+import { AccessGate, ApiKeys, CorsPolicy, RateLimiter, type AccessConfig } from './access/index.js';
 import { ClusterStore } from './cluster-store.js';
 import { DEFAULT_FORWARDER_LIMITS, StoreForwarder } from './store-forwarder.js';
 import { StoreQueries } from './store-queries.js';
@@ -40,6 +41,28 @@ const post = (msg: HttpToMain): void => port.postMessage(msg);
 // serving: its state is per request, and the main thread still owns the data.
 process.on('uncaughtException', (err) => log.error({ err, errorId: randomUUID() }, 'uncaught exception in the http thread; it keeps serving'));
 process.on('unhandledRejection', (reason) => log.error({ err: reason, errorId: randomUUID() }, 'unhandled rejection in the http thread; it keeps serving'));
+
+/** The access gate of this configuration; undefined when nothing is configured (routes then check nothing). */
+function accessGate(access: AccessConfig, log: Logger): AccessGate | undefined {
+  const clients = new Set(access.apiKeys.map((k) => k.client));
+  log.info(
+    {
+      apiKeyClients: clients.size,
+      operators: new Set(access.apiKeys.filter((k) => k.role === 'operator').map((k) => k.client)).size,
+      requireApiKey: access.requireApiKey,
+      rateLimit: access.rateLimit ?? 'off',
+      corsOrigins: access.cors?.origins ?? 'off',
+    },
+    clients.size === 0 ? 'access control off: no API keys configured, every route is open' : 'access control on',
+  );
+  if (access.apiKeys.length === 0 && access.rateLimit === undefined && access.cors === undefined) return undefined;
+  return new AccessGate({
+    keys: access.apiKeys.length === 0 ? undefined : new ApiKeys(access.apiKeys),
+    requireApiKey: access.requireApiKey,
+    limiter: access.rateLimit === undefined ? undefined : new RateLimiter(access.rateLimit, () => performance.now()),
+    cors: access.cors === undefined ? undefined : new CorsPolicy(access.cors),
+  });
+}
 
 async function start(): Promise<void> {
   const pool = createPool({ connectionString: config.databaseUrl, max: config.databasePoolSize, applicationName: config.applicationId });
@@ -74,7 +97,8 @@ async function start(): Promise<void> {
   let engine: { counters: EngineCounters; tasks: readonly TaskStats[] } | undefined;
   let draining = false;
   const registry = createMetrics({ outbox: () => outbox, groupCommit: () => orders.writeStats, engine: () => engine, kafka: () => kafkaHealth, storeQueries: () => store.pending });
-  const http = new HttpServer({ host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes }, log);
+  const access = accessGate(config.access, log);
+  const http = new HttpServer({ host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes, ...(access === undefined ? {} : { access }) }, log);
   registerRoutes(http, {
     store: clusterStore,
     orders,

@@ -16,3 +16,16 @@ export function publishRequest(method: string, route: string, status: number, st
   const event: RequestEvent = { method, route, status, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
   httpRequestChannel.publish(event);
 }
+
+/** A request the access gate refused (src/http/access/), by reason; its answer is a request event too. */
+export interface RejectedEvent {
+  readonly reason: string;
+}
+
+export const httpRejectedChannel = channel('orders:http:rejected');
+
+export function publishRejected(reason: string): void {
+  if (!httpRejectedChannel.hasSubscribers) return;
+  const event: RejectedEvent = { reason };
+  httpRejectedChannel.publish(event);
+}
