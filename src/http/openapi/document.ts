@@ -5,6 +5,7 @@
 // coded error, so the document cannot drift from the server (the service would not
 // start, and test/http/openapi/document.test.ts fails first).
 import { EngineError, errorCodes, type ErrorCode } from '../../errors.js';
+import { API_KEY_HEADER, type Access } from '../access/index.js';
 import type { AllowedMethod } from '../route-table.js';
 import { CONTEXT_PATH, type RegisteredRoute } from '../server.js';
 import type { JsonSchema } from './json-schema.js';
@@ -17,7 +18,7 @@ export interface OpenApiDocument {
   readonly servers: readonly { readonly url: string; readonly description: string }[];
   readonly tags: readonly { readonly name: string; readonly description: string }[];
   readonly paths: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
-  readonly components: { readonly schemas: Readonly<Record<string, JsonSchema>> };
+  readonly components: { readonly schemas: Readonly<Record<string, JsonSchema>>; readonly securitySchemes: Readonly<Record<string, unknown>> };
 }
 
 const DESCRIPTION = [
@@ -25,9 +26,32 @@ const DESCRIPTION = [
   'Every error is `application/problem+json` (RFC 9457, schema Problem) with a stable `code`.',
   'Besides the answers listed per operation, a path answers any method it does not have with 405 (ORD_ERR_METHOD_NOT_ALLOWED, with `Allow`), and an unknown path 404 (ORD_ERR_ROUTE_NOT_FOUND).',
   `Every path also answers under ${CONTEXT_PATH}, the original service's context path (the second server).`,
+  'With API keys configured (docs/security.md), a route that needs one answers 401 without a valid `X-API-Key`, an operator route 403 to a client key, and a limited route 429 with `Retry-After` past its rate; a wrong key is refused on any route but the open ones. With CORS configured, a refused preflight (OPTIONS) answers 403 (ORD_ERR_CORS_REJECTED).',
 ].join('\n\n');
 
 const RETRY_AFTER: HeaderDoc = { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } };
+const CHALLENGE: HeaderDoc = { description: 'The API key scheme and its header.', schema: { type: 'string' } };
+
+/** Per declared access (src/http/access/gate.ts): the security requirement and the problems the gate can answer. */
+function security(access: Access | undefined): { requirement: Record<string, string[]>[]; problems: ErrorCode[] } {
+  switch (access) {
+    case 'open':
+      return { requirement: [], problems: [] };
+    case 'operator':
+      return { requirement: [{ ApiKey: [] }], problems: ['ORD_ERR_UNAUTHORIZED', 'ORD_ERR_FORBIDDEN', 'ORD_ERR_RATE_LIMITED'] };
+    case 'client':
+      return { requirement: [{ ApiKey: [] }], problems: ['ORD_ERR_UNAUTHORIZED', 'ORD_ERR_RATE_LIMITED'] };
+    case undefined:
+      // Optional: a key identifies the client for its rate limit; writes need one when REQUIRE_API_KEY=true.
+      return { requirement: [{}, { ApiKey: [] }], problems: ['ORD_ERR_UNAUTHORIZED', 'ORD_ERR_RATE_LIMITED'] };
+  }
+}
+
+const STATUS_HEADERS: Readonly<Record<number, Record<string, HeaderDoc>>> = {
+  401: { 'WWW-Authenticate': CHALLENGE },
+  429: { 'Retry-After': RETRY_AFTER },
+  503: { 'Retry-After': RETRY_AFTER },
+};
 
 const key = (method: AllowedMethod, pattern: string): `${AllowedMethod} ${string}` => `${method} ${pattern}`;
 const paramNames = (pattern: string): string[] => [...pattern.matchAll(/\/:(\w+)/g)].map((m) => m[1]!);
@@ -61,15 +85,15 @@ function response(doc: ResponseDoc, common: Readonly<Record<string, HeaderDoc>> 
 }
 
 /** The problem+json answers of an operation: one per status, naming its codes. */
-function problemResponses(op: OperationDoc): Map<number, Record<string, unknown>> {
+function problemResponses(op: OperationDoc, gate: readonly ErrorCode[]): Map<number, Record<string, unknown>> {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of new Set([...op.problems, ...EVERY_ROUTE])) {
+  for (const code of new Set([...op.problems, ...gate, ...EVERY_ROUTE])) {
     const status = errorCodes[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   const out = new Map<number, Record<string, unknown>>();
   for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
-    const h = headers({ ...op.headers, ...(status === 503 ? { 'Retry-After': RETRY_AFTER } : {}) });
+    const h = headers({ ...op.headers, ...STATUS_HEADERS[status] });
     out.set(status, {
       description: codes.map((c) => `${errorCodes[c].title} (${c})`).join('; '),
       ...(h === undefined ? {} : { headers: h }),
@@ -85,8 +109,9 @@ function problemResponses(op: OperationDoc): Map<number, Record<string, unknown>
 
 function operation(route: RegisteredRoute, op: OperationDoc): Record<string, unknown> {
   const responses: Record<string, Record<string, unknown>> = {};
+  const gate = security(route.access);
   for (const [status, doc] of Object.entries(op.responses)) responses[status] = response(doc, op.headers);
-  for (const [status, problem] of problemResponses(op)) {
+  for (const [status, problem] of problemResponses(op, gate.problems)) {
     const own = responses[status];
     // A status with an answer of its own (readiness' 503 DOWN) gets the problem as a second media type.
     responses[status] =
@@ -102,6 +127,7 @@ function operation(route: RegisteredRoute, op: OperationDoc): Record<string, unk
     ...(op.description === undefined ? {} : { description: op.description }),
     ...(op.parameters === undefined ? {} : { parameters: op.parameters.map((p) => ({ ...p, ...(p.in === 'path' ? { required: true } : {}) })) }),
     ...(op.requestBody === undefined ? {} : { requestBody: { ...(op.requestBody.description === undefined ? {} : { description: op.requestBody.description }), required: true, content: content(op.requestBody.content) } }),
+    security: gate.requirement,
     responses: sorted,
   };
 }
@@ -133,6 +159,11 @@ export function buildOpenApiDocument(routes: readonly RegisteredRoute[], version
     ],
     tags: Object.values(TAGS).map((t) => ({ ...t })),
     paths,
-    components: { schemas: componentSchemas },
+    components: {
+      schemas: componentSchemas,
+      securitySchemes: {
+        ApiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: `An API key from the service's configuration (docs/security.md); the header is ${API_KEY_HEADER} in any case.` },
+      },
+    },
   };
 }

@@ -29,6 +29,8 @@ function collect(value: unknown, key: string, at = '#', out: [string, unknown][]
   return out;
 }
 
+const status401 = (op: { responses: Record<string, unknown> }): boolean => op.responses['401'] !== undefined;
+
 describe('the document of the service\'s routes', () => {
   it('is valid OpenAPI 3.1 by the official schema', { timeout: 30_000 }, async () => {
     const result = await new Validator().validate(structuredClone(doc) as unknown as Record<string, unknown>);
@@ -45,6 +47,16 @@ describe('the document of the service\'s routes', () => {
     for (const name of ['GET /api/orders', 'POST /api/orders', 'GET /api/orders/{id}', 'PUT /api/orders/{id}', 'DELETE /api/orders/{id}', 'GET /api/orders/customer/{customerId}', 'POST /api/orders/generate', 'GET /api/orders/store', 'GET /api/orders/store/{id}', 'GET /v3/api-docs']) {
       expect(documented).toContain(name);
     }
+  });
+
+  it('says who may call each route as the registration declares it: probes and metrics open, generate for operators', () => {
+    const securityOf = (path: string, method: string): unknown => (doc.paths[path]![method] as { security: unknown }).security;
+    expect(securityOf('/actuator/health/readiness', 'get')).toEqual([]);
+    expect(securityOf('/actuator/prometheus', 'get')).toEqual([]);
+    expect(securityOf('/api/orders/generate', 'post')).toEqual([{ ApiKey: [] }]);
+    expect(Object.keys((doc.paths['/api/orders/generate']!.post as { responses: object }).responses)).toEqual(expect.arrayContaining(['401', '403', '429']));
+    expect(securityOf('/api/orders', 'post')).toEqual([{}, { ApiKey: [] }]);
+    expect(Object.keys((doc.paths['/actuator/health/liveness']!.get as { responses: object }).responses)).not.toContain('401');
   });
 
   it('takes its version from package.json and names both servers', () => {
@@ -74,6 +86,7 @@ describe('the document of the service\'s routes', () => {
           for (const code of codes) expect(errorCodes[code as keyof typeof errorCodes].status, `${method} ${path} ${status} ${code}`).toBe(Number(status));
           if (status === '503') expect(res.headers, `${method} ${path}`).toHaveProperty('Retry-After');
         }
+        if (status401(op)) expect(op.responses['401']!.headers, `${method} ${path}`).toHaveProperty('WWW-Authenticate');
         // Every route can be shut down on and can fail: 503 and 500 are always listed.
         expect(Object.keys(op.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['400', '500', '503']));
       }
@@ -82,7 +95,7 @@ describe('the document of the service\'s routes', () => {
 });
 
 describe('a route and its description that disagree', () => {
-  const route = (method: RegisteredRoute['method'], pattern: string, body = false): RegisteredRoute => ({ method, pattern, body });
+  const route = (method: RegisteredRoute['method'], pattern: string, body = false): RegisteredRoute => ({ method, pattern, body, access: undefined });
   const get: OperationDoc = { operationId: 'x', tag: 'orders', summary: 'x', responses: { 200: { description: 'ok' } }, problems: [] };
   const build = (rs: RegisteredRoute[], docs: Record<string, OperationDoc>): OpenApiDocument => buildOpenApiDocument(rs, '1.0.0', docs);
 
