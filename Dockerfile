@@ -5,13 +5,14 @@
 # and runs as the unprivileged `node` user. Sized for a 2-core / 2 GiB pod.
 
 FROM node:20-bookworm AS build
-# The image's Node lives in /usr/local (the repo's .npmrc points at Debian's /usr).
-ENV npm_config_nodedir=/usr/local
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ libssl-dev libsasl2-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json .npmrc binding.gyp ./
+# .npmrc runs native builds through scripts/node-gyp.js: the image's Node in /usr/local
+# has its headers in /usr/local/include/node, so nothing is downloaded.
+COPY scripts/node-gyp.js ./scripts/node-gyp.js
 COPY native ./native
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
