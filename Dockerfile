@@ -10,9 +10,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json .npmrc binding.gyp ./
-# .npmrc runs native builds through scripts/node-gyp.js: the image's Node in /usr/local
-# has its headers in /usr/local/include/node, so nothing is downloaded.
-COPY scripts/node-gyp.js ./scripts/node-gyp.js
+# Native builds run scripts/node-gyp-headers' node-gyp (a file: dependency): the image's
+# Node in /usr/local has its headers in /usr/local/include/node, so nothing is downloaded.
+COPY scripts/node-gyp-headers ./scripts/node-gyp-headers
 COPY native ./native
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
