@@ -13,8 +13,10 @@ import { JOIN_INPUTS, TOPIC_ORDERS, repartitionTopic } from '../kafka/topics.js'
 import type { Logger } from '../logger.js';
 import type { TaskStats } from '../stream/protocol.js';
 import { ChangelogReader } from './changelog-reader.js';
+import { CommitTimings } from './commit-timings.js';
 import { newCounters, type EngineCounters } from './counters.js';
 import { EngineLifecycle, type EngineState, type TaskInfo } from './engine-state.js';
+import type { EngineStats, ThreadTaskStats } from './engine-stats.js';
 import { GroupConsumer } from './group-consumer.js';
 import { StreamLoop } from './stream-loop.js';
 import type { StreamThreads } from './stream-threads.js';
@@ -22,6 +24,7 @@ import { TaskManager } from './task-manager.js';
 
 export type { EngineCounters } from './counters.js';
 export type { EngineState, TaskInfo } from './engine-state.js';
+export type { EngineStats } from './engine-stats.js';
 
 export interface EngineEvents {
   onTasksChanged(state: EngineState, tasks: readonly TaskInfo[]): void;
@@ -67,6 +70,7 @@ export class StreamEngine {
   #rejoinBy: number | undefined;
   #peers = 0;
   readonly counters: EngineCounters;
+  readonly #timings = new CommitTimings();
 
   private constructor(
     config: Config,
@@ -95,6 +99,7 @@ export class StreamEngine {
       log,
       { threads, consumer: parts.consumer, producer: parts.producer, tasks: this.#tasks, sources: sourceTopics(config) },
       this.counters,
+      this.#timings,
       {
         changed: () => this.#settle(),
         rebalanced: () => {
@@ -255,10 +260,21 @@ export class StreamEngine {
     this.#events.onFatal(err instanceof Error ? err : new Error(String(err)));
   }
 
-  async stats(): Promise<TaskStats[]> {
+  /** Counters, every task's stats (asked of the stream threads), restores, consumer lag, and the commit timings taken since the last call. */
+  async stats(): Promise<EngineStats> {
     this.counters.restored = this.#reader.restoredTotal;
-    const perThread = await Promise.all(Array.from({ length: this.#threads.size }, (_, t) => this.#threads.runOnThread<TaskStats[]>(t, { type: 'stats' })));
-    return perThread.flat().sort((a, b) => a.partition - b.partition);
+    const perThread = await Promise.all(
+      Array.from({ length: this.#threads.size }, async (_, thread) =>
+        (await this.#threads.runOnThread<TaskStats[]>(thread, { type: 'stats' })).map((t): ThreadTaskStats => ({ ...t, thread })),
+      ),
+    );
+    return {
+      counters: structuredClone(this.counters),
+      tasks: perThread.flat().sort((a, b) => a.partition - b.partition),
+      restores: this.#reader.restores(),
+      consumerLag: this.#consumer.lag(),
+      commitSeconds: this.#timings.take(),
+    };
   }
 
   /** Commits, closes every task clean, leaves the group. */
