@@ -39,6 +39,9 @@ export interface EngineOptions {
   readonly health: KafkaHealth;
 }
 
+/** The least time a member without an assignment waits for one before it runs with no tasks. */
+const JOIN_GRACE_MS = 15_000;
+
 export function sourceTopics(config: Pick<Config, 'applicationId' | 'repartitionInputs'>): string[] {
   const repartition = config.repartitionInputs ? JOIN_INPUTS.map((input) => repartitionTopic(config.applicationId, input)) : [];
   return [...JOIN_INPUTS, TOPIC_ORDERS, ...repartition];
@@ -69,6 +72,14 @@ export class StreamEngine {
    */
   #rejoinBy: number | undefined;
   #peers = 0;
+  /**
+   * Whether the group has told this member what it has (its first assignment). Until
+   * then the member has no tasks only because nobody has assigned any yet: without
+   * this, the engine went RUNNING with no tasks a moment after start, and readiness
+   * said UP before the instance had joined the group or restored anything.
+   */
+  #joined = false;
+  readonly #startedAt = Date.now();
   readonly counters: EngineCounters;
   readonly #timings = new CommitTimings();
 
@@ -103,6 +114,7 @@ export class StreamEngine {
       {
         changed: () => this.#settle(),
         rebalanced: () => {
+          this.#joined = true;
           if (this.#rejoinBy !== undefined) this.#rejoined('the group has reassigned this instance\'s tasks');
         },
         threadReplaced: async (thread) => this.#events.onQueryPort(thread, await this.#threads.queryPort(thread)),
@@ -178,6 +190,12 @@ export class StreamEngine {
    * it what it has.
    */
   #checkIsolation(): void {
+    // A member the group gives nothing (more instances than partitions) may never hear
+    // of an assignment: after this long it counts as joined with no tasks.
+    if (!this.#joined && Date.now() - this.#startedAt > Math.max(JOIN_GRACE_MS, this.#sessionTimeoutMs)) {
+      this.#joined = true;
+      this.#log.info({ afterMs: Date.now() - this.#startedAt }, 'no assignment from the group yet: running with no tasks until one comes');
+    }
     const { up, since } = this.#health.snapshot();
     // Half the session: the outage began up to a probe round before it was seen, and
     // the others take the tasks over once the session has ended. Alone (no other live
@@ -247,7 +265,7 @@ export class StreamEngine {
   }
 
   #target(): 'REBALANCING' | 'RUNNING' {
-    return this.#loop.rebalancing || this.#isolated ? 'REBALANCING' : 'RUNNING';
+    return !this.#joined || this.#loop.rebalancing || this.#isolated ? 'REBALANCING' : 'RUNNING';
   }
 
   #publishTasks(): void {

@@ -36,8 +36,9 @@ const taskId = (partition: number): string => `0_${partition}`;
 /**
  * Ready when the engine is RUNNING and every active task of this instance is restored and
  * running (standbys are warm copies of other instances' tasks: not this one's to wait
- * for). The engine is RUNNING only then (engine.ts): REBALANCING while a task is being
- * created or restored, or Kafka is out of reach for longer than half the session.
+ * for). The engine is RUNNING only then (engine.ts): REBALANCING until the group's first
+ * assignment, while a task is being created or restored, or while Kafka is out of reach
+ * for longer than half the session.
  */
 export function streamsReady(state: EngineState, tasks: Iterable<TaskInfo>): boolean {
   if (state !== 'RUNNING') return false;
