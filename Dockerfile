@@ -8,13 +8,14 @@
 ARG NODE_MAJOR=20
 
 FROM node:${NODE_MAJOR}-bookworm AS build
-# The image's Node lives in /usr/local (the repo's .npmrc points at Debian's /usr).
-ENV npm_config_nodedir=/usr/local
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ libssl-dev libsasl2-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json .npmrc binding.gyp ./
+# Native builds run scripts/node-gyp-headers' node-gyp (a file: dependency): the image's
+# Node in /usr/local has its headers in /usr/local/include/node, so nothing is downloaded.
+COPY scripts/node-gyp-headers ./scripts/node-gyp-headers
 COPY native ./native
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./

@@ -89,6 +89,8 @@ export interface Config {
   readonly instanceTtlMs: number;
   /** A store read forwarded to another instance that has not answered in this long gets a 503. */
   readonly storeForwardTimeoutMs: number;
+  /** Readiness: how long the Postgres check may take before the db component is DOWN. */
+  readonly healthDbTimeoutMs: number;
   readonly logLevel: (typeof logLevels)[number];
   /** API keys, rate limits and CORS (src/http/access/, docs/security.md). */
   readonly access: AccessConfig;
@@ -145,6 +147,7 @@ const settings: readonly Setting<Exclude<keyof Config, Derived> | AccessSettingK
   { env: 'INSTANCE_HEARTBEAT_MS', key: 'instanceHeartbeatMs', schema: int(100, 60_000), default: 2000 },
   { env: 'INSTANCE_TTL_MS', key: 'instanceTtlMs', schema: int(300, 600_000), default: 6000 },
   { env: 'STORE_FORWARD_TIMEOUT_MS', key: 'storeForwardTimeoutMs', schema: int(10, 60_000), default: 2000 },
+  { env: 'HEALTH_DB_TIMEOUT_MS', key: 'healthDbTimeoutMs', schema: int(10, 60_000), default: 1000 },
   { env: 'LOG_LEVEL', key: 'logLevel', schema: { enum: logLevels }, default: 'info' },
   ...accessSettings,
 ];

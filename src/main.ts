@@ -169,9 +169,9 @@ async function main(): Promise<void> {
     httpThread.sendOutboxStats(kafka.outboxStats);
     httpThread.send({ type: 'kafka-health', health: health.snapshot() });
     void engine.stats().then(
-      (tasks) => {
-        httpThread.send({ type: 'engine-stats', counters: structuredClone(engine.counters), tasks });
-        if (++statsRound % 30 === 0) log.info({ counters: engine.counters, tasks }, 'stream engine stats');
+      (stats) => {
+        httpThread.send({ type: 'engine-stats', stats });
+        if (++statsRound % 30 === 0) log.info({ counters: stats.counters, tasks: stats.tasks, restores: stats.restores }, 'stream engine stats');
       },
       () => undefined,
     );

@@ -3,13 +3,11 @@
 import client from 'prom-client';
 import { httpRejectedChannel, httpRequestChannel, type RejectedEvent, type RequestEvent } from './http/observe.js';
 import type { KafkaHealthSnapshot } from './kafka/kafka-health.js';
-import type { TaskStats } from './stream/protocol.js';
-import type { EngineCounters } from './engine/counters.js';
+import { registerStreamMetrics, type StreamMetricSources } from './stream-metrics.js';
 
-export interface MetricSources {
+export interface MetricSources extends StreamMetricSources {
   outbox(): { published: number; failures: number; orphansFound: number; orphansLanded: number; orphansRepublished: number } | undefined;
   groupCommit(): { batches: number; items: number; writes: number; queued: number; inFlight: number };
-  engine(): { counters: EngineCounters; tasks: readonly TaskStats[] } | undefined;
   kafka(): KafkaHealthSnapshot | undefined;
   /** Store queries waiting for a stream thread's answer. */
   storeQueries(): number;
@@ -73,7 +71,6 @@ export function createMetrics(sources: MetricSources): client.Registry {
   counterFrom('kafka_streams_process_total', 'Records processed by the stream tasks', () => sources.engine()?.counters.processed);
   counterFrom('kafka_streams_skipped_records_total', 'Records sent to the DLQ instead of processed', () => sources.engine()?.counters.skipped);
   counterFrom('kafka_streams_commit_total', 'Committed transactions of the stream engine', () => sources.engine()?.counters.commits);
-  counterFrom('kafka_streams_commit_latency_seconds_total', 'Time spent committing', () => sources.engine()?.counters.commitSeconds);
   const phases = new client.Counter({
     name: 'kafka_streams_commit_phase_seconds_total',
     help: 'Commit time by phase: prepare (cache flush, changelog), transaction (acks, offsets, commit), postCommit (RocksDB, checkpoint)',
@@ -137,32 +134,6 @@ export function createMetrics(sources: MetricSources): client.Registry {
   labelled('kafka_client_errors_total', 'librdkafka error events by client and error', 'client_error', () => sources.kafka()?.errors);
   gaugeFrom('kafka_broker_up', 'Whether the kafka thread reaches a broker (its metadata probe answered)', () => (sources.kafka()?.up === false ? 0 : 1));
   gaugeFrom('orders_store_queries_pending', 'Store queries waiting for a stream thread', () => sources.storeQueries());
-  const perTask = (name: string, help: string, read: (t: TaskStats) => number): void => {
-    new client.Gauge({
-      name,
-      help,
-      labelNames: ['partition'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const t of sources.engine()?.tasks ?? []) this.set({ partition: String(t.partition) }, read(t));
-      },
-    });
-  };
-  new client.Gauge({
-    name: 'kafka_streams_task',
-    help: 'Tasks of this instance by partition and state (RESTORING, RUNNING, STANDBY): 1 per task',
-    labelNames: ['partition', 'state'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const t of sources.engine()?.tasks ?? []) this.set({ partition: String(t.partition), state: t.state }, 1);
-    },
-  });
-  perTask('orders_store_bytes', 'Approximate RocksDB size of the task stores', (t) => t.storeBytes);
-  perTask('orders_store_cache_entries', 'Entries in the task cache slice', (t) => t.cacheEntries);
-  perTask('orders_store_cache_hit_ratio', 'Cache hits / (hits + misses) of the task slice', (t) =>
-    t.cacheHits + t.cacheMisses === 0 ? 0 : t.cacheHits / (t.cacheHits + t.cacheMisses),
-  );
+  registerStreamMetrics(registry, sources);
   return registry;
 }

@@ -60,6 +60,7 @@ describe('loadConfig', () => {
       instanceHeartbeatMs: 2000,
       instanceTtlMs: 6000,
       storeForwardTimeoutMs: 2000,
+      healthDbTimeoutMs: 1000,
       logLevel: 'info',
       access: { apiKeys: [], requireApiKey: false, rateLimit: undefined, cors: undefined },
     });
@@ -92,6 +93,7 @@ describe('loadConfig', () => {
     ['APPLICATION_SERVER', '[fd00::7]:18282', 'applicationServer', '[fd00::7]:18282'],
     ['INSTANCE_HEARTBEAT_MS', '500', 'instanceHeartbeatMs', 500],
     ['INSTANCE_TTL_MS', '9000', 'instanceTtlMs', 9000],
+    ['HEALTH_DB_TIMEOUT_MS', '250', 'healthDbTimeoutMs', 250],
     ['STORE_FORWARD_TIMEOUT_MS', '750', 'storeForwardTimeoutMs', 750],
   ])('reads %s=%s into %s, coerced to its type', (name, value, key, expected) => {
     expect(loadConfig({ [name]: value })[key as keyof ReturnType<typeof loadConfig>]).toStrictEqual(expected);

@@ -22,8 +22,10 @@ import { ClusterStore } from './cluster-store.js';
 import { DEFAULT_FORWARDER_LIMITS, StoreForwarder } from './store-forwarder.js';
 import { StoreQueries } from './store-queries.js';
 import { CacheReader } from '../state/cache.js';
-import type { EngineCounters } from '../engine/counters.js';
-import type { TaskStats } from '../stream/protocol.js';
+import type { EngineStats } from '../engine/engine-stats.js';
+import { DbHealth } from './db-health.js';
+import { acceptingHealth, kafkaHealth as kafkaComponent, streamsHealth } from './health.js';
+import { publishCommits } from './observe.js';
 import type { HttpThreadData, HttpToMain, MainToHttp } from './protocol.js';
 import { registerRoutes } from './routes.js';
 import { HttpServer } from './server.js';
@@ -94,9 +96,19 @@ async function start(): Promise<void> {
   const clusterStore = new ClusterStore(store, forwarder.forward, { selfId: config.instanceId, numPartitions: config.numPartitions });
   let outbox: OutboxStats | undefined;
   let kafkaHealth: KafkaHealthSnapshot | undefined;
-  let engine: { counters: EngineCounters; tasks: readonly TaskStats[] } | undefined;
+  let engine: EngineStats | undefined;
   let draining = false;
-  const registry = createMetrics({ outbox: () => outbox, groupCommit: () => orders.writeStats, engine: () => engine, kafka: () => kafkaHealth, storeQueries: () => store.pending });
+  const registry = createMetrics({
+    outbox: () => outbox,
+    groupCommit: () => orders.writeStats,
+    engine: () => engine,
+    state: () => store.state,
+    kafka: () => kafkaHealth,
+    storeQueries: () => store.pending,
+  });
+  // Readiness' Postgres check on a connection of its own (db-health.ts).
+  const healthPool = createPool({ connectionString: config.databaseUrl, max: 1, applicationName: `${config.applicationId}-health` });
+  const dbHealth = new DbHealth(() => healthPool.query('select 1'), { timeoutMs: config.healthDbTimeoutMs });
   const access = accessGate(config.access, log);
   const http = new HttpServer({ host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes, ...(access === undefined ? {} : { access }) }, log);
   registerRoutes(http, {
@@ -105,12 +117,13 @@ async function start(): Promise<void> {
     generator,
     health: {
       async readiness() {
-        const db = await pool.query('select 1').then(
-          () => true,
-          () => false,
-        );
-        // Kafka: the kafka thread's broker probe (kafka-health.ts), not merely "started".
-        return { db, kafka: kafkaHealth?.up === true, streams: store.ready, accepting: !draining };
+        return {
+          db: await dbHealth.check(),
+          // The kafka thread's broker probe (kafka-health.ts), not merely "started".
+          kafka: kafkaComponent(kafkaHealth),
+          streams: streamsHealth(store.state, store.tasks, engine?.restores ?? []),
+          accepting: acceptingHealth(draining),
+        };
       },
     },
     registry,
@@ -132,7 +145,8 @@ async function start(): Promise<void> {
         clusterStore.updatePeers(msg.instances);
         break;
       case 'engine-stats':
-        engine = { counters: msg.counters, tasks: msg.tasks };
+        engine = msg.stats;
+        publishCommits(msg.stats.commitSeconds);
         break;
       case 'kafka-health':
         kafkaHealth = msg.health;
@@ -145,7 +159,7 @@ async function start(): Promise<void> {
         http.close();
         void (async () => {
           await generator.drain();
-          await pool.end();
+          await Promise.all([pool.end(), healthPool.end()]);
           store.close();
           forwarder.close();
           post({ type: 'closed' });

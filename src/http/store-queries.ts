@@ -14,6 +14,7 @@ import { partitionFor } from '../kafka/partitioner.js';
 import type { CacheReader } from '../state/cache.js';
 import type { QueryRequest, QueryResponse } from '../stream/protocol.js';
 import type { EngineState, TaskInfo } from '../engine/engine-state.js';
+import { streamsReady } from './health.js';
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
@@ -95,9 +96,14 @@ export class StoreQueries {
     this.#tasks = new Map(tasks.map((t) => [t.partition, t]));
   }
 
+  /** Every active task restored and running (health.ts). */
   get ready(): boolean {
-    // Standbys are warm copies of other instances' tasks: not this instance's to wait for.
-    return this.#state === 'RUNNING' && [...this.#tasks.values()].every((t) => t.state === 'RUNNING' || t.state === 'STANDBY');
+    return streamsReady(this.#state, this.#tasks.values());
+  }
+
+  /** This instance's tasks as last reported. */
+  get tasks(): readonly TaskInfo[] {
+    return [...this.#tasks.values()];
   }
 
   /** This instance's task of `partition`, if it has one. */
