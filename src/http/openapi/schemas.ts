@@ -96,7 +96,11 @@ const health: JsonSchema = {
   required: ['status', 'components'],
   properties: {
     status: { enum: ['UP', 'DOWN'] },
-    components: { type: 'object', additionalProperties: { type: 'object', required: ['status'], properties: { status: { enum: ['UP', 'DOWN'] } } } },
+    components: {
+      type: 'object',
+      description: 'One per dependency (db, kafka, streams, accepting), with what it last showed.',
+      additionalProperties: { type: 'object', required: ['status'], properties: { status: { enum: ['UP', 'DOWN'] }, details: { type: 'object' } } },
+    },
   },
 };
 
