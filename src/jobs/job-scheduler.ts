@@ -20,11 +20,9 @@ import { recordRun } from './job-status.js';
 import type { JobResult, ScheduledJob } from './scheduled-job.js';
 
 export interface JobSchedulerOptions {
-  readonly connectionString: string;
   /** Prefix of the queue names (APPLICATION_ID): services sharing a database keep their own jobs. */
   readonly queuePrefix: string;
   readonly instanceId: string;
-  readonly applicationName: string;
 }
 
 /** What this instance knows of a job: its own runs, and the last gauges it measured. */
@@ -46,6 +44,7 @@ export interface JobStats {
 
 // A run on a dead instance holds its slot this long at most.
 const EXPIRE_SECONDS = 15 * 60;
+const DEADLOCK_DETECTED = '40P01';
 
 interface Entry {
   readonly job: ScheduledJob;
@@ -65,15 +64,15 @@ const slotOf = (now: number, periodMs: number): number => Math.floor(now / perio
 
 export class JobScheduler {
   readonly #boss: PgBoss;
-  readonly #statusPool: pg.Pool;
+  readonly #pool: pg.Pool;
   readonly #options: JobSchedulerOptions;
   readonly #log: Logger;
   readonly #entries: Entry[];
   #stopping = false;
 
-  private constructor(boss: PgBoss, statusPool: pg.Pool, jobs: readonly ScheduledJob[], options: JobSchedulerOptions, log: Logger) {
+  private constructor(boss: PgBoss, pool: pg.Pool, jobs: readonly ScheduledJob[], options: JobSchedulerOptions, log: Logger) {
     this.#boss = boss;
-    this.#statusPool = statusPool;
+    this.#pool = pool;
     this.#options = options;
     this.#log = log;
     this.#entries = jobs.map((job) => ({
@@ -90,16 +89,18 @@ export class JobScheduler {
     }));
   }
 
-  /** Starts pg-boss (creating or migrating its schema), the queues, the workers and the offers. */
-  static async start(jobs: readonly ScheduledJob[], statusPool: pg.Pool, options: JobSchedulerOptions, log: Logger): Promise<JobScheduler> {
+  /**
+   * Starts pg-boss (creating or migrating its schema), the queues, the workers and the
+   * offers. pg-boss works through `pool` (the jobs' own, 3 connections do: a run's
+   * transaction, pg-boss' polls, a status write); the caller closes it after stop().
+   */
+  static async start(jobs: readonly ScheduledJob[], pool: pg.Pool, options: JobSchedulerOptions, log: Logger): Promise<JobScheduler> {
     for (const job of jobs) {
       if (job.periodMs < 1000 || job.periodMs % 1000 !== 0) throw new RangeError(`job ${job.name}: period ${job.periodMs} ms is not a whole number of seconds`);
     }
     const boss = new PgBoss({
-      connectionString: options.connectionString,
+      db: { executeSql: (text, values) => pool.query(text, values) },
       schema: 'pgboss',
-      max: 2,
-      application_name: options.applicationName,
       // No cron: offers are throttled sends (any period in seconds, not only minutes).
       schedule: false,
       supervise: true,
@@ -107,7 +108,7 @@ export class JobScheduler {
     // pg-boss reports its own failures (a maintenance query while Postgres is away) here.
     boss.on('error', (err) => log.warn({ err }, 'job scheduler (pg-boss) error'));
     await boss.start();
-    const scheduler = new JobScheduler(boss, statusPool, jobs, options, log);
+    const scheduler = new JobScheduler(boss, pool, jobs, options, log);
     try {
       for (const entry of scheduler.#entries) await scheduler.#startEntry(entry);
     } catch (err) {
@@ -119,7 +120,7 @@ export class JobScheduler {
 
   async #startEntry(entry: Entry): Promise<void> {
     const { job, queue } = entry;
-    await this.#boss.createQueue(queue, { name: queue, policy: 'singleton', retryLimit: 0, expireInSeconds: EXPIRE_SECONDS });
+    await this.#createQueue(queue);
     // Polling a few times per period: a run starts soon after its slot opens.
     const pollingIntervalSeconds = Math.min(2, Math.max(0.5, job.periodMs / 1000 / 10));
     await this.#boss.work(queue, { batchSize: 1, pollingIntervalSeconds }, async () => this.#run(entry));
@@ -132,6 +133,24 @@ export class JobScheduler {
     };
     entry.timer = setInterval(offer, everyMs);
     offer();
+  }
+
+  /**
+   * Creates the queue if it does not exist. pg-boss creates a queue's partition table
+   * and attaches it to its job table in one function: two instances starting together
+   * deadlock there (seen in the two-instance test), and Postgres aborts one of them.
+   * That one tries again and finds the queue made.
+   */
+  async #createQueue(queue: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#boss.createQueue(queue, { name: queue, policy: 'singleton', retryLimit: 0, expireInSeconds: EXPIRE_SECONDS });
+        return;
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== DEADLOCK_DETECTED || attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
+      }
+    }
   }
 
   async #offer(entry: Entry): Promise<void> {
@@ -162,7 +181,7 @@ export class JobScheduler {
     const ms = Date.now() - startedAt.getTime();
     if (error !== undefined) this.#log.warn({ err: error, job: job.name, ms }, 'scheduled job failed; the next period runs it again');
     else this.#log.info({ job: job.name, ms, ...result }, 'scheduled job done');
-    await recordRun(this.#statusPool, { name: job.name, instanceId: this.#options.instanceId, startedAt, result, error: error?.message }).catch((err: unknown) =>
+    await recordRun(this.#pool, { name: job.name, instanceId: this.#options.instanceId, startedAt, result, error: error?.message }).catch((err: unknown) =>
       this.#log.warn({ err, job: job.name }, 'could not record the job run in job_status'),
     );
     if (error !== undefined) throw error; // pg-boss marks the job failed
@@ -184,7 +203,7 @@ export class JobScheduler {
     }));
   }
 
-  /** Stops offering, lets a run in progress finish (up to 10 s), and closes pg-boss' pool. */
+  /** Stops offering and lets a run in progress finish (up to 10 s). */
   async stop(): Promise<void> {
     this.#stopping = true;
     for (const e of this.#entries) clearInterval(e.timer);
