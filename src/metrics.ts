@@ -5,6 +5,8 @@ import { httpRequestChannel, type RequestEvent } from './http/observe.js';
 import type { KafkaHealthSnapshot } from './kafka/kafka-health.js';
 import type { TaskStats } from './stream/protocol.js';
 import type { EngineCounters } from './engine/counters.js';
+import type { JobStats } from './jobs/job-scheduler.js';
+import { registerJobMetrics } from './jobs/job-metrics.js';
 
 export interface MetricSources {
   outbox(): { published: number; failures: number; orphansFound: number; orphansLanded: number; orphansRepublished: number } | undefined;
@@ -13,6 +15,8 @@ export interface MetricSources {
   kafka(): KafkaHealthSnapshot | undefined;
   /** Store queries waiting for a stream thread's answer. */
   storeQueries(): number;
+  /** The scheduled jobs as this instance sees them (src/jobs/); undefined while not started or disabled. */
+  jobs?(): readonly JobStats[] | undefined;
 }
 
 export function createMetrics(sources: MetricSources): client.Registry {
@@ -154,5 +158,6 @@ export function createMetrics(sources: MetricSources): client.Registry {
   perTask('orders_store_cache_hit_ratio', 'Cache hits / (hits + misses) of the task slice', (t) =>
     t.cacheHits + t.cacheMisses === 0 ? 0 : t.cacheHits / (t.cacheHits + t.cacheMisses),
   );
+  registerJobMetrics(registry, () => sources.jobs?.());
   return registry;
 }

@@ -25,6 +25,9 @@ import { registerStoreRoutes } from './store-routes.js';
 import { StoreQueries } from './store-queries.js';
 import { CacheReader } from '../state/cache.js';
 import type { EngineCounters } from '../engine/counters.js';
+import type { JobStats } from '../jobs/job-scheduler.js';
+import { jobSettings } from '../jobs/jobs.js';
+import { registerJobRoutes } from './job-routes.js';
 import type { TaskStats } from '../stream/protocol.js';
 import type { HttpThreadData, HttpToMain, MainToHttp } from './protocol.js';
 import { HttpServer } from './server.js';
@@ -74,11 +77,20 @@ async function start(): Promise<void> {
   let outbox: OutboxStats | undefined;
   let kafkaHealth: KafkaHealthSnapshot | undefined;
   let engine: { counters: EngineCounters; tasks: readonly TaskStats[] } | undefined;
+  let jobs: readonly JobStats[] | undefined;
   let draining = false;
-  const registry = createMetrics({ outbox: () => outbox, groupCommit: () => orders.writeStats, engine: () => engine, kafka: () => kafkaHealth, storeQueries: () => store.pending });
+  const registry = createMetrics({
+    outbox: () => outbox,
+    groupCommit: () => orders.writeStats,
+    engine: () => engine,
+    kafka: () => kafkaHealth,
+    storeQueries: () => store.pending,
+    jobs: () => jobs,
+  });
   const http = new HttpServer({ host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes }, log);
   registerStoreRoutes(http, clusterStore, { instanceId: config.instanceId, numPartitions: config.numPartitions });
   registerOrderRoutes(http, orders, generator);
+  registerJobRoutes(http, { instanceId: config.instanceId, enabled: config.jobsEnabled, settings: jobSettings(config), pool, local: () => jobs });
   registerActuatorRoutes(
     http,
     {
@@ -113,6 +125,9 @@ async function start(): Promise<void> {
         break;
       case 'kafka-health':
         kafkaHealth = msg.health;
+        break;
+      case 'jobs-stats':
+        jobs = msg.jobs;
         break;
       case 'query-port':
         store.replacePort(msg.thread, msg.port);
