@@ -11,6 +11,8 @@ const timestampExtractors = ['record', 'wallclock'] as const;
 const groupProtocols = ['consumer', 'classic'] as const;
 const commitModes = ['adaptive', 'fixed'] as const;
 export type CommitMode = (typeof commitModes)[number];
+const outboxRetentionModes = ['delete', 'archive'] as const;
+export type OutboxRetentionMode = (typeof outboxRetentionModes)[number];
 
 export interface Config {
   readonly port: number;
@@ -77,6 +79,23 @@ export interface Config {
   readonly outboxRelayEnabled: boolean;
   /** A relay's claim older than this may be settled by another instance (its records checked on the topic). */
   readonly outboxLeaseMs: number;
+  /** Whether this instance takes part in the scheduled jobs (src/jobs/): each run happens once across all instances that do. */
+  readonly jobsEnabled: boolean;
+  /** The stuck-order job runs once per this period (aligned to multiples of it since the epoch: every minute on the minute by default). */
+  readonly stuckOrdersPeriodMs: number;
+  /** An order still NEW this long after its last change is republished. */
+  readonly stuckOrdersAgeMs: number;
+  /** Orders republished per run at most; the rest wait for the next run. */
+  readonly stuckOrdersBatchSize: number;
+  /** What happens to sent outbox rows past their retention: deleted, or moved to outbox_archive. */
+  readonly outboxRetentionMode: OutboxRetentionMode;
+  /** Sent outbox rows are kept this long after they were sent. */
+  readonly outboxRetentionMs: number;
+  readonly outboxRetentionPeriodMs: number;
+  /** Rows removed per statement (each its own short transaction). */
+  readonly outboxRetentionBatchSize: number;
+  /** Rows removed per run at most; a larger backlog goes over several runs. */
+  readonly outboxRetentionMaxRowsPerRun: number;
   /**
    * host:port at which other instances reach this one's HTTP API (Kafka Streams'
    * application.server). Unset: HOST (or the hostname when HOST is a wildcard) and the
@@ -142,6 +161,17 @@ const settings: readonly Setting<Exclude<keyof Config, Derived> | AccessSettingK
   { env: 'OUTBOX_POLL_MS', key: 'outboxPollMs', schema: int(10, 60_000), default: 1000 },
   { env: 'OUTBOX_RELAY_ENABLED', key: 'outboxRelayEnabled', schema: { type: 'boolean' }, default: true },
   { env: 'OUTBOX_LEASE_MS', key: 'outboxLeaseMs', schema: int(4000, 3_600_000), default: 60_000 },
+  // The original runs its republish job every minute for orders NEW for 5 minutes.
+  // Periods are whole seconds, at most 12 h (src/jobs/job-scheduler.ts).
+  { env: 'JOBS_ENABLED', key: 'jobsEnabled', schema: { type: 'boolean' }, default: true },
+  { env: 'STUCK_ORDERS_PERIOD_MS', key: 'stuckOrdersPeriodMs', schema: { ...int(1000, 43_200_000), multipleOf: 1000 }, default: 60_000 },
+  { env: 'STUCK_ORDERS_AGE_MS', key: 'stuckOrdersAgeMs', schema: int(1000, 2_592_000_000), default: 300_000 },
+  { env: 'STUCK_ORDERS_BATCH_SIZE', key: 'stuckOrdersBatchSize', schema: int(1, 100_000), default: 1000 },
+  { env: 'OUTBOX_RETENTION_MODE', key: 'outboxRetentionMode', schema: { enum: outboxRetentionModes }, default: 'delete' },
+  { env: 'OUTBOX_RETENTION_MS', key: 'outboxRetentionMs', schema: int(0, 31_536_000_000), default: 3_600_000 },
+  { env: 'OUTBOX_RETENTION_PERIOD_MS', key: 'outboxRetentionPeriodMs', schema: { ...int(1000, 43_200_000), multipleOf: 1000 }, default: 60_000 },
+  { env: 'OUTBOX_RETENTION_BATCH_SIZE', key: 'outboxRetentionBatchSize', schema: int(1, 100_000), default: 5000 },
+  { env: 'OUTBOX_RETENTION_MAX_ROWS_PER_RUN', key: 'outboxRetentionMaxRowsPerRun', schema: int(1, 100_000_000), default: 500_000 },
   // host:port or [ipv6]:port, as others dial it.
   { env: 'APPLICATION_SERVER', key: 'applicationServer', schema: { ...text, pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):[0-9]{1,5}$' } },
   { env: 'INSTANCE_HEARTBEAT_MS', key: 'instanceHeartbeatMs', schema: int(100, 60_000), default: 2000 },
@@ -171,6 +201,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   // A record must be refreshed at least once within its TTL, or live instances blink out.
   if (config.instanceTtlMs <= config.instanceHeartbeatMs) {
     lines.push(`INSTANCE_TTL_MS=${JSON.stringify(String(config.instanceTtlMs))}: must be greater than INSTANCE_HEARTBEAT_MS (${config.instanceHeartbeatMs}); 3 heartbeats is usual`);
+  }
+  // A sent row is only ever needed while a claim on it could still be settled
+  // (src/db/outbox-recovery.ts); past the lease no recovery can touch it.
+  if (config.outboxRetentionMs < config.outboxLeaseMs) {
+    lines.push(`OUTBOX_RETENTION_MS=${JSON.stringify(String(config.outboxRetentionMs))}: must be at least OUTBOX_LEASE_MS (${config.outboxLeaseMs})`);
+  }
+  if (config.outboxRetentionMaxRowsPerRun < config.outboxRetentionBatchSize) {
+    lines.push(`OUTBOX_RETENTION_MAX_ROWS_PER_RUN=${JSON.stringify(String(config.outboxRetentionMaxRowsPerRun))}: must be at least OUTBOX_RETENTION_BATCH_SIZE (${config.outboxRetentionBatchSize})`);
   }
   if (lines.length > 0) throw new ConfigError(lines);
   return Object.freeze(config);

@@ -4,6 +4,8 @@ import client from 'prom-client';
 import { httpRejectedChannel, httpRequestChannel, type RejectedEvent, type RequestEvent } from './http/observe.js';
 import type { KafkaHealthSnapshot } from './kafka/kafka-health.js';
 import { registerStreamMetrics, type StreamMetricSources } from './stream-metrics.js';
+import type { JobStats } from './jobs/job-scheduler.js';
+import { registerJobMetrics } from './jobs/job-metrics.js';
 
 export interface MetricSources extends StreamMetricSources {
   outbox(): { published: number; failures: number; orphansFound: number; orphansLanded: number; orphansRepublished: number } | undefined;
@@ -11,6 +13,8 @@ export interface MetricSources extends StreamMetricSources {
   kafka(): KafkaHealthSnapshot | undefined;
   /** Store queries waiting for a stream thread's answer. */
   storeQueries(): number;
+  /** The scheduled jobs as this instance sees them (src/jobs/); undefined while not started or disabled. */
+  jobs?(): readonly JobStats[] | undefined;
 }
 
 export function createMetrics(sources: MetricSources): client.Registry {
@@ -135,5 +139,6 @@ export function createMetrics(sources: MetricSources): client.Registry {
   gaugeFrom('kafka_broker_up', 'Whether the kafka thread reaches a broker (its metadata probe answered)', () => (sources.kafka()?.up === false ? 0 : 1));
   gaugeFrom('orders_store_queries_pending', 'Store queries waiting for a stream thread', () => sources.storeQueries());
   registerStreamMetrics(registry, sources);
+  registerJobMetrics(registry, () => sources.jobs?.());
   return registry;
 }

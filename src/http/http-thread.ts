@@ -26,6 +26,8 @@ import type { EngineStats } from '../engine/engine-stats.js';
 import { DbHealth } from './db-health.js';
 import { acceptingHealth, kafkaHealth as kafkaComponent, streamsHealth } from './health.js';
 import { publishCommits } from './observe.js';
+import type { JobStats } from '../jobs/job-scheduler.js';
+import { jobSettings } from '../jobs/jobs.js';
 import type { HttpThreadData, HttpToMain, MainToHttp } from './protocol.js';
 import { registerRoutes } from './routes.js';
 import { HttpServer } from './server.js';
@@ -97,6 +99,7 @@ async function start(): Promise<void> {
   let outbox: OutboxStats | undefined;
   let kafkaHealth: KafkaHealthSnapshot | undefined;
   let engine: EngineStats | undefined;
+  let jobs: readonly JobStats[] | undefined;
   let draining = false;
   const registry = createMetrics({
     outbox: () => outbox,
@@ -105,6 +108,7 @@ async function start(): Promise<void> {
     state: () => store.state,
     kafka: () => kafkaHealth,
     storeQueries: () => store.pending,
+    jobs: () => jobs,
   });
   // Readiness' Postgres check on a connection of its own (db-health.ts).
   const healthPool = createPool({ connectionString: config.databaseUrl, max: 1, applicationName: `${config.applicationId}-health` });
@@ -115,6 +119,7 @@ async function start(): Promise<void> {
     store: clusterStore,
     orders,
     generator,
+    jobs: { instanceId: config.instanceId, enabled: config.jobsEnabled, settings: jobSettings(config), pool, local: () => jobs },
     health: {
       async readiness() {
         return {
@@ -150,6 +155,9 @@ async function start(): Promise<void> {
         break;
       case 'kafka-health':
         kafkaHealth = msg.health;
+        break;
+      case 'jobs-stats':
+        jobs = msg.jobs;
         break;
       case 'query-port':
         store.replacePort(msg.thread, msg.port);

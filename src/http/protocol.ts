@@ -8,6 +8,7 @@ import type { KafkaHealthSnapshot } from '../kafka/kafka-health.js';
 import type { CacheLayout } from '../state/cache-layout.js';
 import type { EngineState, TaskInfo } from '../engine/engine-state.js';
 import type { EngineStats } from '../engine/engine-stats.js';
+import type { JobStats } from '../jobs/job-scheduler.js';
 
 export interface HttpThreadData {
   readonly config: Config;
@@ -29,6 +30,8 @@ export type MainToHttp =
   | { readonly type: 'engine-stats'; readonly stats: EngineStats }
   /** Broker reachability and client errors as the kafka thread sees them (readiness, metrics). */
   | { readonly type: 'kafka-health'; readonly health: KafkaHealthSnapshot }
+  /** This instance's scheduled jobs (src/jobs/): metrics and GET /api/jobs. */
+  | { readonly type: 'jobs-stats'; readonly jobs: readonly JobStats[] }
   /** A replaced stream thread's new query port (the old one died with it); transferred. */
   | { readonly type: 'query-port'; readonly thread: number; readonly port: MessagePort }
   /** Stop listening, finish what is in flight, close the pool, then say 'closed'. */

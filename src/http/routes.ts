@@ -8,6 +8,7 @@ import { registerActuatorRoutes, type HealthSources } from './actuator-routes.js
 import { registerApiDocsRoute } from './api-docs-routes.js';
 import type { ClusterStore } from './cluster-store.js';
 import { registerOrderRoutes } from './order-routes.js';
+import { registerJobRoutes, type JobRouteSources } from './job-routes.js';
 import type { HttpServer } from './server.js';
 import { registerStoreRoutes } from './store-routes.js';
 
@@ -15,6 +16,7 @@ export interface RouteSources {
   readonly store: ClusterStore;
   readonly orders: OrderService;
   readonly generator: OrderGenerator;
+  readonly jobs: JobRouteSources;
   readonly health: HealthSources;
   readonly registry: client.Registry;
   /** What /actuator/info answers. */
@@ -26,6 +28,7 @@ export interface RouteSources {
 export function registerRoutes(http: HttpServer, sources: RouteSources): void {
   registerStoreRoutes(http, sources.store, { instanceId: sources.instanceId, numPartitions: sources.numPartitions });
   registerOrderRoutes(http, sources.orders, sources.generator);
+  registerJobRoutes(http, sources.jobs);
   registerActuatorRoutes(http, sources.health, sources.registry, sources.info);
   // Last but the fallback: the document describes the routes registered before it.
   registerApiDocsRoute(http);

@@ -6,12 +6,22 @@
 // answers, not sightings.
 import { LRUCache } from 'lru-cache';
 
-export class RecentIds {
-  readonly #ids: LRUCache<number, true>;
+export class RecentIds<V extends NonNullable<unknown> = true> {
+  readonly #ids: LRUCache<number, V>;
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
     this.#ids = new LRUCache({ max: capacity });
+  }
+
+  /** What was remembered with the id; does not touch recency either. */
+  get(id: number): V | undefined {
+    return this.#ids.peek(id);
+  }
+
+  /** Remembers the id with a value, replacing an earlier one (and counting as its latest answer). */
+  remember(id: number, value: V): void {
+    this.#ids.set(id, value);
   }
 
   has(id: number): boolean {
@@ -20,7 +30,7 @@ export class RecentIds {
 
   /** Remembers an id, forgetting the oldest one when full. */
   add(id: number): void {
-    if (!this.#ids.has(id)) this.#ids.set(id, true);
+    if (!this.#ids.has(id)) this.#ids.set(id, true as V);
   }
 
   get size(): number {

@@ -22,6 +22,7 @@ export const TAGS = {
   store: { name: 'Orders store', description: 'The stream engine\'s orders-store (latest OrderDto per order), answered for the whole cluster by any instance.' },
   actuator: { name: 'Actuator', description: 'Health, metrics and info, as Spring Boot\'s actuator serves them.' },
   internal: { name: 'Internal', description: 'Between instances of the service only; not for clients.' },
+  jobs: { name: 'Jobs', description: 'The scheduled jobs (stuck orders, outbox retention), as the original\'s JobRunr dashboard shows them.' },
   docs: { name: 'API docs', description: 'This document.' },
 } as const;
 export type TagName = keyof typeof TAGS;
@@ -198,6 +199,39 @@ export const operations: Readonly<Record<`${AllowedMethod} ${string}`, Operation
     ],
     responses: { 200: { description: 'Generation started (or had started for this key).', content: json(schemaRef('GenerateStarted')) } },
     problems: ['ORD_ERR_MISSING_IDEMPOTENCY_KEY', 'ORD_ERR_DATABASE_UNAVAILABLE'],
+  },
+  'GET /api/jobs': {
+    operationId: 'listJobs',
+    tag: 'jobs',
+    summary: 'The scheduled jobs: settings, the last run wherever it happened, the next slot, this instance\'s runs',
+    responses: {
+      200: {
+        description: 'Every job.',
+        content: json({
+          type: 'object',
+          required: ['instance', 'enabled', 'jobs'],
+          properties: {
+            instance: { type: 'string' },
+            enabled: { type: 'boolean' },
+            jobs: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['name', 'settings', 'nextRunAt', 'cluster'],
+                properties: {
+                  name: { type: 'string' },
+                  settings: { type: 'object' },
+                  nextRunAt: { type: 'string' },
+                  cluster: { type: 'object' },
+                  thisInstance: { type: 'object' },
+                },
+              },
+            },
+          },
+        }),
+      },
+    },
+    problems: ['ORD_ERR_DATABASE_UNAVAILABLE'],
   },
   'GET /api/orders/store': {
     operationId: 'listStore',
