@@ -3,10 +3,13 @@
 // latency percentiles, errors, and how far the outbox relay kept up.
 //
 //   npm run build && npm run infra:up && npm run bench:intake -- [--url URL] [--duration 20] [--connections 64]
+//     [--env NAME=VALUE ...] [--header 'Name: value' ...]
 //
 // Without --url it starts the service itself (bench/children.ts: node
 // dist/src/main.js, with BENCH_SERVICE_NODE_ARGS, from BENCH_SERVICE_DIR if set) on a
-// free port against the local broker and Postgres, and stops it afterwards.
+// free port against the local broker and Postgres, and stops it afterwards; --env sets
+// its environment (e.g. the access settings of docs/security.md), --header is sent with
+// every request (e.g. X-API-Key).
 import { FIXED_ORDER_BODY } from './order-load.js';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -19,8 +22,20 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '20' },
     connections: { type: 'string', default: '64' },
     pipelining: { type: 'string', default: '1' },
+    env: { type: 'string', multiple: true, default: [] },
+    header: { type: 'string', multiple: true, default: [] },
   },
 });
+const pairs = (items: readonly string[], sep: string, what: string): Record<string, string> =>
+  Object.fromEntries(
+    items.map((item) => {
+      const at = item.indexOf(sep);
+      if (at <= 0) throw new Error(`--${what} ${JSON.stringify(item)}: expected NAME${sep}VALUE`);
+      return [item.slice(0, at).trim(), item.slice(at + 1).trim()];
+    }),
+  );
+const serviceEnv = pairs(args.env, '=', 'env');
+const extraHeaders = pairs(args.header, ':', 'header');
 const duration = Number(args.duration);
 const connections = Number(args.connections);
 const pipelining = Number(args.pipelining);
@@ -29,7 +44,7 @@ async function ownService(): Promise<{ url: string; pid: number | undefined; sto
   const port = await freePort();
   // BENCH_SERVICE_DIR: another checkout's build (old and new code under the same
   // harness, alternated in one sitting).
-  const child = await startService(port, {}, process.env.BENCH_SERVICE_DIR ?? '.');
+  const child = await startService(port, serviceEnv, process.env.BENCH_SERVICE_DIR ?? '.');
   return { url: `http://127.0.0.1:${port}`, pid: child.process.pid, stop: () => child.stop() };
 }
 
@@ -40,7 +55,8 @@ async function metric(url: string, name: string): Promise<number> {
 }
 
 const service = args.url === undefined ? await ownService() : { url: args.url, pid: undefined, stop: async () => undefined };
-const m = printMachine('intake: POST /api/orders', { url: service.url, duration, connections, pipelining });
+// Header values are not printed: an X-API-Key is a secret (API_KEYS holds only digests).
+const m = printMachine('intake: POST /api/orders', { url: service.url, duration, connections, pipelining, env: serviceEnv, headers: Object.keys(extraHeaders) });
 const body = FIXED_ORDER_BODY;
 
 const publishedBefore = await metric(service.url, 'orders_outbox_published_total');
@@ -51,7 +67,7 @@ const cpuBefore = { service: cpuMsOf(service.pid), postgres: cpuMsOfAll('postgre
 const instance = autocannon({
   url: `${service.url}/api/orders`,
   method: 'POST',
-  headers: { 'content-type': 'application/json' },
+  headers: { 'content-type': 'application/json', ...extraHeaders },
   body,
   duration,
   connections,
@@ -97,5 +113,5 @@ const figures = {
   'postgres CPU ms per 1k orders': cpu.postgres,
 };
 console.table(figures);
-console.log(`saved: ${saveResults('intake', { machine: m, params: { duration, connections, pipelining }, figures })}`);
+console.log(`saved: ${saveResults('intake', { machine: m, params: { duration, connections, pipelining, env: serviceEnv, headers: Object.keys(extraHeaders) }, figures })}`);
 if (result.non2xx > 0 || result.errors > 0) process.exitCode = 1;

@@ -79,7 +79,7 @@ const relay = new OutboxRelay(
   pool,
   producer,
   new OutboxTail(producer.client, { brokers, clientId: 'outbox-bench' }, log),
-  { instanceId: 'outbox-bench', topics: [topic], batchSize, pollMs: 1000, retentionMs: 24 * 3600 * 1000, leaseMs: 60_000, deliveryTimeoutMs: 30_000 },
+  { instanceId: 'outbox-bench', topics: [topic], batchSize, pollMs: 1000, positionsRetentionMs: 24 * 3600 * 1000, leaseMs: 60_000, deliveryTimeoutMs: 30_000 },
   log,
 );
 const started = performance.now();

@@ -6,6 +6,9 @@
 # NODE_OPTIONS wins.
 set -eu
 cd "$(dirname "$0")/.."
+# The flags node-args.js prints (none when the configuration is invalid) are split
+# into words on purpose.
+# shellcheck disable=SC2046
 case " ${NODE_OPTIONS:-} " in
   *--max-old-space-size*) exec node dist/src/main.js "$@" ;;
   *) exec node $(node dist/src/memory/node-args.js) dist/src/main.js "$@" ;;

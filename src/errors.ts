@@ -14,7 +14,7 @@ export type Recovery = 'client' | 'retry' | 'wipe' | 'fatal';
 interface ErrorSpec {
   readonly status: number;
   readonly title: string;
-  readonly category: 'Validation' | 'NotFound' | 'Unavailable' | 'Generic' | 'Configuration';
+  readonly category: 'Validation' | 'NotFound' | 'Unavailable' | 'Generic' | 'Configuration' | 'Security' | 'RateLimit';
   readonly recovery: Recovery;
 }
 
@@ -25,6 +25,10 @@ export const errorCodes = {
   ORD_ERR_MISSING_IDEMPOTENCY_KEY: { status: 400, title: 'Missing Idempotency-Key', category: 'Validation', recovery: 'client' },
   ORD_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported Media Type', category: 'Validation', recovery: 'client' },
   ORD_ERR_BODY_TOO_LARGE: { status: 413, title: 'Payload Too Large', category: 'Validation', recovery: 'client' },
+  ORD_ERR_UNAUTHORIZED: { status: 401, title: 'Unauthorized', category: 'Security', recovery: 'client' },
+  ORD_ERR_FORBIDDEN: { status: 403, title: 'Forbidden', category: 'Security', recovery: 'client' },
+  ORD_ERR_CORS_REJECTED: { status: 403, title: 'Cross-Origin Request Rejected', category: 'Security', recovery: 'client' },
+  ORD_ERR_RATE_LIMITED: { status: 429, title: 'Too Many Requests', category: 'RateLimit', recovery: 'retry' },
   ORD_ERR_ORDER_NOT_FOUND: { status: 404, title: 'Order Not Found', category: 'NotFound', recovery: 'client' },
   ORD_ERR_PRODUCT_NOT_FOUND: { status: 404, title: 'Product Not Found', category: 'NotFound', recovery: 'client' },
   ORD_ERR_ROUTE_NOT_FOUND: { status: 404, title: 'Not Found', category: 'NotFound', recovery: 'client' },

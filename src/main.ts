@@ -1,5 +1,6 @@
 // Process entry: config → Postgres migrations → Kafka (main thread: outbox relay and
-// the stream engine) → stream threads → HTTP thread.
+// the stream engine) → stream threads → HTTP thread; the scheduled jobs (src/jobs/)
+// run on the main thread too, once the service is listening.
 import './threadpool.js';
 import pRetry from 'p-retry';
 import { loadConfig, type Config } from './config.js';
@@ -20,6 +21,8 @@ import { createCacheBuffer } from './state/cache.js';
 import { StreamEngine } from './engine/engine.js';
 import { standbysFor } from './engine/standby-placement.js';
 import { StreamThreads } from './engine/stream-threads.js';
+import { JobScheduler } from './jobs/job-scheduler.js';
+import { createJobs } from './jobs/jobs.js';
 
 function readConfig(): Config {
   try {
@@ -31,6 +34,12 @@ function readConfig(): Config {
     }
     throw err;
   }
+}
+
+interface RunningJobs {
+  readonly scheduler: JobScheduler;
+  /** Stops the scheduler (a run in progress finishes first) and closes the jobs' pool. */
+  close(): Promise<void>;
 }
 
 async function main(): Promise<void> {
@@ -85,7 +94,14 @@ async function main(): Promise<void> {
 
   const cache = config.memory.recordCacheBytes > 0 ? createCacheBuffer(config.memory.recordCacheBytes, config.numPartitions) : undefined;
   // Set as they start; a fatal error (and so a shutdown) may come before any of them.
-  const started: { kafka?: KafkaRuntime; engine?: StreamEngine; http?: HttpThread; httpStarting?: Promise<HttpThread>; statsTimer?: NodeJS.Timeout } = {};
+  const started: {
+    kafka?: KafkaRuntime;
+    engine?: StreamEngine;
+    http?: HttpThread;
+    httpStarting?: Promise<HttpThread>;
+    statsTimer?: NodeJS.Timeout;
+    jobs?: Promise<RunningJobs | undefined>;
+  } = {};
   let stopping: Promise<void> | undefined;
   const threads = new StreamThreads(config.numStreamThreads, cache, {
     onThreadLost: (thread, err) => {
@@ -164,14 +180,18 @@ async function main(): Promise<void> {
     const members = live.map((r) => ({ instanceId: r.instanceId, active: [...r.running, ...r.restoring] }));
     engine.setStandbys(standbysFor(config.instanceId, members, config.numPartitions, config.numStandbyReplicas));
   });
+  if (config.jobsEnabled) started.jobs = startJobs(kafka);
+  let jobScheduler: JobScheduler | undefined;
+  void started.jobs?.then((running) => (jobScheduler = running?.scheduler));
   let statsRound = 0;
   started.statsTimer = setInterval(() => {
     httpThread.sendOutboxStats(kafka.outboxStats);
+    if (jobScheduler !== undefined) httpThread.send({ type: 'jobs-stats', jobs: jobScheduler.stats });
     httpThread.send({ type: 'kafka-health', health: health.snapshot() });
     void engine.stats().then(
-      (tasks) => {
-        httpThread.send({ type: 'engine-stats', counters: structuredClone(engine.counters), tasks });
-        if (++statsRound % 30 === 0) log.info({ counters: engine.counters, tasks }, 'stream engine stats');
+      (stats) => {
+        httpThread.send({ type: 'engine-stats', stats });
+        if (++statsRound % 30 === 0) log.info({ counters: stats.counters, tasks: stats.tasks, restores: stats.restores }, 'stream engine stats');
       },
       () => undefined,
     );
@@ -181,6 +201,33 @@ async function main(): Promise<void> {
     { port: httpThread.port, nodeId: httpThread.nodeId, catalog: config.catalogServiceUrl ?? 'built-in', startMs: { ...phases, total: Date.now() - t0 } },
     'order engine listening',
   );
+
+  /**
+   * The scheduled jobs (stuck orders, outbox retention): their own small pool, which
+   * pg-boss (schema pgboss, created or migrated here) uses too. A database away at this point
+   * is waited for as at start; anything else is fatal.
+   */
+  async function startJobs(kafka: KafkaRuntime): Promise<RunningJobs | undefined> {
+    const jobLog = log.child({ component: 'jobs' });
+    const pool = createPool({ connectionString: config.databaseUrl, max: 3, applicationName: `${config.applicationId}-jobs` });
+    const jobs = createJobs(config, pool, { onRepublished: () => kafka.wakeOutbox() });
+    const options = { queuePrefix: config.applicationId, instanceId: config.instanceId };
+    try {
+      const scheduler = await pRetry(() => JobScheduler.start(jobs, pool, options, jobLog), {
+        retries: Number.POSITIVE_INFINITY,
+        maxRetryTime: 300_000,
+        minTimeout: 1000,
+        maxTimeout: 10_000,
+        shouldRetry: ({ error }) => isUnavailable(error) && stopping === undefined,
+      });
+      jobLog.info({ jobs: scheduler.stats.map((j) => ({ name: j.name, periodMs: j.periodMs })) }, 'scheduled jobs started');
+      return { scheduler, close: async () => (await scheduler.stop(), await pool.end()) };
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      if (stopping === undefined) fatal(err instanceof Error ? err : new Error(String(err)), 'scheduled jobs could not start');
+      return undefined;
+    }
+  }
 
   /** A fatal error: one clear line saying what and why, then a shutdown with a non-zero exit. */
   function fatal(err: Error, what: string): void {
@@ -204,6 +251,8 @@ async function main(): Promise<void> {
       }, 25_000).unref();
       const http = started.http ?? (await started.httpStarting?.catch(() => undefined));
       await http?.close();
+      step = 'scheduled jobs';
+      await (await started.jobs)?.close().catch((err: unknown) => log.error({ err }, 'scheduled jobs did not stop cleanly'));
       step = 'stream engine';
       await started.engine?.close().catch((err: unknown) => log.error({ err }, 'stream engine did not close cleanly'));
       step = 'stream threads';

@@ -1,18 +1,20 @@
 // Prometheus metrics. The hot path never calls prom-client: HTTP timings arrive on a
 // diagnostics channel, and counters kept by their owners are read at scrape time.
 import client from 'prom-client';
-import { httpRequestChannel, type RequestEvent } from './http/observe.js';
+import { httpRejectedChannel, httpRequestChannel, type RejectedEvent, type RequestEvent } from './http/observe.js';
 import type { KafkaHealthSnapshot } from './kafka/kafka-health.js';
-import type { TaskStats } from './stream/protocol.js';
-import type { EngineCounters } from './engine/counters.js';
+import { registerStreamMetrics, type StreamMetricSources } from './stream-metrics.js';
+import type { JobStats } from './jobs/job-scheduler.js';
+import { registerJobMetrics } from './jobs/job-metrics.js';
 
-export interface MetricSources {
+export interface MetricSources extends StreamMetricSources {
   outbox(): { published: number; failures: number; orphansFound: number; orphansLanded: number; orphansRepublished: number } | undefined;
   groupCommit(): { batches: number; items: number; writes: number; queued: number; inFlight: number };
-  engine(): { counters: EngineCounters; tasks: readonly TaskStats[] } | undefined;
   kafka(): KafkaHealthSnapshot | undefined;
   /** Store queries waiting for a stream thread's answer. */
   storeQueries(): number;
+  /** The scheduled jobs as this instance sees them (src/jobs/); undefined while not started or disabled. */
+  jobs?(): readonly JobStats[] | undefined;
 }
 
 export function createMetrics(sources: MetricSources): client.Registry {
@@ -30,6 +32,16 @@ export function createMetrics(sources: MetricSources): client.Registry {
     const e = message as RequestEvent;
     http.observe({ method: e.method, uri: e.route, status: String(e.status) }, e.seconds);
   });
+
+  const rejected = new client.Counter({
+    name: 'http_server_requests_rejected_total',
+    help: 'Requests refused by the access gate, by reason: missing_key, invalid_key (401), forbidden (403), rate_limited (429), cors_rejected (403 preflight)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  // Every reason from the start at 0, so a rate() over it exists before the first refusal.
+  for (const reason of ['missing_key', 'invalid_key', 'forbidden', 'rate_limited', 'cors_rejected']) rejected.inc({ reason }, 0);
+  httpRejectedChannel.subscribe((message) => rejected.inc({ reason: (message as RejectedEvent).reason }));
 
   const counterFrom = (name: string, help: string, read: () => number | undefined): void => {
     new client.Counter({
@@ -63,7 +75,6 @@ export function createMetrics(sources: MetricSources): client.Registry {
   counterFrom('kafka_streams_process_total', 'Records processed by the stream tasks', () => sources.engine()?.counters.processed);
   counterFrom('kafka_streams_skipped_records_total', 'Records sent to the DLQ instead of processed', () => sources.engine()?.counters.skipped);
   counterFrom('kafka_streams_commit_total', 'Committed transactions of the stream engine', () => sources.engine()?.counters.commits);
-  counterFrom('kafka_streams_commit_latency_seconds_total', 'Time spent committing', () => sources.engine()?.counters.commitSeconds);
   const phases = new client.Counter({
     name: 'kafka_streams_commit_phase_seconds_total',
     help: 'Commit time by phase: prepare (cache flush, changelog), transaction (acks, offsets, commit), postCommit (RocksDB, checkpoint)',
@@ -127,32 +138,7 @@ export function createMetrics(sources: MetricSources): client.Registry {
   labelled('kafka_client_errors_total', 'librdkafka error events by client and error', 'client_error', () => sources.kafka()?.errors);
   gaugeFrom('kafka_broker_up', 'Whether the kafka thread reaches a broker (its metadata probe answered)', () => (sources.kafka()?.up === false ? 0 : 1));
   gaugeFrom('orders_store_queries_pending', 'Store queries waiting for a stream thread', () => sources.storeQueries());
-  const perTask = (name: string, help: string, read: (t: TaskStats) => number): void => {
-    new client.Gauge({
-      name,
-      help,
-      labelNames: ['partition'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const t of sources.engine()?.tasks ?? []) this.set({ partition: String(t.partition) }, read(t));
-      },
-    });
-  };
-  new client.Gauge({
-    name: 'kafka_streams_task',
-    help: 'Tasks of this instance by partition and state (RESTORING, RUNNING, STANDBY): 1 per task',
-    labelNames: ['partition', 'state'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const t of sources.engine()?.tasks ?? []) this.set({ partition: String(t.partition), state: t.state }, 1);
-    },
-  });
-  perTask('orders_store_bytes', 'Approximate RocksDB size of the task stores', (t) => t.storeBytes);
-  perTask('orders_store_cache_entries', 'Entries in the task cache slice', (t) => t.cacheEntries);
-  perTask('orders_store_cache_hit_ratio', 'Cache hits / (hits + misses) of the task slice', (t) =>
-    t.cacheHits + t.cacheMisses === 0 ? 0 : t.cacheHits / (t.cacheHits + t.cacheMisses),
-  );
+  registerStreamMetrics(registry, sources);
+  registerJobMetrics(registry, () => sources.jobs?.());
   return registry;
 }

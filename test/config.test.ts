@@ -44,6 +44,7 @@ describe('loadConfig', () => {
       restoreMaxPollRecords: 5000,
       groupProtocol: 'consumer',
       joinWindowMs: 10_000,
+      joinMaxWaitMs: 60_000,
       repartitionInputs: false,
       timestampExtractor: 'record',
       catalogServiceUrl: undefined,
@@ -55,11 +56,22 @@ describe('loadConfig', () => {
       outboxPollMs: 1000,
       outboxRelayEnabled: true,
       outboxLeaseMs: 60_000,
+      jobsEnabled: true,
+      stuckOrdersPeriodMs: 60_000,
+      stuckOrdersAgeMs: 300_000,
+      stuckOrdersBatchSize: 1000,
+      outboxRetentionMode: 'delete',
+      outboxRetentionMs: 3_600_000,
+      outboxRetentionPeriodMs: 60_000,
+      outboxRetentionBatchSize: 5000,
+      outboxRetentionMaxRowsPerRun: 500_000,
       applicationServer: undefined,
       instanceHeartbeatMs: 2000,
       instanceTtlMs: 6000,
       storeForwardTimeoutMs: 2000,
+      healthDbTimeoutMs: 1000,
       logLevel: 'info',
+      access: { apiKeys: [], requireApiKey: false, rateLimit: undefined, cors: undefined },
     });
   });
 
@@ -90,7 +102,13 @@ describe('loadConfig', () => {
     ['APPLICATION_SERVER', '[fd00::7]:18282', 'applicationServer', '[fd00::7]:18282'],
     ['INSTANCE_HEARTBEAT_MS', '500', 'instanceHeartbeatMs', 500],
     ['INSTANCE_TTL_MS', '9000', 'instanceTtlMs', 9000],
+    ['HEALTH_DB_TIMEOUT_MS', '250', 'healthDbTimeoutMs', 250],
     ['STORE_FORWARD_TIMEOUT_MS', '750', 'storeForwardTimeoutMs', 750],
+    ['JOBS_ENABLED', 'false', 'jobsEnabled', false],
+    ['STUCK_ORDERS_PERIOD_MS', '5000', 'stuckOrdersPeriodMs', 5000],
+    ['STUCK_ORDERS_AGE_MS', '120000', 'stuckOrdersAgeMs', 120_000],
+    ['OUTBOX_RETENTION_MODE', 'archive', 'outboxRetentionMode', 'archive'],
+    ['OUTBOX_RETENTION_MS', '86400000', 'outboxRetentionMs', 86_400_000],
   ])('reads %s=%s into %s, coerced to its type', (name, value, key, expected) => {
     expect(loadConfig({ [name]: value })[key as keyof ReturnType<typeof loadConfig>]).toStrictEqual(expected);
   });
@@ -129,6 +147,13 @@ describe('loadConfig', () => {
     ['STORE_FORWARD_TIMEOUT_MS', '0'],
     // Not refreshed within its own TTL: every live instance would blink out between heartbeats.
     ['INSTANCE_TTL_MS', '2000'],
+    // Job periods are whole seconds (pg-boss throttles by seconds).
+    ['STUCK_ORDERS_PERIOD_MS', '1500'],
+    ['STUCK_ORDERS_PERIOD_MS', '0'],
+    ['OUTBOX_RETENTION_MODE', 'update'],
+    // Sent rows kept less than a claim's lease: a recovery could still be settling them.
+    ['OUTBOX_RETENTION_MS', '1000'],
+    ['OUTBOX_RETENTION_MAX_ROWS_PER_RUN', '10'],
   ])('rejects %s=%s with a ConfigError line naming the variable and its value', (name, value) => {
     const err = configErrorOf({ [name]: value });
     expect(err.lines).toHaveLength(1);

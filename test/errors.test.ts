@@ -22,7 +22,7 @@ describe('errorCodes', () => {
     expect(spec.status).toBeGreaterThanOrEqual(400);
     expect(spec.status).toBeLessThanOrEqual(599);
     expect(spec.title.trim()).not.toBe('');
-    expect(['Validation', 'NotFound', 'Unavailable', 'Generic', 'Configuration']).toContain(spec.category);
+    expect(['Validation', 'NotFound', 'Unavailable', 'Generic', 'Configuration', 'Security', 'RateLimit']).toContain(spec.category);
     expect(['client', 'retry', 'wipe', 'fatal']).toContain(spec.recovery);
   });
 

@@ -46,8 +46,11 @@ export interface OutboxRelayOptions {
   readonly batchSize: number;
   /** Poll even without wake-ups, for rows written by other instances or before a crash. */
   readonly pollMs: number;
-  /** Completed rows older than this are deleted (archive retention). */
-  readonly retentionMs: number;
+  /**
+   * Positions of another instance not moved for this long are forgotten (a pod gone for
+   * good). Sent rows themselves are removed by the outbox retention job (src/jobs/).
+   */
+  readonly positionsRetentionMs: number;
   /** A claim older than this may be settled by another instance. */
   readonly leaseMs: number;
   /** The producer's message timeout: a record is acknowledged or failed within it. */
@@ -399,8 +402,6 @@ export class OutboxRelay {
     const now = Date.now();
     if (now - this.#lastPurge < 60_000) return;
     this.#lastPurge = now;
-    const retention = this.#options.retentionMs / 1000;
-    await this.#pool.query(`delete from outbox where completed_at < now() - make_interval(secs => $1)`, [retention]);
     // Positions of instances gone for good (pod names of a Deployment change): only
     // once they have no claim left to settle, and never this instance's. A live
     // instance refreshes its positions at least every 30 s (marks, or idle advances).
@@ -410,7 +411,7 @@ export class OutboxRelay {
           and p.instance_id in (select instance_id from outbox_relay_positions
                                  group by instance_id having max(updated_at) < now() - make_interval(secs => $1))
           and not exists (select 1 from outbox_claims c where c.claimed_by = p.instance_id)`,
-      [retention, this.#options.instanceId],
+      [this.#options.positionsRetentionMs / 1000, this.#options.instanceId],
     );
   }
 }

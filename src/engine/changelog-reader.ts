@@ -33,6 +33,8 @@ interface Reading {
   readonly startedAt: number;
   restored: number;
   total: number;
+  /** Restore: the end offsets have been looked up, so `total` means something. */
+  totalKnown: boolean;
 }
 
 export interface ChangelogReaderOptions {
@@ -50,6 +52,13 @@ export interface RestoreProgress {
   readonly tasks: number;
   readonly restored: number;
   readonly remaining: number;
+}
+
+/** One active task's restore: records applied so far, and those left (undefined until the end offsets are known). */
+export interface TaskRestoreProgress {
+  readonly partition: number;
+  readonly restored: number;
+  readonly remaining: number | undefined;
 }
 
 export type ApplyBatch = (task: number, records: RestoreRecord[], positions: ChangelogPosition[]) => Promise<void>;
@@ -125,6 +134,16 @@ export class ChangelogReader {
     return { tasks, restored, remaining };
   }
 
+  /** Per restoring task, for metrics and readiness details. */
+  restores(): TaskRestoreProgress[] {
+    const out: TaskRestoreProgress[] = [];
+    for (const r of this.#readings.values()) {
+      if (r.mode !== 'restore') continue;
+      out.push({ partition: r.task, restored: r.restored, remaining: r.totalKnown ? Math.max(0, r.total - r.restored) : undefined });
+    }
+    return out.sort((a, b) => a.partition - b.partition);
+  }
+
   /** A standby's lag in records (undefined: not a standby here, or not known yet). */
   lag(task: number): number | undefined {
     const r = this.#readings.get(task);
@@ -143,7 +162,7 @@ export class ChangelogReader {
    */
   register(task: number, from: readonly ChangelogPosition[], mode: ChangelogMode): void {
     this.unregister(task);
-    const reading: Reading = { task, mode, next: new Map(), end: new Map(), high: new Map(), startedAt: Date.now(), restored: 0, total: 0 };
+    const reading: Reading = { task, mode, next: new Map(), end: new Map(), high: new Map(), startedAt: Date.now(), restored: 0, total: 0, totalKnown: false };
     const added: Kafka.TopicPartitionOffset[] = [];
     for (const p of from) {
       reading.next.set(p.topic, p.offset);
@@ -169,6 +188,7 @@ export class ChangelogReader {
         // progress and lag only: they stay unknown
       }
     }
+    reading.totalKnown = true;
     if (reading.mode === 'restore' && this.#readings.get(reading.task) === reading) {
       this.#options.log.info({ task: `0_${reading.task}`, records: reading.total, from: Object.fromEntries(from.map((p) => [p.topic, p.offset])) }, 'restore: started');
     }

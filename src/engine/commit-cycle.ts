@@ -21,6 +21,7 @@ import type { GroupConsumer } from './group-consumer.js';
 import type { StreamThreads } from './stream-threads.js';
 import type { TaskManager } from './task-manager.js';
 import { CommitPacer } from './commit-pacer.js';
+import type { CommitTimings } from './commit-timings.js';
 import { groupByPartition } from './thread-assignment.js';
 
 /** One warning per topic per this long about records on the wrong partition. */
@@ -36,6 +37,7 @@ export class CommitCycle {
   readonly #consumer: GroupConsumer;
   readonly #tasks: TaskManager;
   readonly #counters: EngineCounters;
+  readonly #timings: CommitTimings;
   /** Next offset to commit, per `topic:partition`, of what was processed since the last commit. */
   readonly #consumed = new Map<string, Kafka.TopicPartitionOffset>();
   /** The first offset taken from the consumer since the last commit: where a rollback seeks back to. */
@@ -50,6 +52,7 @@ export class CommitCycle {
     log: Logger,
     parts: { threads: StreamThreads; producer: TransactionalProducer; consumer: GroupConsumer; tasks: TaskManager },
     counters: EngineCounters,
+    timings: CommitTimings,
   ) {
     this.#config = config;
     this.#log = log;
@@ -58,6 +61,7 @@ export class CommitCycle {
     this.#consumer = parts.consumer;
     this.#tasks = parts.tasks;
     this.#counters = counters;
+    this.#timings = timings;
     this.#pacer = new CommitPacer({ mode: config.commitMode, intervalMs: config.commitIntervalMs, minIntervalMs: config.commitMinIntervalMs }, Date.now());
   }
 
@@ -183,8 +187,10 @@ export class CommitCycle {
       throw err;
     }
     lap('postCommit', t);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.#counters.commits++;
-    this.#counters.commitSeconds += Number(process.hrtime.bigint() - started) / 1e9;
+    this.#counters.commitSeconds += seconds;
+    this.#timings.record(seconds);
     return true;
   }
 

@@ -13,8 +13,10 @@ import { JOIN_INPUTS, TOPIC_ORDERS, repartitionTopic } from '../kafka/topics.js'
 import type { Logger } from '../logger.js';
 import type { TaskStats } from '../stream/protocol.js';
 import { ChangelogReader } from './changelog-reader.js';
+import { CommitTimings } from './commit-timings.js';
 import { newCounters, type EngineCounters } from './counters.js';
 import { EngineLifecycle, type EngineState, type TaskInfo } from './engine-state.js';
+import type { EngineStats, ThreadTaskStats } from './engine-stats.js';
 import { GroupConsumer } from './group-consumer.js';
 import { StreamLoop } from './stream-loop.js';
 import type { StreamThreads } from './stream-threads.js';
@@ -22,6 +24,7 @@ import { TaskManager } from './task-manager.js';
 
 export type { EngineCounters } from './counters.js';
 export type { EngineState, TaskInfo } from './engine-state.js';
+export type { EngineStats } from './engine-stats.js';
 
 export interface EngineEvents {
   onTasksChanged(state: EngineState, tasks: readonly TaskInfo[]): void;
@@ -35,6 +38,9 @@ export interface EngineOptions {
   readonly dlqPartitions: number;
   readonly health: KafkaHealth;
 }
+
+/** The least time a member without an assignment waits for one before it runs with no tasks. */
+const JOIN_GRACE_MS = 15_000;
 
 export function sourceTopics(config: Pick<Config, 'applicationId' | 'repartitionInputs'>): string[] {
   const repartition = config.repartitionInputs ? JOIN_INPUTS.map((input) => repartitionTopic(config.applicationId, input)) : [];
@@ -66,7 +72,16 @@ export class StreamEngine {
    */
   #rejoinBy: number | undefined;
   #peers = 0;
+  /**
+   * Whether the group has told this member what it has (its first assignment). Until
+   * then the member has no tasks only because nobody has assigned any yet: without
+   * this, the engine went RUNNING with no tasks a moment after start, and readiness
+   * said UP before the instance had joined the group or restored anything.
+   */
+  #joined = false;
+  readonly #startedAt = Date.now();
   readonly counters: EngineCounters;
+  readonly #timings = new CommitTimings();
 
   private constructor(
     config: Config,
@@ -95,9 +110,11 @@ export class StreamEngine {
       log,
       { threads, consumer: parts.consumer, producer: parts.producer, tasks: this.#tasks, sources: sourceTopics(config) },
       this.counters,
+      this.#timings,
       {
         changed: () => this.#settle(),
         rebalanced: () => {
+          this.#joined = true;
           if (this.#rejoinBy !== undefined) this.#rejoined('the group has reassigned this instance\'s tasks');
         },
         threadReplaced: async (thread) => this.#events.onQueryPort(thread, await this.#threads.queryPort(thread)),
@@ -173,6 +190,12 @@ export class StreamEngine {
    * it what it has.
    */
   #checkIsolation(): void {
+    // A member the group gives nothing (more instances than partitions) may never hear
+    // of an assignment: after this long it counts as joined with no tasks.
+    if (!this.#joined && Date.now() - this.#startedAt > Math.max(JOIN_GRACE_MS, this.#sessionTimeoutMs)) {
+      this.#joined = true;
+      this.#log.info({ afterMs: Date.now() - this.#startedAt }, 'no assignment from the group yet: running with no tasks until one comes');
+    }
     const { up, since } = this.#health.snapshot();
     // Half the session: the outage began up to a probe round before it was seen, and
     // the others take the tasks over once the session has ended. Alone (no other live
@@ -242,7 +265,7 @@ export class StreamEngine {
   }
 
   #target(): 'REBALANCING' | 'RUNNING' {
-    return this.#loop.rebalancing || this.#isolated ? 'REBALANCING' : 'RUNNING';
+    return !this.#joined || this.#loop.rebalancing || this.#isolated ? 'REBALANCING' : 'RUNNING';
   }
 
   #publishTasks(): void {
@@ -255,10 +278,21 @@ export class StreamEngine {
     this.#events.onFatal(err instanceof Error ? err : new Error(String(err)));
   }
 
-  async stats(): Promise<TaskStats[]> {
+  /** Counters, every task's stats (asked of the stream threads), restores, consumer lag, and the commit timings taken since the last call. */
+  async stats(): Promise<EngineStats> {
     this.counters.restored = this.#reader.restoredTotal;
-    const perThread = await Promise.all(Array.from({ length: this.#threads.size }, (_, t) => this.#threads.runOnThread<TaskStats[]>(t, { type: 'stats' })));
-    return perThread.flat().sort((a, b) => a.partition - b.partition);
+    const perThread = await Promise.all(
+      Array.from({ length: this.#threads.size }, async (_, thread) =>
+        (await this.#threads.runOnThread<TaskStats[]>(thread, { type: 'stats' })).map((t): ThreadTaskStats => ({ ...t, thread })),
+      ),
+    );
+    return {
+      counters: structuredClone(this.counters),
+      tasks: perThread.flat().sort((a, b) => a.partition - b.partition),
+      restores: this.#reader.restores(),
+      consumerLag: this.#consumer.lag(),
+      commitSeconds: this.#timings.take(),
+    };
   }
 
   /** Commits, closes every task clean, leaves the group. */

@@ -30,6 +30,7 @@ import { EngineError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { connectClient } from '../kafka/connect.js';
 import { pollBatch } from '../kafka/poll.js';
+import { consumerLag, type PartitionLag } from './consumer-lag.js';
 
 const ERR_ASSIGN = Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS;
 /** Replacements closer together than this are one unbroken run of failures. */
@@ -171,6 +172,11 @@ export class GroupConsumer {
       if (e.isFatal === true || e.code === Kafka.CODES.ERRORS.ERR__FATAL) throw new ConsumerLostError(err);
       throw new EngineError('ORD_ERR_KAFKA', `consume failed: ${e.message}`, { cause: err });
     }
+  }
+
+  /** Lag per assigned partition (consumer-lag.ts): local reads, no broker request. */
+  lag(): PartitionLag[] {
+    return consumerLag(this.#consumer);
   }
 
   /** Answers an assign event: adds its partitions (incremental) or sets the assignment (eager). */

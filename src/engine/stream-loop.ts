@@ -31,6 +31,7 @@ import { recoveryOf } from '../errors.js';
 import type { TransactionalProducer } from '../kafka/transactional-producer.js';
 import type { Logger } from '../logger.js';
 import { CommitCycle } from './commit-cycle.js';
+import type { CommitTimings } from './commit-timings.js';
 import type { EngineCounters } from './counters.js';
 import { ConsumerLostError, type GroupConsumer, type Rebalance } from './group-consumer.js';
 import type { StreamThreads } from './stream-threads.js';
@@ -100,6 +101,7 @@ export class StreamLoop {
     log: Logger,
     parts: { threads: StreamThreads; consumer: GroupConsumer; producer: TransactionalProducer; tasks: TaskManager; sources: readonly string[] },
     counters: EngineCounters,
+    timings: CommitTimings,
     hooks: LoopHooks,
   ) {
     this.#config = config;
@@ -111,7 +113,7 @@ export class StreamLoop {
     this.#sources = parts.sources;
     this.#counters = counters;
     this.#hooks = hooks;
-    this.#cycle = new CommitCycle(config, log, parts, counters);
+    this.#cycle = new CommitCycle(config, log, parts, counters, timings);
   }
 
   /** True while the group has not settled this member's tasks (a rebalance queued, a task not yet running). */

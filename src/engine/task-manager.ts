@@ -100,6 +100,7 @@ export class TaskManager {
       applicationId: this.#config.applicationId,
       stateDir: this.#config.stateDir,
       joinWindowMs: this.#config.joinWindowMs,
+      joinMaxWaitMs: this.#config.joinMaxWaitMs,
       numPartitions: this.#config.numPartitions,
       dlqPartitions: this.#options.dlqPartitions,
       repartitionInputs: this.#config.repartitionInputs,

@@ -13,20 +13,23 @@ import { OutboxDoorbell } from '../db/outbox-doorbell.js';
 import { OrderRepository } from '../db/order-repository.js';
 import { createPool } from '../db/pool.js';
 import { IdGenerator } from '../domain/ids.js';
-import { createLogger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { OrderGenerator, SAMPLE_PRODUCT_CODES } from '../orders/order-generator.js';
 import { OrderService } from '../orders/order-service.js';
-import { registerActuatorRoutes } from './actuator-routes.js';
-import { registerOrderRoutes } from './order-routes.js';
+import { AccessGate, ApiKeys, CorsPolicy, RateLimiter, type AccessConfig } from './access/index.js';
 import { ClusterStore } from './cluster-store.js';
 import { DEFAULT_FORWARDER_LIMITS, StoreForwarder } from './store-forwarder.js';
-import { registerStoreRoutes } from './store-routes.js';
 import { StoreQueries } from './store-queries.js';
 import { CacheReader } from '../state/cache.js';
-import type { EngineCounters } from '../engine/counters.js';
-import type { TaskStats } from '../stream/protocol.js';
+import type { EngineStats } from '../engine/engine-stats.js';
+import { DbHealth } from './db-health.js';
+import { acceptingHealth, kafkaHealth as kafkaComponent, streamsHealth } from './health.js';
+import { publishCommits } from './observe.js';
+import type { JobStats } from '../jobs/job-scheduler.js';
+import { jobSettings } from '../jobs/jobs.js';
 import type { HttpThreadData, HttpToMain, MainToHttp } from './protocol.js';
+import { registerRoutes } from './routes.js';
 import { HttpServer } from './server.js';
 
 if (parentPort === null) throw new Error('http-thread.ts must run as a worker thread');
@@ -42,6 +45,28 @@ const post = (msg: HttpToMain): void => port.postMessage(msg);
 // serving: its state is per request, and the main thread still owns the data.
 process.on('uncaughtException', (err) => log.error({ err, errorId: randomUUID() }, 'uncaught exception in the http thread; it keeps serving'));
 process.on('unhandledRejection', (reason) => log.error({ err: reason, errorId: randomUUID() }, 'unhandled rejection in the http thread; it keeps serving'));
+
+/** The access gate of this configuration; undefined when nothing is configured (routes then check nothing). */
+function accessGate(access: AccessConfig, log: Logger): AccessGate | undefined {
+  const clients = new Set(access.apiKeys.map((k) => k.client));
+  log.info(
+    {
+      apiKeyClients: clients.size,
+      operators: new Set(access.apiKeys.filter((k) => k.role === 'operator').map((k) => k.client)).size,
+      requireApiKey: access.requireApiKey,
+      rateLimit: access.rateLimit ?? 'off',
+      corsOrigins: access.cors?.origins ?? 'off',
+    },
+    clients.size === 0 ? 'access control off: no API keys configured, every route is open' : 'access control on',
+  );
+  if (access.apiKeys.length === 0 && access.rateLimit === undefined && access.cors === undefined) return undefined;
+  return new AccessGate({
+    keys: access.apiKeys.length === 0 ? undefined : new ApiKeys(access.apiKeys),
+    requireApiKey: access.requireApiKey,
+    limiter: access.rateLimit === undefined ? undefined : new RateLimiter(access.rateLimit, () => performance.now()),
+    cors: access.cors === undefined ? undefined : new CorsPolicy(access.cors),
+  });
+}
 
 async function start(): Promise<void> {
   const pool = createPool({ connectionString: config.databaseUrl, max: config.databasePoolSize, applicationName: config.applicationId });
@@ -73,28 +98,44 @@ async function start(): Promise<void> {
   const clusterStore = new ClusterStore(store, forwarder.forward, { selfId: config.instanceId, numPartitions: config.numPartitions });
   let outbox: OutboxStats | undefined;
   let kafkaHealth: KafkaHealthSnapshot | undefined;
-  let engine: { counters: EngineCounters; tasks: readonly TaskStats[] } | undefined;
+  let engine: EngineStats | undefined;
+  let jobs: readonly JobStats[] | undefined;
   let draining = false;
-  const registry = createMetrics({ outbox: () => outbox, groupCommit: () => orders.writeStats, engine: () => engine, kafka: () => kafkaHealth, storeQueries: () => store.pending });
-  const http = new HttpServer({ host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes }, log);
-  registerStoreRoutes(http, clusterStore, { instanceId: config.instanceId, numPartitions: config.numPartitions });
-  registerOrderRoutes(http, orders, generator);
-  registerActuatorRoutes(
-    http,
-    {
+  const registry = createMetrics({
+    outbox: () => outbox,
+    groupCommit: () => orders.writeStats,
+    engine: () => engine,
+    state: () => store.state,
+    kafka: () => kafkaHealth,
+    storeQueries: () => store.pending,
+    jobs: () => jobs,
+  });
+  // Readiness' Postgres check on a connection of its own (db-health.ts).
+  const healthPool = createPool({ connectionString: config.databaseUrl, max: 1, applicationName: `${config.applicationId}-health` });
+  const dbHealth = new DbHealth(() => healthPool.query('select 1'), { timeoutMs: config.healthDbTimeoutMs });
+  const access = accessGate(config.access, log);
+  const http = new HttpServer({ host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes, ...(access === undefined ? {} : { access }) }, log);
+  registerRoutes(http, {
+    store: clusterStore,
+    orders,
+    generator,
+    jobs: { instanceId: config.instanceId, enabled: config.jobsEnabled, settings: jobSettings(config), pool, local: () => jobs },
+    health: {
       async readiness() {
-        const db = await pool.query('select 1').then(
-          () => true,
-          () => false,
-        );
-        // Kafka: the kafka thread's broker probe (kafka-health.ts), not merely "started".
-        return { db, kafka: kafkaHealth?.up === true, streams: store.ready, accepting: !draining };
+        return {
+          db: await dbHealth.check(),
+          // The kafka thread's broker probe (kafka-health.ts), not merely "started".
+          kafka: kafkaComponent(kafkaHealth),
+          streams: streamsHealth(store.state, store.tasks, engine?.restores ?? []),
+          accepting: acceptingHealth(draining),
+        };
       },
     },
     registry,
-    { app: 'order-engine', applicationId: config.applicationId, nodeId: String(ids.nodeId) },
-  );
-  http.fallback();
+    info: { app: 'order-engine', applicationId: config.applicationId, nodeId: String(ids.nodeId) },
+    instanceId: config.instanceId,
+    numPartitions: config.numPartitions,
+  });
   const listeningPort = await http.listen();
 
   port.on('message', (msg: MainToHttp) => {
@@ -109,10 +150,14 @@ async function start(): Promise<void> {
         clusterStore.updatePeers(msg.instances);
         break;
       case 'engine-stats':
-        engine = { counters: msg.counters, tasks: msg.tasks };
+        engine = msg.stats;
+        publishCommits(msg.stats.commitSeconds);
         break;
       case 'kafka-health':
         kafkaHealth = msg.health;
+        break;
+      case 'jobs-stats':
+        jobs = msg.jobs;
         break;
       case 'query-port':
         store.replacePort(msg.thread, msg.port);
@@ -122,7 +167,7 @@ async function start(): Promise<void> {
         http.close();
         void (async () => {
           await generator.drain();
-          await pool.end();
+          await Promise.all([pool.end(), healthPool.end()]);
           store.close();
           forwarder.close();
           post({ type: 'closed' });

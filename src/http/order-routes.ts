@@ -70,9 +70,16 @@ export function registerOrderRoutes(http: HttpServer, orders: OrderService, gene
       await orders.delete(parseOrderId(input.params[0]!));
       return { status: 202 };
     })
-    .route('post', '/api/orders/generate', async (input) => {
-      const key = parseIdempotencyKey(input.idempotencyKey);
-      await generator.start(key, parseBatchSize(input.query));
-      return json(200, '{"success":true}');
-    });
+    // Bulk generation is an operator's tool (load, demos), not a client's: once API keys
+    // are configured it needs a key with the operator role.
+    .route(
+      'post',
+      '/api/orders/generate',
+      async (input) => {
+        const key = parseIdempotencyKey(input.idempotencyKey);
+        await generator.start(key, parseBatchSize(input.query));
+        return json(200, '{"success":true}');
+      },
+      { access: 'operator' },
+    );
 }

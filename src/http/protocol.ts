@@ -6,9 +6,9 @@ import type { Config } from '../config.js';
 import type { OutboxStats } from '../db/outbox-relay.js';
 import type { KafkaHealthSnapshot } from '../kafka/kafka-health.js';
 import type { CacheLayout } from '../state/cache-layout.js';
-import type { EngineCounters } from '../engine/counters.js';
 import type { EngineState, TaskInfo } from '../engine/engine-state.js';
-import type { TaskStats } from '../stream/protocol.js';
+import type { EngineStats } from '../engine/engine-stats.js';
+import type { JobStats } from '../jobs/job-scheduler.js';
 
 export interface HttpThreadData {
   readonly config: Config;
@@ -26,9 +26,12 @@ export type MainToHttp =
   | { readonly type: 'instances'; readonly instances: readonly InstanceRecord[] }
   /** Which tasks this instance has, on which thread, in which state. */
   | { readonly type: 'tasks'; readonly state: EngineState; readonly tasks: readonly TaskInfo[] }
-  | { readonly type: 'engine-stats'; readonly counters: EngineCounters; readonly tasks: readonly TaskStats[] }
+  /** Every second: counters, task stats, restores, consumer lag, commit timings (src/engine/engine-stats.ts). */
+  | { readonly type: 'engine-stats'; readonly stats: EngineStats }
   /** Broker reachability and client errors as the kafka thread sees them (readiness, metrics). */
   | { readonly type: 'kafka-health'; readonly health: KafkaHealthSnapshot }
+  /** This instance's scheduled jobs (src/jobs/): metrics and GET /api/jobs. */
+  | { readonly type: 'jobs-stats'; readonly jobs: readonly JobStats[] }
   /** A replaced stream thread's new query port (the old one died with it); transferred. */
   | { readonly type: 'query-port'; readonly thread: number; readonly port: MessagePort }
   /** Stop listening, finish what is in flight, close the pool, then say 'closed'. */

@@ -15,6 +15,7 @@ import type { CacheReader } from '../state/cache.js';
 import type { QueryRequest, QueryResponse } from '../stream/protocol.js';
 import type { EngineState, TaskInfo } from '../engine/engine-state.js';
 import type { Id64 } from '../domain/id64.js';
+import { streamsReady } from './health.js';
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
@@ -96,9 +97,14 @@ export class StoreQueries {
     this.#tasks = new Map(tasks.map((t) => [t.partition, t]));
   }
 
+  /** Every active task restored and running (health.ts). */
   get ready(): boolean {
-    // Standbys are warm copies of other instances' tasks: not this instance's to wait for.
-    return this.#state === 'RUNNING' && [...this.#tasks.values()].every((t) => t.state === 'RUNNING' || t.state === 'STANDBY');
+    return streamsReady(this.#state, this.#tasks.values());
+  }
+
+  /** This instance's tasks as last reported. */
+  get tasks(): readonly TaskInfo[] {
+    return [...this.#tasks.values()];
   }
 
   /** This instance's task of `partition`, if it has one. */

@@ -5,7 +5,9 @@
 //
 // PARTITION_SLICE_ROUTE and KEYS_ROUTE are for instances only: one partition's rows of a
 // page, and a batch of forwarded key reads, from this instance's own tasks (never
-// forwarded on).
+// forwarded on). They are reads of what /api/orders/store serves anyway, so the access
+// gate leaves them open: peers send no key, and one peer's forwarding must not hit the
+// rate limit of its address (KEYS_ROUTE is a POST only to carry its batch).
 import { lagHeader, PARTITION_SLICE_ROUTE, sliceReply, type ClusterStore } from './cluster-store.js';
 import { KEYS_ROUTE, MAX_BATCH } from './get-batcher.js';
 import { parseOrderId, parseOrderIdBatch, parsePartitionSliceQuery, parseStorePageQuery } from './params.js';
@@ -36,7 +38,7 @@ export function registerStoreRoutes(http: HttpServer, store: ClusterStore, optio
         const { partition, skip, limit } = parsePartitionSliceQuery(input.params[0]!, input.query, options.numPartitions);
         return sliceReply(await store.localSlice(partition, skip, limit));
       },
-      { headers },
+      { headers, access: 'open' },
     )
     .route(
       'post',
@@ -45,6 +47,6 @@ export function registerStoreRoutes(http: HttpServer, store: ClusterStore, optio
         requireJson(input);
         return store.localGets(parseOrderIdBatch(input.body, MAX_BATCH));
       },
-      { headers, body: true },
+      { headers, body: true, access: 'open' },
     );
 }

@@ -83,7 +83,7 @@ export class KafkaRuntime {
         topics: [TOPIC_ORDERS],
         batchSize: config.outboxBatchSize,
         pollMs: config.outboxPollMs,
-        retentionMs: 24 * 3600 * 1000,
+        positionsRetentionMs: 24 * 3600 * 1000,
         leaseMs: config.outboxLeaseMs,
         deliveryTimeoutMs,
       },

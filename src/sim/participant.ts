@@ -6,6 +6,7 @@
 // once), never loses one. Runs on the main thread: node-rdkafka is not
 // context-aware and dispatches its callbacks on the default loop.
 import Kafka from 'node-rdkafka';
+import { outboxIdOf } from '../db/outbox-positions.js';
 import { parseOrderDto, serializeOrderDto, type OrderDto } from '../domain/order-dto.js';
 import { connectClient } from '../kafka/connect.js';
 import { pollBatch } from '../kafka/poll.js';
@@ -33,6 +34,12 @@ export interface ParticipantStats extends ServiceStats {
 }
 
 const { ERR__ASSIGN_PARTITIONS, ERR__REVOKE_PARTITIONS } = Kafka.CODES.ERRORS;
+
+/** The record's outbox-id header: which publication of the order this is. */
+function publicationOf(m: Kafka.Message): string | undefined {
+  const id = outboxIdOf(m.headers);
+  return id === undefined ? undefined : String(id);
+}
 const OFFSET_INVALID = -1001; // librdkafka: no committed offset
 const CONSUME_TIMEOUT_MS = 200; // bounds how long stop() waits for an idle consume
 /** Broker trouble repeats at every poll and event: say it once per this long, with a count. */
@@ -188,7 +195,7 @@ export class Participant {
     }
     let answer: OrderDto | undefined;
     try {
-      answer = this.#service.handle(order);
+      answer = this.#service.handle(order, publicationOf(m));
     } catch (err) {
       // A bug in the simulated books must not stop the saga either: skip, loudly.
       this.#failed++;

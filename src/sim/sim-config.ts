@@ -45,6 +45,9 @@ const settings: readonly Setting<keyof SimConfig>[] = [
 
 const load = settingsLoader(settings);
 
+/** Every environment variable the simulators read. */
+export const simSettingNames: readonly string[] = Object.freeze(settings.map((s) => s.env));
+
 /** Reads and validates the simulators' configuration; throws one ConfigError naming every bad variable. */
 export function loadSimConfig(env: NodeJS.ProcessEnv = process.env): SimConfig {
   const config = load(env);

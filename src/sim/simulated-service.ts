@@ -1,6 +1,8 @@
 // What a saga participant does with each record of `orders`, whichever it is (spec
-// "The other participants"): a NEW order is answered ACCEPT or REJECT once, after
-// trying to reserve what it needs; CONFIRMED makes the reservation final; a ROLLBACK
+// "The other participants"): a NEW order is answered ACCEPT or REJECT once per
+// publication, after trying to reserve what it needs (a re-publication, which the
+// order service sends when the saga never decided the order, gets the same answer
+// again and books nothing more); CONFIRMED makes the reservation final; a ROLLBACK
 // caused by the *other* participant gives the reservation back (a ROLLBACK this side
 // caused has nothing to give back: it reserved nothing). Everything else on `orders`
 // (REJECTED, the service's own bookkeeping states) needs no action. Pure: no I/O, so
@@ -33,6 +35,8 @@ export interface ServiceStats {
   readonly rejected: number;
   /** NEW orders seen again and not answered again. */
   readonly duplicates: number;
+  /** NEW orders published again by the order service (stuck orders), answered again as before. */
+  readonly reanswered: number;
   /** Reservations made final on CONFIRMED. */
   readonly committed: number;
   /** Reservations given back on a ROLLBACK caused by the other participant. */
@@ -57,6 +61,12 @@ export interface SimulatedServiceOptions {
 
 const TWO_TO_32 = 2 ** 32;
 
+interface Answered {
+  readonly status: ParticipantAnswer;
+  /** The publication answered (the record's outbox-id header), if it carried one. */
+  readonly publication: string | undefined;
+}
+
 /**
  * Whether the order is one of the `rate` share that finds too little. Chosen by a
  * hash of the id, not at random: the share holds over any long run, a redelivered
@@ -71,8 +81,8 @@ export class SimulatedService {
   readonly source: ParticipantSource;
   readonly #ledger: Ledger;
   readonly #options: SimulatedServiceOptions;
-  readonly #answered: RecentIds;
-  readonly #stats = { answered: 0, accepted: 0, rejected: 0, duplicates: 0, committed: 0, released: 0, replenished: 0, ignored: 0 };
+  readonly #answered: RecentIds<Answered>;
+  readonly #stats = { answered: 0, accepted: 0, rejected: 0, duplicates: 0, reanswered: 0, committed: 0, released: 0, replenished: 0, ignored: 0 };
 
   constructor(ledger: Ledger, options: SimulatedServiceOptions) {
     this.source = options.source;
@@ -85,11 +95,15 @@ export class SimulatedService {
     return { ...this.#stats };
   }
 
-  /** Applies one record of `orders`; returns the answer to publish, if there is one. */
-  handle(order: OrderDto): OrderDto | undefined {
+  /**
+   * Applies one record of `orders`; returns the answer to publish, if there is one.
+   * `publication` names the record's publication (its outbox-id header): the same NEW
+   * delivered again is a duplicate, a NEW published again is a new question.
+   */
+  handle(order: OrderDto, publication?: string): OrderDto | undefined {
     switch (order.status) {
       case 'NEW':
-        return this.#answer(order);
+        return this.#answer(order, publication);
       case 'CONFIRMED':
         if (this.#ledger.commit(order.orderId)) this.#stats.committed++;
         else this.#stats.ignored++;
@@ -104,17 +118,25 @@ export class SimulatedService {
     }
   }
 
-  #answer(order: OrderDto): OrderDto | undefined {
-    if (this.#answered.has(order.orderId)) {
-      this.#stats.duplicates++;
-      return undefined;
+  #answer(order: OrderDto, publication: string | undefined): OrderDto | undefined {
+    const seen = this.#answered.get(order.orderId);
+    if (seen !== undefined) {
+      if (publication === undefined || publication === seen.publication) {
+        this.#stats.duplicates++;
+        return undefined;
+      }
+      // Published again: the saga lost the first answers (they met no partner within
+      // the join window). The same answer again; the reservation stands as it is.
+      this.#answered.remember(order.orderId, { status: seen.status, publication });
+      this.#stats.reanswered++;
+      return { ...order, status: seen.status, source: this.source };
     }
-    this.#answered.add(order.orderId);
     let status: ParticipantAnswer = 'REJECT';
     if (!simulatedShortage(order.orderId, this.#options.salt, this.#options.rejectRate)) {
       if (this.#ledger.replenish(order)) this.#stats.replenished++;
       if (this.#ledger.reserve(order)) status = 'ACCEPT';
     }
+    this.#answered.remember(order.orderId, { status, publication });
     this.#stats.answered++;
     if (status === 'ACCEPT') this.#stats.accepted++;
     else this.#stats.rejected++;

@@ -30,6 +30,8 @@ export interface JoinOptions {
   readonly dlqPartitions: number;
   /** Topics carrying payment answers (payment-orders and its repartition topic); every other input carries stock answers. */
   readonly paymentTopics: ReadonlySet<string>;
+  /** The longest an entry waits for the other side's input to pass its window (JOIN_MAX_WAIT_MS); unbounded when absent. */
+  readonly maxWaitMs?: number;
   /** The wall clock, for how long entries stay (JoinWindow.expire); tests set it. */
   readonly clock?: () => number;
 }
@@ -78,9 +80,11 @@ export class JoinProcessor {
     return (this.#options.clock ?? Date.now)();
   }
 
-  /** Drops entries that fell out of the window by stream time and have been in it a window's length, deleting them from the store. */
-  expire(streamTime: number, writes: JoinWrites): number {
-    const expired = this.#window.expire(streamTime - this.#options.windowMs, this.#now() - this.#options.windowMs);
+  /** Drops the entries the other side's input has passed (JoinWindow.expire), deleting them from the store. */
+  expire(writes: JoinWrites): number {
+    const now = this.#now();
+    const maxWait = this.#options.maxWaitMs;
+    const expired = this.#window.expire(this.#options.windowMs, now - this.#options.windowMs, maxWait === undefined ? Number.NEGATIVE_INFINITY : now - maxWait);
     for (const e of expired) writes.set(joinStoreKey(e), null);
     return expired.length;
   }

@@ -1,8 +1,10 @@
 // The live part of the saga join's window store: every payment and stock answer of
 // the last JOIN_WINDOW_MS, indexed by order id. It mirrors the committed RocksDB
 // store plus the writes of the open transaction, so a lookup never waits on disk; a
-// reopened task rebuilds it from RocksDB. Bounded by the window: entries leave it as
-// wall-clock time passes them.
+// reopened task rebuilds it from RocksDB. An entry leaves once the other side's input
+// has been read past its window (its partner, if it has one, came before that) and it
+// has been here a window's length of wall clock; an entry whose other side stalls
+// waits for it, up to a bound on memory (JOIN_MAX_WAIT_MS).
 
 export type JoinSide = 'P' | 'S';
 
@@ -47,6 +49,8 @@ export class JoinWindow {
   // from the front. A late entry behind a newer one just waits for its turn.
   #fifo: JoinEntry[] = [];
   #head = 0;
+  /** The largest timestamp of each side's entries: how far that side's input has been read. */
+  readonly #sideTime: Record<JoinSide, number> = { P: 0, S: 0 };
 
   get size(): number {
     return this.#fifo.length - this.#head;
@@ -57,6 +61,13 @@ export class JoinWindow {
     this.#byOrder.clear();
     this.#fifo = [];
     this.#head = 0;
+    this.#sideTime.P = 0;
+    this.#sideTime.S = 0;
+  }
+
+  /** How far a side's input has been read (the largest timestamp among its entries so far). */
+  sideTime(side: JoinSide): number {
+    return this.#sideTime[side];
   }
 
   add(entry: JoinEntry): void {
@@ -64,6 +75,7 @@ export class JoinWindow {
     if (list === undefined) this.#byOrder.set(entry.orderId, [entry]);
     else list.push(entry);
     this.#fifo.push(entry);
+    if (entry.timestamp > this.#sideTime[entry.side]) this.#sideTime[entry.side] = entry.timestamp;
   }
 
   /**
@@ -87,17 +99,24 @@ export class JoinWindow {
   }
 
   /**
-   * Removes and returns the entries older than `cutoff` (stream time minus the window:
-   * they can join nothing new) that also entered before `addedBefore` (wall clock
-   * minus the window). The second bound is for the backlog after a restart or an
-   * outage: the inputs are fetched unevenly, so stream time can race ahead on one
-   * topic while the other's older records are still to come, and an entry must stay
-   * long enough for its partner to be processed. Matching is by record time only, so
-   * how long an entry stays changes no decision, only whether a late partner finds it.
+   * Removes and returns the entries that can join nothing new: the other side's input
+   * has been read past the entry's window (`windowMs` after its timestamp: a partner
+   * within the window, coming in timestamp order on its partition, came before), and
+   * the entry entered before `addedBefore` (wall clock minus the window). Kafka Streams
+   * expires by one stream time over both inputs; here each side waits for the other,
+   * because the inputs are not read evenly: after a restart the backlogs are fetched
+   * unevenly, and while a broker is away one input's partition has no leader, or a
+   * participant's answers stop, while the other input goes on. With one stream time the
+   * side that goes on expires the entries whose partners are still to come (286 orders
+   * of one kill -9 trial, before the wall-clock lease; the lease alone covers a stall
+   * of one window's length only). An entry whose other side never comes
+   * goes once it entered before `forcedBefore`, which bounds the window's memory.
+   * Matching is by record time only, so how long an entry stays changes no decision,
+   * only whether a late partner finds it.
    */
-  expire(cutoff: number, addedBefore = Number.POSITIVE_INFINITY): JoinEntry[] {
+  expire(windowMs: number, addedBefore = Number.POSITIVE_INFINITY, forcedBefore = Number.NEGATIVE_INFINITY): JoinEntry[] {
     const expired: JoinEntry[] = [];
-    while (this.#head < this.#fifo.length && this.#fifo[this.#head]!.timestamp < cutoff && (this.#fifo[this.#head]!.addedAt ?? 0) < addedBefore) {
+    while (this.#head < this.#fifo.length && this.#expired(this.#fifo[this.#head]!, windowMs, addedBefore, forcedBefore)) {
       const e = this.#fifo[this.#head++]!;
       const list = this.#byOrder.get(e.orderId);
       if (list !== undefined) {
@@ -112,5 +131,11 @@ export class JoinWindow {
       this.#head = 0;
     }
     return expired;
+  }
+
+  #expired(e: JoinEntry, windowMs: number, addedBefore: number, forcedBefore: number): boolean {
+    const addedAt = e.addedAt ?? 0;
+    if (addedAt < forcedBefore) return true;
+    return e.timestamp < this.#sideTime[e.side === 'P' ? 'S' : 'P'] - windowMs && addedAt < addedBefore;
   }
 }

@@ -38,6 +38,8 @@ export interface TaskConfig {
   readonly applicationId: string;
   readonly stateDir: string;
   readonly joinWindowMs: number;
+  /** The longest a join entry waits for the other side's input to pass its window (JOIN_MAX_WAIT_MS). */
+  readonly joinMaxWaitMs: number;
   /** Partitions of every co-partitioned topic, `orders` (the decisions' sink) included. */
   readonly numPartitions: number;
   /** Partitions of recovererDLQ: a dead letter keeps its partition when the DLQ has it, else goes by key. */

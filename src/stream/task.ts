@@ -91,12 +91,6 @@ export class Task {
   #processed = 0;
   #skipped = 0;
   #duplicates = 0;
-  /**
-   * The task's stream time: the largest record timestamp it has seen (Kafka Streams'
-   * notion). The join window expires by it, not by the wall clock, so a task that
-   * restarts after an outage joins its backlog as it would have live.
-   */
-  #streamTime = 0;
   /** Changelog ends committed and applied but not yet in the checkpoint file. */
   readonly #checkpointDue = new Map<string, number>();
   #sinceCheckpoint = 0;
@@ -114,6 +108,7 @@ export class Task {
     const paymentTopics = new Set([...this.#sources.keys()].filter((t) => t === TOPIC_PAYMENT_ORDERS || t === repartitionTopic(config.applicationId, TOPIC_PAYMENT_ORDERS)));
     this.#joinProcessor = new JoinProcessor(config.partition, this.#window, {
       windowMs: config.joinWindowMs,
+      maxWaitMs: config.joinMaxWaitMs,
       numPartitions: config.numPartitions,
       dlqPartitions: config.dlqPartitions,
       paymentTopics,
@@ -225,8 +220,6 @@ export class Task {
     // backlog that is about to be processed (JoinWindow.expire).
     const now = Date.now();
     for (const e of entries) this.#window.add({ ...e, addedAt: now });
-    // What was processed after these entries is replayed and moves it on again.
-    this.#streamTime = entries.at(-1)?.timestamp ?? 0;
   }
 
   async process(records: readonly InputRecord[]): Promise<ProcessResult> {
@@ -236,7 +229,6 @@ export class Task {
     let forwarded = 0;
     let duplicates = 0;
     for (const record of records) {
-      if (record.timestamp > this.#streamTime) this.#streamTime = record.timestamp;
       const source = this.#sources.get(record.topic);
       if (source === undefined) throw new EngineError('ORD_ERR_ILLEGAL_STATE', `task 0_${this.partition} has no source topic ${record.topic}`);
       if (source.checked && record.key !== null) {
@@ -267,7 +259,7 @@ export class Task {
       }
       if (ok) processed++;
     }
-    this.#joinProcessor.expire(this.#streamTime, this.#join.writes);
+    this.#joinProcessor.expire(this.#join.writes);
     const skipped = records.length - processed - forwarded;
     this.#processed += processed;
     this.#skipped += skipped;

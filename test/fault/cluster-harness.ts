@@ -26,7 +26,7 @@ import type { ClusterFault, ClusterFaultContext, ClusterFaultOutcome } from './c
 import { ClusterWatch } from './cluster-watch.js';
 import { DecisionClock } from './decision-clock.js';
 import { emptyResult } from './result.js';
-import { auditOrders, boundedStep, drain, FaultRuns, keepLog, perSecond, reportCrash, round, splitAnswers, STEADY_WAIT_MS, stopChild, takeViews, until, untilSteady, type FaultRun } from './run-steps.js';
+import { auditOrders, boundedStep, traceOrders, drain, FaultRuns, keepLog, perSecond, reportCrash, round, splitAnswers, STEADY_WAIT_MS, stopChild, takeViews, until, untilSteady, type FaultRun } from './run-steps.js';
 import { JOIN_WINDOW_MS, ServiceGroup, type Instance } from './service-group.js';
 import { settleViews, storeStatuses } from './views.js';
 
@@ -309,6 +309,12 @@ class ClusterRun implements FaultRun<ClusterResult> {
     Object.assign(r, audit.figures);
     Object.assign(r.samples, audit.samples);
     this.note(`orders read from its beginning: ${audit.records} records`);
+    if (audit.samples.lost !== undefined && audit.samples.lost.length > 0) {
+      const file = join(this.#logDir, 'lost-orders.jsonl');
+      const changelogs = ['orders-store', 'saga-join-store'].map((store) => `${this.#applicationId}-${store}-changelog`);
+      await traceOrders(audit.lostIds, this.#cluster.bootstrapServers, ['orders', 'payment-orders', 'stock-orders', ...changelogs], file).catch((err: unknown) => this.note(`tracing lost orders failed: ${String(err)}`));
+      this.note(`lost orders traced: ${file}`);
+    }
 
     const urls = (): string[] => this.#group.urls();
     const partitionOf = (id: string): number => partitionFor(id, p.numPartitions);

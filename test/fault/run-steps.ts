@@ -2,7 +2,7 @@
 // ./harness.ts, instances on a cluster in ./cluster-harness.ts): wait for the saga
 // to keep up, drain it after the load, read `orders` from its beginning and audit it,
 // count per second, stop children and bound each teardown step.
-import { copyFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Child } from '../support/child.js';
 import type { OrderLoad } from '../support/order-load.js';
@@ -121,6 +121,8 @@ export interface OrdersAudit {
     'accepted' | 'lost' | 'splitAnswers' | 'duplicatedDecisions' | 'conflictingDecisions' | 'duplicatedNew' | 'missingNew' | 'offPartition' | 'unexpectedRecords'
   >;
   readonly samples: Record<string, string[]>;
+  /** Every lost order (samples.lost holds the first few). */
+  readonly lostIds: readonly string[];
   /** Each decided order's decision. */
   readonly decided: ReadonlyMap<string, string>;
   readonly records: number;
@@ -183,9 +185,33 @@ export async function auditOrders(accepted: readonly string[], brokers: string, 
       duplicatedNew: sample(audit.duplicatedNew),
       offPartition: sample(audit.offPartition),
     },
+    lostIds: lost,
     decided: audit.decided,
     records: records.length,
   };
+}
+
+/**
+ * Writes every record of the given orders (up to `max`) on `topics` to `file`, one
+ * JSON line each in (topic, partition, offset) order: the NEW, the answers, the
+ * decisions and the stores' changelog records (the join store's keys start with the
+ * order id), so a lost order can be followed through the run afterwards.
+ */
+export async function traceOrders(ids: readonly string[], brokers: string, topics: readonly string[], file: string, max = 20): Promise<void> {
+  const wanted = new Set(ids.slice(0, max));
+  const idOf = (key: string): string => key.split('|')[0]!;
+  const lines: string[] = [];
+  for (const topic of topics) {
+    const records = await readCommitted(topic, brokers, 120_000).catch((err: unknown) => {
+      lines.push(JSON.stringify({ topic, error: String(err) }));
+      return [];
+    });
+    for (const r of records) {
+      if (!wanted.has(idOf(r.key))) continue;
+      lines.push(JSON.stringify({ topic, partition: r.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, status: r.value === null ? null : statusOf(r.value) }));
+    }
+  }
+  writeFileSync(file, `${lines.join('\n')}\n`);
 }
 
 /** What Postgres and the store showed (views.ts settleViews), into the result. */

@@ -132,7 +132,7 @@ async function inProcessRelay(
     pool,
     publisher(producer),
     new OutboxTail(producer.client, { brokers: KAFKA_BOOTSTRAP_SERVERS, clientId: `test-${instanceId}` }, log),
-    { instanceId, topics, pollMs: 100, retentionMs: 24 * 3600 * 1000, ...options },
+    { instanceId, topics, pollMs: 100, positionsRetentionMs: 24 * 3600 * 1000, ...options },
     log,
   );
   return {

@@ -32,6 +32,7 @@ const task = (partition: number): TaskConfig => ({
   applicationId: 'threads-test',
   stateDir,
   joinWindowMs: 10_000,
+  joinMaxWaitMs: 60_000,
   numPartitions: 6,
   dlqPartitions: 6,
   repartitionInputs: false,

@@ -69,6 +69,26 @@ describe('payment service: NEW', () => {
     expect(service.stats).toMatchObject({ answered: 1, duplicates: 1 });
   });
 
+  it('answers a re-publication of the order (a new outbox id) again, the same, and reserves once', () => {
+    const { ledger, service } = setup();
+    expect(service.handle(order(1), '100')?.status).toBe('ACCEPT');
+    // The same publication delivered again: a duplicate.
+    expect(service.handle(order(1), '100')).toBeUndefined();
+    // Published again by the stuck-order job: asked again, answered again.
+    expect(service.handle(order(1), '250')).toEqual({ ...order(1), status: 'ACCEPT', source: 'PAYMENT' });
+    expect(service.handle(order(1), '250')).toBeUndefined();
+    expect(ledger.balanceOf(7)).toEqual({ available: SEED - 24_00, reserved: 24_00 });
+    expect(service.stats).toMatchObject({ answered: 1, duplicates: 2, reanswered: 1 });
+  });
+
+  it('repeats a REJECT on re-publication, never reserving', () => {
+    const ledger = new FundsLedger({ seedBalanceCents: SEED });
+    const service = paymentService(1, ledger);
+    expect(service.handle(order(5), '1')?.status).toBe('REJECT');
+    expect(service.handle(order(5), '2')?.status).toBe('REJECT');
+    expect(ledger.balanceOf(7)?.reserved ?? 0).toBe(0);
+  });
+
   it('forgets answered ids beyond its capacity (memory stays bounded)', () => {
     const service = paymentService(0, new FundsLedger(), 2);
     for (const id of [1, 2, 3]) expect(service.handle(order(id))).toBeDefined();

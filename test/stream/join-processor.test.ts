@@ -240,34 +240,40 @@ describe('JoinProcessor: the window', () => {
     expect(text(writes.map.get(joinStoreKey({ orderId: '4', side: 'P', timestamp: T0, offset: 1 })))).toBe(json.toString());
   });
 
-  it('expire() after the window deletes each expired entry from the store with a tombstone', () => {
+  it('expire() deletes each entry the other side has passed by a window from the store with a tombstone', () => {
     const { window, processor, outputs, writes } = setup();
     processor.process(P(1, 'ACCEPT', T0), outputs, writes);
     processor.process(S(2, 'ACCEPT', T0 + 5), outputs, writes);
     processor.process(P(3, 'ACCEPT', T0 + 10), outputs, writes);
-    writes.log.length = 0;
     wall = WINDOW_MS + 1; // every entry has been in the window a window's length of wall clock
 
-    // Still inside the window at its very edge: nothing goes.
-    expect(processor.expire(T0 + WINDOW_MS, writes)).toBe(0);
+    // The stock side is at T0 + 5: nothing of the payment side is a window behind it.
+    processor.process(S(4, 'ACCEPT', T0 + WINDOW_MS), outputs, writes);
+    writes.log.length = 0;
+    expect(processor.expire(writes)).toBe(0);
     expect(writes.log).toEqual([]);
 
-    expect(processor.expire(T0 + WINDOW_MS + 6, writes)).toBe(2);
+    // P1 (T0) is now a window behind the stock side; S2 (T0 + 5) a window behind P5.
+    processor.process(S(6, 'ACCEPT', T0 + WINDOW_MS + 1), outputs, writes);
+    processor.process(P(5, 'ACCEPT', T0 + WINDOW_MS + 6), outputs, writes);
+    writes.log.length = 0;
+    expect(processor.expire(writes)).toBe(2);
     expect(writes.log).toEqual([
       [joinStoreKey({ orderId: '1', side: 'P', timestamp: T0, offset: 17 }), null],
       [joinStoreKey({ orderId: '2', side: 'S', timestamp: T0 + 5, offset: 17 }), null],
     ]);
-    expect(window.size).toBe(1);
+    expect(window.size).toBe(4);
 
-    expect(processor.expire(T0 + WINDOW_MS + 6, writes)).toBe(0);
+    expect(processor.expire(writes)).toBe(0);
     expect(writes.log).toHaveLength(2);
   });
 
   it('an expired record joins nothing any more', () => {
     const { processor, outputs, writes } = setup();
     processor.process(P(1, 'ACCEPT', T0), outputs, writes);
+    processor.process(S(2, 'ACCEPT', T0 + WINDOW_MS + 1), outputs, writes);
     wall = WINDOW_MS + 1;
-    processor.expire(T0 + WINDOW_MS + 1, writes);
+    expect(processor.expire(writes)).toBe(1);
     // Inside the window of the payment's timestamp, but the entry is gone.
     processor.process(S(1, 'ACCEPT', T0), outputs, writes);
     expect(outputs).toEqual([]);
@@ -277,26 +283,36 @@ describe('JoinProcessor: the window', () => {
   // raced ahead on newer records of one topic and expired payment answers whose stock
   // answers, older, came in the next batch: 286 orders of one kill -9 trial were
   // never decided.
-  it('keeps an entry a window\'s length of wall clock even when stream time has passed it, so a partner from the backlog still joins', () => {
+  it('keeps an entry while the other side has not passed it, however far its own side has gone, so a partner from the backlog still joins', () => {
     const { processor, outputs, writes } = setup();
     processor.process(P(1, 'ACCEPT', T0), outputs, writes);
-    processor.process(P(2, 'ACCEPT', T0 + 30_000), outputs, writes); // a newer record of the same batch
-    expect(processor.expire(T0 + 30_000, writes)).toBe(0);
-    processor.process(S(1, 'ACCEPT', T0 + 5), outputs, writes); // the backlog of the other topic
+    processor.process(P(2, 'ACCEPT', T0 + 30_000), outputs, writes); // a newer record of the same input
+    wall = 10 * WINDOW_MS;
+    expect(processor.expire(writes)).toBe(0);
+    processor.process(S(1, 'ACCEPT', T0 + 5), outputs, writes); // the backlog of the other input
     expect(outputs.map((o) => parseOrderDto(Buffer.from(o.value!)).orderId)).toEqual([1]);
-    // A window of wall clock later the old entry goes (the late one, queued behind the
-    // newer P2, waits for P2's turn: the window pops in arrival order).
-    wall = WINDOW_MS + 1;
-    expect(processor.expire(T0 + 30_000, writes)).toBe(1);
   });
 
-  it('keeps entries while stream time stands still (a broker outage), however long the wall clock runs', () => {
+  // Regression: a stall of one input longer than the wall-clock lease (a partition
+  // without a leader while a broker is away) expired entries the stalled input's
+  // records would have joined.
+  it('keeps entries while the other input stands still (a broker outage), however long the wall clock runs, up to maxWaitMs', () => {
     const { processor, outputs, writes } = setup();
     processor.process(P(1, 'ACCEPT', T0), outputs, writes);
+    processor.process(S(9, 'ACCEPT', T0), outputs, writes);
+    processor.process(P(2, 'ACCEPT', T0 + 60_000), outputs, writes);
     wall = 10 * WINDOW_MS;
-    expect(processor.expire(T0, writes)).toBe(0);
+    expect(processor.expire(writes)).toBe(0); // S9 is due, but waits behind P1 (arrival order)
     processor.process(S(1, 'REJECT', T0 + 2), outputs, writes);
     expect(outputs).toHaveLength(1);
+
+    const bounded = new JoinProcessor(PARTITION, new JoinWindow(), { ...OPTIONS, maxWaitMs: 6 * WINDOW_MS });
+    wall = 0;
+    bounded.process(P(1, 'ACCEPT', T0), outputs, writes);
+    wall = 6 * WINDOW_MS;
+    expect(bounded.expire(writes)).toBe(0);
+    wall = 6 * WINDOW_MS + 1;
+    expect(bounded.expire(writes)).toBe(1);
   });
 });
 

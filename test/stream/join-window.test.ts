@@ -107,18 +107,23 @@ describe('JoinWindow.matches', () => {
 
 describe('JoinWindow.expire', () => {
   const everything = Number.MAX_SAFE_INTEGER;
+  const W = 10;
+  /** An entry that entered the window at wall-clock `addedAt`. */
+  const at = (e: JoinEntry, addedAt: number): JoinEntry => ({ ...e, addedAt });
 
-  it('removes exactly the entries older than the cutoff, from the fifo and the per-order index, and returns them', () => {
+  it('removes exactly the entries the other side has been read past by more than the window, from the fifo and the per-order index, and returns them', () => {
     const w = new JoinWindow();
     const all = [entry('1', 'P', 10), entry('2', 'S', 20), entry('1', 'S', 29), entry('2', 'P', 30), entry('3', 'P', 40)];
     for (const e of all) w.add(e);
     expect(w.size).toBe(5);
+    expect([w.sideTime('P'), w.sideTime('S')]).toEqual([40, 29]);
 
-    const expired = w.expire(30);
+    // P entries go below S's time less the window (19), S entries below P's (30).
+    const expired = w.expire(W);
     expect(expired).toEqual(all.slice(0, 3));
     expect(expired[0]).toBe(all[0]);
     expect(w.size).toBe(2);
-    // Order 1 is gone entirely; order 2 keeps only its entry at the cutoff.
+    // Order 1 is gone entirely; order 2 keeps only its payment answer.
     expect(w.matches('1', 'P', 0, everything)).toEqual([]);
     expect(w.matches('1', 'S', 0, everything)).toEqual([]);
     expect(w.matches('2', 'S', 0, everything)).toEqual([all[3]]);
@@ -126,12 +131,46 @@ describe('JoinWindow.expire', () => {
     expect(w.matches('3', 'S', 0, everything)).toEqual([all[4]]);
   });
 
-  it('keeps an entry exactly at the cutoff (strictly older only)', () => {
+  it('keeps an entry the other side has reached exactly the window past (strictly older only)', () => {
     const w = new JoinWindow();
     w.add(entry('1', 'P', 100));
-    expect(w.expire(100)).toEqual([]);
-    expect(w.size).toBe(1);
-    expect(w.expire(101).map(label)).toEqual(['1P@100']);
+    w.add(entry('2', 'S', 110));
+    expect(w.expire(W)).toEqual([]);
+    w.add(entry('3', 'S', 111));
+    expect(w.expire(W).map(label)).toEqual(['1P@100']);
+    expect(w.size).toBe(2);
+  });
+
+  // Regression: while a broker was away, or in the backlog after a restart, one input
+  // went on and the other did not; expiring by one stream time over both inputs removed
+  // answers whose partners were still to come on the stalled input.
+  it('keeps an entry while its other side has not been read past it, however far its own side has gone', () => {
+    const w = new JoinWindow();
+    w.add(entry('1', 'P', 0));
+    for (let t = 1_000; t <= 100_000; t += 1_000) w.add(entry(String(t), 'P', t));
+    expect(w.expire(W)).toEqual([]);
+    w.add(entry('1', 'S', 5)); // the stalled input comes back with the partner
+    expect(w.matches('1', 'P', 5, W).map(label)).toEqual(['1S@5']);
+    expect(w.expire(W)).toEqual([]);
+    w.add(entry('x', 'S', 11));
+    expect(w.expire(W).map(label)).toEqual(['1P@0']);
+  });
+
+  it('keeps an entry a window of wall clock after it entered (addedBefore), even when the other side has passed it', () => {
+    const w = new JoinWindow();
+    w.add(at(entry('1', 'P', 0), 500));
+    w.add(at(entry('2', 'S', 100), 500));
+    expect(w.expire(W, 500)).toEqual([]);
+    expect(w.expire(W, 501).map(label)).toEqual(['1P@0']);
+  });
+
+  it('drops an entry whose other side never comes once it entered before forcedBefore, which bounds the memory', () => {
+    const w = new JoinWindow();
+    w.add(at(entry('1', 'P', 0), 100));
+    w.add(at(entry('2', 'P', 1), 200));
+    expect(w.expire(W, everything, 100)).toEqual([]);
+    expect(w.expire(W, everything, 101).map(label)).toEqual(['1P@0']);
+    expect(w.expire(W, everything, 201).map(label)).toEqual(['2P@1']);
     expect(w.size).toBe(0);
   });
 
@@ -139,41 +178,49 @@ describe('JoinWindow.expire', () => {
     const w = new JoinWindow();
     w.add(entry('1', 'P', 1));
     w.add(entry('1', 'S', 2));
-    expect(w.expire(10)).toHaveLength(2);
-    expect(w.expire(10)).toEqual([]);
-    expect(w.expire(1_000)).toEqual([]);
-    expect(w.size).toBe(0);
+    w.add(entry('2', 'P', 100));
+    w.add(entry('2', 'S', 100));
+    expect(w.expire(W)).toHaveLength(2);
+    expect(w.expire(W)).toEqual([]);
+    expect(w.size).toBe(2);
   });
 
-  it('expires an entry that arrived late (behind a newer one) once the window has passed both', () => {
+  it('expires an entry that arrived late (behind a newer one) once the other side has passed both', () => {
     const w = new JoinWindow();
     w.add(entry('1', 'P', 100));
     w.add(entry('2', 'P', 50));
-    const expired = [...w.expire(60), ...w.expire(101)];
-    expect(expired.map(label).sort()).toEqual(['1P@100', '2P@50']);
-    expect(w.size).toBe(0);
+    w.add(entry('x', 'S', 70));
+    expect(w.expire(W)).toEqual([]); // 2P@50 could go, but waits behind 1P@100
+    w.add(entry('y', 'S', 111));
+    const expired = w.expire(W);
+    // xS@70 was due (P's time is 100) but waited too; yS@111 stays.
+    expect(expired.map(label)).toEqual(['1P@100', '2P@50', 'xS@70']);
     expect(w.matches('2', 'S', 50, everything)).toEqual([]);
   });
 
-  it('accepts new entries after expiring everything', () => {
+  it('accepts new entries after expiring everything, and forgets how far each side was read on clear()', () => {
     const w = new JoinWindow();
-    w.add(entry('1', 'P', 1));
-    w.expire(2);
+    w.add(at(entry('1', 'P', 1), 0));
+    w.expire(W, everything, 1);
     const again = entry('1', 'P', 5);
     w.add(again);
     expect(w.size).toBe(1);
     expect(w.matches('1', 'S', 5, 0)).toEqual([again]);
+    w.add(entry('2', 'S', 50));
+    w.clear();
+    expect([w.sideTime('P'), w.sideTime('S')]).toEqual([0, 0]);
   });
 
-  it('expires 10k entries in time order in steps, and keeps working after the fifo compacts', () => {
+  it('expires 10k entries in arrival order in steps, and keeps working after the fifo compacts', () => {
     const w = new JoinWindow();
     const n = 10_000;
-    const entries = Array.from({ length: n }, (_, i) => entry(String(i % 97), i % 2 === 0 ? 'P' : 'S', i));
+    const entries = Array.from({ length: n }, (_, i) => at(entry(String(i % 97), i % 2 === 0 ? 'P' : 'S', i), i));
     for (const e of entries) w.add(e);
     expect(w.size).toBe(n);
 
     for (let cutoff = 1_000; cutoff <= n; cutoff += 1_000) {
-      const expired = w.expire(cutoff);
+      // Wall clock as the bound: the entries that entered before the cutoff go.
+      const expired = w.expire(0, Number.NEGATIVE_INFINITY, cutoff);
       expect(expired).toHaveLength(1_000);
       expect(expired[0]).toBe(entries[cutoff - 1_000]);
       expect(expired.every((e, i) => e === entries[cutoff - 1_000 + i])).toBe(true);
@@ -187,13 +234,13 @@ describe('JoinWindow.expire', () => {
     expect(w.size).toBe(0);
 
     // After the compaction the window behaves as a fresh one.
-    const later = Array.from({ length: 10 }, (_, i) => entry(String(i % 3), 'P', n + i));
+    const later = Array.from({ length: 10 }, (_, i) => at(entry(String(i % 3), 'P', n + i), n + i));
     for (const e of later) w.add(e);
     expect(w.size).toBe(10);
     expect(w.matches('0', 'S', n, everything)).toEqual(later.filter((e) => e.orderId === '0'));
-    expect(w.expire(n + 5)).toEqual(later.slice(0, 5));
+    expect(w.expire(0, Number.NEGATIVE_INFINITY, n + 5)).toEqual(later.slice(0, 5));
     expect(w.size).toBe(5);
-    expect(w.expire(n + 10)).toEqual(later.slice(5));
+    expect(w.expire(0, Number.NEGATIVE_INFINITY, n + 10)).toEqual(later.slice(5));
     expect(w.size).toBe(0);
   });
 });
@@ -204,7 +251,8 @@ describe('JoinWindow.size', () => {
     expect(w.size).toBe(0);
     for (let i = 0; i < 5; i++) w.add(entry('1', 'P', i));
     expect(w.size).toBe(5);
-    w.expire(2);
-    expect(w.size).toBe(3);
+    w.add(entry('2', 'S', 12));
+    w.expire(10);
+    expect(w.size).toBe(4);
   });
 });

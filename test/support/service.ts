@@ -29,9 +29,11 @@ export interface ServiceOptions {
   readonly dir?: string;
   /** How long the service may take to be ready (default 30 s). */
   readonly readyTimeoutMs?: number;
+  /** Return once it is ready (readiness 200, the default), or once it is live (liveness 200: to watch it become ready). */
+  readonly until?: 'ready' | 'live';
 }
 
-/** Starts the service on a free port; ready when its readiness (db, kafka, streams) answers 200. */
+/** Starts the service on a free port; ready when its readiness (db, kafka, streams) answers 200 (or its liveness, `until: 'live'`). */
 export async function startService(env: Record<string, string> = {}, options: ServiceOptions = {}): Promise<Service> {
   const port = options.port ?? (await freePort());
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -52,7 +54,7 @@ export async function startService(env: Record<string, string> = {}, options: Se
       ...env,
       PORT: String(port),
     },
-    async () => (await fetch(`${baseUrl}/actuator/health/readiness`).catch(() => undefined))?.status === 200,
+    async () => (await fetch(`${baseUrl}/actuator/health/${options.until === 'live' ? 'liveness' : 'readiness'}`).catch(() => undefined))?.status === 200,
     { cwd: options.dir, readyTimeoutMs: options.readyTimeoutMs },
   );
   return { ...child, baseUrl, port };
