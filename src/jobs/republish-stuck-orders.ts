@@ -17,6 +17,7 @@
 // (its late answer still joined) is decided once: the stream drops a NEW for a decided
 // order and a second decision for it (src/stream/task.ts).
 import type pg from 'pg';
+import { parseId64, type Id64 } from '../domain/id64.js';
 import { parseNumericCents } from '../domain/money.js';
 import { orderDtoJson } from '../domain/order-json.js';
 import { TOPIC_ORDERS } from '../kafka/topics.js';
@@ -34,17 +35,19 @@ export interface StuckOrdersOptions {
   readonly onRepublished?: (orders: number) => void;
 }
 
+// int8 columns arrive as canonical ids (src/db/pool.ts): the original's TSIDs exactly.
 interface StuckRow {
-  id: number;
-  customer_id: number;
-  items: { id: number; product_code: string; quantity: number; product_price: string }[] | null;
+  id: Id64;
+  customer_id: Id64;
+  items: { id: string; product_code: string; quantity: number; product_price: string }[] | null;
 }
 
 // Oldest change first, through the partial index on NEW orders. Items come as one JSON
-// array per order, prices as text (exact cents).
+// array per order, prices as text (exact cents) and item ids too (pg reads json with
+// JSON.parse, which rounds a long past 2^53).
 const LOCK_STUCK = `
   select o.id, o.customer_id,
-         (select json_agg(json_build_object('id', i.id, 'product_code', i.product_code, 'quantity', i.quantity,
+         (select json_agg(json_build_object('id', i.id::text, 'product_code', i.product_code, 'quantity', i.quantity,
                                             'product_price', i.product_price::text) order by i.id)
             from order_items i where i.order_id = o.id) as items
     from orders o
@@ -72,24 +75,30 @@ const REPUBLISH = `
 // republished or not (a republished order still undecided is still stuck).
 const COUNT_STUCK = `select count(*)::int as n from orders where status = 'NEW' and created_date < now() - make_interval(secs => $1::float8 / 1000)`;
 
+function itemIdOf(text: string): Id64 {
+  const id = parseId64(text);
+  if (id === undefined) throw new Error(`order_items.id ${text} is not a 64-bit id`);
+  return id;
+}
+
 const payloadOf = (row: StuckRow): string =>
   orderDtoJson({
     orderId: row.id,
     customerId: row.customer_id,
     status: 'NEW',
     source: null,
-    items: (row.items ?? []).map((i) => ({ itemId: Number(i.id), productCode: i.product_code, quantity: i.quantity, priceCents: parseNumericCents(i.product_price) })),
+    items: (row.items ?? []).map((i) => ({ itemId: itemIdOf(i.id), productCode: i.product_code, quantity: i.quantity, priceCents: parseNumericCents(i.product_price) })),
   });
 
 /** One run: republishes up to batchSize stuck orders; returns their ids. */
-export async function republishStuckOrders(pool: pg.Pool, options: Pick<StuckOrdersOptions, 'ageMs' | 'batchSize'>): Promise<number[]> {
+export async function republishStuckOrders(pool: pg.Pool, options: Pick<StuckOrdersOptions, 'ageMs' | 'batchSize'>): Promise<Id64[]> {
   const client = await pool.connect();
   try {
     await client.query('begin');
     const stuck = (await client.query<StuckRow>(LOCK_STUCK, [options.ageMs, options.batchSize])).rows;
     let chosen = stuck;
     if (stuck.length > 0) {
-      const pending = new Set((await client.query<{ id: number }>(STILL_PENDING, [stuck.map((r) => r.id)])).rows.map((r) => r.id));
+      const pending = new Set((await client.query<{ id: Id64 }>(STILL_PENDING, [stuck.map((r) => r.id)])).rows.map((r) => r.id));
       chosen = stuck.filter((r) => !pending.has(r.id));
     }
     if (chosen.length > 0) await client.query(REPUBLISH, [chosen.map((r) => r.id), chosen.map(payloadOf), TOPIC_ORDERS]);

@@ -10,6 +10,7 @@ import { createPool } from '../../src/db/pool.js';
 import { JobScheduler } from '../../src/jobs/job-scheduler.js';
 import { readJobStatus } from '../../src/jobs/job-status.js';
 import { removeExpiredOutboxRows } from '../../src/jobs/outbox-retention.js';
+import type { Id64 } from '../../src/domain/id64.js';
 import { countStuckOrders, republishStuckOrders } from '../../src/jobs/republish-stuck-orders.js';
 import { TEST_DATABASE_URL } from '../support/env.js';
 
@@ -144,7 +145,7 @@ describe('stuck orders (database side)', () => {
     expect(rows[0]!.payload).toContain('"productPrice":10.50');
     // Bumped: not taken again before another age has passed.
     const again = await republishStuckOrders(pool, { ageMs: 300_000, batchSize: 1000 });
-    expect(again.filter((id) => stuck.includes(id))).toEqual([]);
+    expect(again.filter((id) => (stuck as readonly Id64[]).includes(id))).toEqual([]);
     const { rows: state } = await pool.query<{ status: string; version: number }>('select status, version from orders where id = any($1::bigint[])', [stuck]);
     expect(state.every((r) => r.status === 'NEW' && r.version === 1)).toBe(true);
   });

@@ -9,6 +9,8 @@ const FORMATS = {
   uri: /^[a-z][a-z0-9+.-]*:[^\s]*$/i,
   'date-time': /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i,
   uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  // Ids (Java longs). A test reads them with JSON.parse, which rounds past 2^53: the range is all it can check.
+  int64: { type: 'number' as const, validate: (n: number): boolean => Number.isInteger(n) && Math.abs(n) <= 2 ** 63 },
 };
 
 export interface DocumentWithSchemas {

@@ -1,9 +1,9 @@
-// The request validators' schemas (ajv's default dialect, draft-07, plus two keywords
+// The request validators' schemas (ajv's default dialect, draft-07, plus three keywords
 // of our own) as OpenAPI 3.1 schemas, which are JSON Schema 2020-12. The keywords the
 // validators use mean the same in both drafts, so they are copied as they are; our own
 // keywords become what tells a client the same thing: `cents` is `multipleOf: 0.01`,
-// and `storable` (no NUL, no unpaired surrogate), which no standard keyword says, is
-// dropped here and said in the document's words instead.
+// `storable` (no NUL, no unpaired surrogate), which no standard keyword says, is
+// dropped here and said in the document's words instead, and `id64` is an int64.
 //
 // Any other keyword is refused: those that changed between the drafts (a tuple `items`,
 // `definitions`, `dependencies`, `$ref` beside siblings) or a new one of our own would
@@ -41,6 +41,13 @@ const OWN_KEYWORDS: Readonly<Record<string, JsonSchema>> = {
   storable: {},
 };
 
+/**
+ * `id64: minimum` (src/domain/id64.ts): a Java long, as the original service's ids
+ * are. `format: int64` says the range; a maximum of 2^63-1 cannot be written as a
+ * JSON number exactly (the document goes through JSON.stringify).
+ */
+export const id64Schema = (minimum: number): JsonSchema => ({ type: 'integer', format: 'int64', minimum });
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Converts a validator schema to its OpenAPI 3.1 form; throws on a keyword it cannot carry over. */
@@ -55,6 +62,8 @@ export function toOpenApiSchema(schema: JsonSchema, path = '#'): JsonSchema {
       out[keyword] = toOpenApiSchema(value, at);
     } else if (keyword === 'additionalProperties' && typeof value === 'boolean') {
       out[keyword] = value;
+    } else if (keyword === 'id64' && typeof value === 'number') {
+      Object.assign(out, id64Schema(value));
     } else if (Object.hasOwn(OWN_KEYWORDS, keyword)) {
       if (value === true) Object.assign(out, OWN_KEYWORDS[keyword]);
     } else {

@@ -14,7 +14,7 @@ import { MAX_PAGE_SIZE } from '../params.js';
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../order-routes.js';
 import type { AllowedMethod } from '../route-table.js';
 import { FORWARDED_BY_HEADER, SERVED_BY_HEADER, STORE_LAG_HEADER } from '../store-forwarder.js';
-import type { JsonSchema } from './json-schema.js';
+import { id64Schema, type JsonSchema } from './json-schema.js';
 import { schemaRef } from './schemas.js';
 
 export const TAGS = {
@@ -79,7 +79,7 @@ const JSON_BODY: readonly ErrorCode[] = ['ORD_ERR_BODY_TOO_LARGE', 'ORD_ERR_UNSU
 const json = (schema: JsonSchema, example?: unknown): ContentDoc => ({ mediaType: 'application/json', schema, ...(example === undefined ? {} : { example }) });
 
 const int = (minimum: number, maximum: number, def: number): JsonSchema => ({ type: 'integer', minimum, maximum, default: def });
-const orderId = (name: string, description: string): ParameterDoc => ({ name, in: 'path', required: true, description, schema: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } });
+const orderId = (name: string, description: string): ParameterDoc => ({ name, in: 'path', required: true, description, schema: id64Schema(1) });
 const pageNo = (name: string): ParameterDoc => ({ name, in: 'query', description: '0-based page number.', schema: int(0, 1_000_000, 0) });
 const pageSize = (name: string): ParameterDoc => ({ name, in: 'query', description: 'Rows per page.', schema: int(1, MAX_PAGE_SIZE, 10) });
 const sortFields = Object.keys(ORDER_SORT_COLUMNS);

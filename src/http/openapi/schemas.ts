@@ -9,7 +9,7 @@ import { MAX_ITEMS_PER_ORDER, orderRequestSchema } from '../../domain/order-requ
 import { orderStatuses } from '../../domain/order.js';
 import { errorCodes } from '../../errors.js';
 import { MAX_BATCH } from '../get-batcher.js';
-import { toOpenApiSchema, type JsonSchema } from './json-schema.js';
+import { id64Schema, toOpenApiSchema, type JsonSchema } from './json-schema.js';
 
 const ref = (name: SchemaName): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
 
@@ -22,7 +22,8 @@ const requestAddress = requestProperties.deliveryAddress!;
 /** The address as responses carry it: every field, addressLine2 null when absent. */
 const address: JsonSchema = { ...requestAddress, required: Object.keys(requestAddress.properties as object) };
 
-const id = (minimum: number): JsonSchema => ({ type: 'integer', minimum, maximum: Number.MAX_SAFE_INTEGER });
+// Ids are Java longs (src/domain/id64.ts): ours are below 2^53, the original's TSIDs are not.
+const id = id64Schema;
 const price: JsonSchema = { type: 'number', minimum: 0, multipleOf: 0.01, description: 'A number written with exactly two decimals (12.50).' };
 
 const orderResponse: JsonSchema = {
