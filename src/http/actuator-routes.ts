@@ -13,32 +13,17 @@ export interface HealthSources {
 }
 
 export function registerActuatorRoutes(http: HttpServer, health: HealthSources, registry: client.Registry, info: Record<string, string>): void {
-  const readiness = async (): Promise<{ status: number; body: string }> => {
-    const h = aggregate(await health.readiness());
-    return { status: h.status === 'UP' ? 200 : 503, body: JSON.stringify(h) };
-  };
   // Probes and scrapes come from the kubelet and Prometheus, without keys and often: never keyed nor limited.
   const open = { access: 'open' } as const;
+  const answerHealth = async (): Promise<ReturnType<typeof json>> => {
+    const h = aggregate(await health.readiness());
+    return json(h.status === 'UP' ? 200 : 503, JSON.stringify(h));
+  };
   http
     .route('get', '/actuator/health/liveness', () => json(200, '{"status":"UP"}'), open)
-    .route(
-      'get',
-      '/actuator/health/readiness',
-      async () => {
-        const r = await readiness();
-        return json(r.status, r.body);
-      },
-      open,
-    )
-    .route(
-      'get',
-      '/actuator/health',
-      async () => {
-        const r = await readiness();
-        return json(r.status, r.body);
-      },
-      open,
-    )
+    .route('get', '/actuator/health/readiness', answerHealth, open)
+    // The whole health is readiness: liveness needs nothing beyond an answer.
+    .route('get', '/actuator/health', answerHealth, open)
     .route('get', '/actuator/prometheus', async () => ({ status: 200, body: await registry.metrics(), contentType: registry.contentType }), open)
     .route('get', '/actuator/info', () => json(200, JSON.stringify(info)), open);
 }
