@@ -55,5 +55,5 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||18282)+'/actuator/health/liveness').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # start.sh sizes the kafka thread's heap from the memory budget, then execs node
-# (PID 1, which handles SIGTERM: src/main.ts).
+# (PID 1, which handles SIGTERM: src/service.ts).
 CMD ["sh", "scripts/start.sh"]

@@ -2,7 +2,8 @@
 // each waited for by its own readiness signal, and stops them afterwards.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 
 export interface Child {
@@ -47,12 +48,21 @@ export async function freePort(): Promise<number> {
 const serviceNodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
 
 /**
+ * The service's entry in a built checkout, relative to it: `dist/src/main.cjs`, which
+ * sizes libuv's threadpool before starting the service; builds older than it have
+ * only `dist/src/main.js`, so older commits can still be measured with this driver.
+ */
+export function serviceEntry(dir = '.'): string {
+  return existsSync(join(dir, 'dist/src/main.cjs')) ? 'dist/src/main.cjs' : 'dist/src/main.js';
+}
+
+/**
  * The service on `port`, spawned and not waited for (a bench that watches its start
  * itself). `dir` is the built checkout it runs from (bench:load measures older commits
  * with the same driver), `nodeArgs` flags its own start script would give node.
  */
 export function spawnService(port: number, env: Record<string, string>, dir = '.', nodeArgs: readonly string[] = []): Child {
-  const child = spawn(process.execPath, [...serviceNodeArgs, ...nodeArgs, 'dist/src/main.js'], {
+  const child = spawn(process.execPath, [...serviceNodeArgs, ...nodeArgs, serviceEntry(dir)], {
     cwd: dir,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -6,7 +6,7 @@
 //     [--env NAME=VALUE ...] [--header 'Name: value' ...]
 //
 // Without --url it starts the service itself (bench/children.ts: node
-// dist/src/main.js, with BENCH_SERVICE_NODE_ARGS, from BENCH_SERVICE_DIR if set) on a
+// dist/src/main.cjs, with BENCH_SERVICE_NODE_ARGS, from BENCH_SERVICE_DIR if set) on a
 // free port against the local broker and Postgres, and stops it afterwards; --env sets
 // its environment (e.g. the access settings of docs/security.md), --header is sent with
 // every request (e.g. X-API-Key).

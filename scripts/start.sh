@@ -10,6 +10,6 @@ cd "$(dirname "$0")/.."
 # into words on purpose.
 # shellcheck disable=SC2046
 case " ${NODE_OPTIONS:-} " in
-  *--max-old-space-size*) exec node dist/src/main.js "$@" ;;
-  *) exec node $(node dist/src/memory/node-args.js) dist/src/main.js "$@" ;;
+  *--max-old-space-size*) exec node dist/src/main.cjs "$@" ;;
+  *) exec node $(node dist/src/memory/node-args.js) dist/src/main.cjs "$@" ;;
 esac

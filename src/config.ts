@@ -29,7 +29,7 @@ export interface Config {
   readonly databaseWritesInFlight: number;
   /**
    * `auto`, `off` or a socket directory: whether a DATABASE_URL on this host is reached
-   * over Postgres' Unix socket (src/db/connection.ts). main.ts resolves it once at start
+   * over Postgres' Unix socket (src/db/connection.ts). service.ts resolves it once at start
    * into `databaseUrl`, which every thread then uses as it is.
    */
   readonly databaseSocket: string;

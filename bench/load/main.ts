@@ -6,7 +6,7 @@
 //   npm run bench:load -- --scenario intake,store-read --url http://127.0.0.1:18282
 //   npm run bench:load -- --scenario all --service-dir ../before   # an older built checkout, same drivers
 //
-// Without --url it starts the simulators and the service (node DIR/dist/src/main.js,
+// Without --url it starts the simulators and the service (node DIR/dist/src/main.cjs,
 // cwd DIR) against the local broker and Postgres, and stops them at the end.
 // Drivers: autocannon (intake), wrk (store reads), a Node open- or closed-loop
 // generator reading decisions from `orders` (saga, soak); restore runs the checkout's

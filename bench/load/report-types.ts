@@ -55,7 +55,7 @@ export interface ServiceInfo {
   readonly dir: string | undefined;
   readonly commit: string;
   readonly dirty: boolean | undefined;
-  /** Node flags it was started with (its start script's heap size), besides dist/src/main.js. */
+  /** Node flags it was started with (its start script's heap size), besides its entry (dist/src/main.cjs). */
   readonly nodeArgs: readonly string[];
   /** Whether that build knows COMMIT_MODE (the curve is one line without it). */
   readonly commitModeKnown: boolean | undefined;

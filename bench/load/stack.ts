@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, startService, startSimulators, type Child } from '../children.js';
+import { freePort, serviceEntry, startService, startSimulators, type Child } from '../children.js';
 import type { CommitMode, LoadOptions } from './options.js';
 
 export interface Target {
@@ -54,7 +54,7 @@ export async function startTarget(options: LoadOptions, log: (text: string) => v
     const url = options.url;
     return { url, nodeArgs: [], pid: undefined, commitModeKnown: undefined, useMode: async () => undefined, suspend: async () => undefined, stop: async () => simulators?.stop() };
   }
-  if (!existsSync(join(dir, 'dist', 'src', 'main.js'))) throw new Error(`no built service in ${dir} (npm run build there)`);
+  if (!existsSync(join(dir, serviceEntry(dir)))) throw new Error(`no built service in ${dir} (npm run build there)`);
   const port = await freePort();
   const knows = knowsCommitMode(dir);
   let service: Child | undefined;
@@ -65,7 +65,7 @@ export async function startTarget(options: LoadOptions, log: (text: string) => v
     const env: Record<string, string> = { APPLICATION_ID: options.applicationId, INSTANCE_ID: 'bench-0', KAFKA_BOOTSTRAP_SERVERS: brokers };
     if (next !== 'default') env.COMMIT_MODE = next;
     nodeArgs = startFlags(dir, env);
-    log(`starting the service from ${dir} on port ${port}: node ${[...nodeArgs, 'dist/src/main.js'].join(' ')}${next === 'default' ? '' : ` with COMMIT_MODE=${next}`}`);
+    log(`starting the service from ${dir} on port ${port}: node ${[...nodeArgs, serviceEntry(dir)].join(' ')}${next === 'default' ? '' : ` with COMMIT_MODE=${next}`}`);
     service = await startService(port, env, dir, nodeArgs);
     mode = next;
   };

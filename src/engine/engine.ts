@@ -125,7 +125,7 @@ export class StreamEngine {
   }
 
   /**
-   * The transactional producer is created first and on its own (see main.ts): its
+   * The transactional producer is created first and on its own (see service.ts): its
    * initTransactions fences a crashed predecessor and aborts the transaction it left
    * open, which holds back every read_committed reader of `orders` until then.
    */

@@ -1,4 +1,4 @@
-// The service's scheduled jobs, built from the configuration: what main.ts starts, and
+// The service's scheduled jobs, built from the configuration: what service.ts starts, and
 // what GET /api/jobs describes.
 import type pg from 'pg';
 import type { Config } from '../config.js';

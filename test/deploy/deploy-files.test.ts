@@ -87,7 +87,7 @@ describe('deploy/k8s', () => {
     const env = Object.fromEntries(container.env.map((e: { name: string }) => [e.name, e]));
     expect(env.INSTANCE_ID.valueFrom.fieldRef.fieldPath).toBe('metadata.name');
     expect(env.MEMORY_LIMIT.valueFrom.resourceFieldRef.resource).toBe('limits.memory');
-    // The service's own shutdown deadline is 25 s (src/main.ts), after a 5 s preStop pause.
+    // The service's own shutdown deadline is 25 s (src/service.ts), after a 5 s preStop pause.
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(25 + 5);
     expect(sts?.spec.serviceName).toBe(byKind('Service').find((s) => s.spec.clusterIP === 'None')?.metadata.name);
     expect(pod.securityContext.runAsUser).toBe(1000);

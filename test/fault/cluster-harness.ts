@@ -17,6 +17,7 @@ import type { Child } from '../support/child.js';
 import { KafkaCluster } from '../support/kafka-cluster.js';
 import { OrderLoad } from '../support/order-load.js';
 import { PrivatePostgres } from '../support/private-postgres.js';
+import { serviceEntry } from '../support/service.js';
 import { startSimulators, type Simulators } from '../support/simulators.js';
 import { TopicReader } from '../support/topic-reader.js';
 import { fillFaultRows, type PostCounts } from './cluster-fault-rows.js';
@@ -111,7 +112,7 @@ class ClusterRun implements FaultRun<ClusterResult> {
 
   async execute(): Promise<void> {
     const p = this.#p;
-    for (const entry of ['dist/src/main.js', 'dist/src/sim/main.js'])
+    for (const entry of [serviceEntry(p.serviceDir), 'dist/src/sim/main.js'])
       if (!existsSync(join(p.serviceDir, entry))) throw new Error(`${join(p.serviceDir, entry)} is missing: build that checkout first (npm run build)`);
     mkdirSync(this.#logDir, { recursive: true });
 

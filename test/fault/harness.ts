@@ -15,7 +15,7 @@ import { KafkaBroker } from '../support/broker.js';
 import { OrderLoad } from '../support/order-load.js';
 import { PrivatePostgres } from '../support/private-postgres.js';
 import { recoveryFigures, type FaultWindow } from '../support/recovery-time.js';
-import { startService, freePort, type Service } from '../support/service.js';
+import { serviceEntry, startService, freePort, type Service } from '../support/service.js';
 import { startSimulators, type Simulators } from '../support/simulators.js';
 import { TopicReader } from '../support/topic-reader.js';
 import type { Child } from '../support/child.js';
@@ -97,7 +97,7 @@ class ScenarioRun implements FaultRun<ScenarioResult> {
 
   async execute(): Promise<void> {
     const p = this.#p;
-    for (const entry of ['dist/src/main.js', 'dist/src/sim/main.js'])
+    for (const entry of [serviceEntry(p.serviceDir), 'dist/src/sim/main.js'])
       if (!existsSync(join(p.serviceDir, entry))) throw new Error(`${join(p.serviceDir, entry)} is missing: build that checkout first (npm run build)`);
     mkdirSync(this.#logDir, { recursive: true });
     this.#stateDir = mkdtempSync(join(tmpdir(), `order-engine-fault-${this.#scenario.name}-`));

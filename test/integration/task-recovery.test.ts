@@ -14,7 +14,7 @@ import { partitionFor } from '../../src/kafka/partitioner.js';
 import { RocksStore } from '../../src/state/rocksdb-store.js';
 import { KAFKA_BOOTSTRAP_SERVERS, NUM_PARTITIONS, TEST_DATABASE_URL } from '../support/env.js';
 import { http, orderBody } from '../support/orders.js';
-import { freePort, startService, type Service } from '../support/service.js';
+import { freePort, serviceEntry, startService, type Service } from '../support/service.js';
 import { waitFor } from '../support/wait.js';
 
 let stateDir: string;
@@ -83,7 +83,7 @@ describe('a store that cannot be opened', () => {
     const held = await RocksStore.open(join(stateDir, applicationId, '0_0', 'orders-store'), { blockCacheBytes: 1 << 20, writeBufferBytes: 1 << 20 });
     try {
       const port = await freePort();
-      const child = spawn(process.execPath, ['dist/src/main.js'], {
+      const child = spawn(process.execPath, [serviceEntry()], {
         env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL: TEST_DATABASE_URL, APPLICATION_ID: applicationId, INSTANCE_ID: 'locked-pod', STATE_DIR: stateDir, LOG_LEVEL: 'info' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -1,11 +1,14 @@
-// Runs the real service (node dist/src/main.js, built by `npm test`) as a child
+// Runs the real service (node dist/src/main.cjs, built by `npm test`) as a child
 // process, so tests talk to it over HTTP and can SIGKILL it like a crashed pod.
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { serviceEntry } from '../../bench/children.js';
 import { startChild, type Child } from './child.js';
 import { KAFKA_BOOTSTRAP_SERVERS, TEST_DATABASE_URL } from './env.js';
+
+export { serviceEntry };
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -25,7 +28,7 @@ export interface Service extends Child {
 export interface ServiceOptions {
   /** Listen here instead of a free port: a restarted pod keeps its address. */
   readonly port?: number;
-  /** The checkout whose dist/src/main.js runs (default: this one), to measure other code with the same test. */
+  /** The checkout whose service entry (dist/src/main.cjs) runs (default: this one), to measure other code with the same test. */
   readonly dir?: string;
   /** How long the service may take to be ready (default 30 s). */
   readonly readyTimeoutMs?: number;
@@ -39,7 +42,7 @@ export async function startService(env: Record<string, string> = {}, options: Se
   const baseUrl = `http://127.0.0.1:${port}`;
   const child = await startChild(
     'the service to be ready',
-    join(options.dir ?? process.cwd(), 'dist/src/main.js'),
+    join(options.dir ?? process.cwd(), serviceEntry(options.dir)),
     {
       ...process.env,
       HOST: '127.0.0.1',

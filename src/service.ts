@@ -1,7 +1,7 @@
-// Process entry: config → Postgres migrations → Kafka (main thread: outbox relay and
-// the stream engine) → stream threads → HTTP thread; the scheduled jobs (src/jobs/)
-// run on the main thread too, once the service is listening.
-import './threadpool.js';
+// The service, started by the process entry (main.cts): config → Postgres migrations
+// → Kafka (main thread: outbox relay and the stream engine) → stream threads → HTTP
+// thread; the scheduled jobs (src/jobs/) run on the main thread too, once the service
+// is listening.
 import pRetry from 'p-retry';
 import { loadConfig, type Config } from './config.js';
 import { migrate } from './db/migrate.js';
