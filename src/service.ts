@@ -24,6 +24,9 @@ import { StreamThreads } from './engine/stream-threads.js';
 import { JobScheduler } from './jobs/job-scheduler.js';
 import { createJobs } from './jobs/jobs.js';
 
+/** A loop step waiting this long is reported (every 10 s) with what the producer waits on. */
+const LOOP_STUCK_WARN_S = 30;
+
 function readConfig(): Config {
   try {
     return loadConfig();
@@ -192,6 +195,12 @@ async function main(): Promise<void> {
       (stats) => {
         httpThread.send({ type: 'engine-stats', stats });
         if (++statsRound % 30 === 0) log.info({ counters: stats.counters, tasks: stats.tasks, restores: stats.restores }, 'stream engine stats');
+        // Every step of the loop is bounded by a timeout of its own; one that is not ends here.
+        const { step, since } = stats.counters.loop;
+        const waitedS = Math.round((Date.now() - since) / 1000);
+        if (waitedS >= LOOP_STUCK_WARN_S && statsRound % 10 === 0) {
+          log.warn({ step, waitedS, producer: stats.counters.transactions.waiting }, `stream loop: step ${step} has not returned for ${waitedS} s`);
+        }
       },
       () => undefined,
     );

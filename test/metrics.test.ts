@@ -14,7 +14,7 @@ import { dashboardExpressions, metricNames, ruleExpressions } from './support/pr
 
 
 function sampleStats(): EngineStats {
-  const counters = newCounters({ resumed: 0, aborts: 0, replaced: 0, stuck: 0 });
+  const counters = newCounters({ resumed: 0, aborts: 0, replaced: 0, stuck: 0, waiting: '' });
   counters.processed = 120;
   counters.skipped = 2;
   counters.commits = 7;

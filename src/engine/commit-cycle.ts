@@ -16,7 +16,7 @@ import type { TransactionalProducer } from '../kafka/transactional-producer.js';
 import { JOIN_STORE, ORDERS_STORE, changelogTopic } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import type { ChangelogPosition, InputRecord, PrepareCommitResult, ProcessResult } from '../stream/protocol.js';
-import type { EngineCounters } from './counters.js';
+import { enterStep, type EngineCounters } from './counters.js';
 import type { GroupConsumer } from './group-consumer.js';
 import type { StreamThreads } from './stream-threads.js';
 import type { TaskManager } from './task-manager.js';
@@ -95,7 +95,9 @@ export class CommitCycle {
     // is never decided. `wallclock` is the original's WallclockTimestampExtractor.
     const now = Date.now();
     const recordTime = this.#config.timestampExtractor === 'record';
+    enterStep(this.#counters, 'process:begin');
     await this.#producer.begin();
+    enterStep(this.#counters, 'process:tasks');
     const results = await Promise.all(
       [...groupByPartition(live)].map(async ([partition, batch]) => {
         const records: InputRecord[] = batch.map((m) => ({
@@ -109,6 +111,7 @@ export class CommitCycle {
         return this.#threads.run<ProcessResult>(partition, { type: 'process', partition, records });
       }),
     );
+    enterStep(this.#counters, 'process:send');
     for (const r of results) {
       await this.#producer.send(r.outputs);
       this.#counters.processed += r.processed;
@@ -159,16 +162,21 @@ export class CommitCycle {
       return now;
     };
     const running = this.#tasks.running();
+    enterStep(this.#counters, 'commit:begin');
     await this.#producer.begin();
+    enterStep(this.#counters, 'commit:prepare');
     const prepared = await Promise.all(running.map((partition) => this.#threads.run<PrepareCommitResult>(partition, { type: 'prepareCommit', partition })));
+    enterStep(this.#counters, 'commit:send');
     for (const p of prepared) await this.#producer.send(p.changelog);
     let t = lap('prepare', started);
+    enterStep(this.#counters, 'commit:transaction');
     await this.#producer.commit([...this.#consumed.values()], this.#consumer.client);
     t = lap('transaction', t);
     this.#consumed.clear();
     this.#uncommittedFrom.clear();
     const ends = this.#producer.takeEnds();
     const changelogs = [changelogTopic(this.#config.applicationId, ORDERS_STORE), changelogTopic(this.#config.applicationId, JOIN_STORE)];
+    enterStep(this.#counters, 'commit:postCommit');
     try {
       await Promise.all(
         running.map((partition) => {

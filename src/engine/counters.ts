@@ -23,6 +23,8 @@ export interface EngineCounters {
   /** Changelog records applied by restores and standby updates. */
   restored: number;
   transactions: TransactionCounters;
+  /** What the stream loop is waiting on, and since when (epoch ms): a loop stuck in one step shows here. */
+  loop: { step: string; since: number };
 }
 
 export function newCounters(transactions: TransactionCounters): EngineCounters {
@@ -40,5 +42,12 @@ export function newCounters(transactions: TransactionCounters): EngineCounters {
     threadsLost: 0,
     restored: 0,
     transactions,
+    loop: { step: 'start', since: Date.now() },
   };
+}
+
+/** The stream loop enters a step that may wait (on the broker, a stream thread, a restore). */
+export function enterStep(counters: EngineCounters, step: string): void {
+  counters.loop.step = step;
+  counters.loop.since = Date.now();
 }

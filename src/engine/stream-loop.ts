@@ -32,7 +32,7 @@ import type { TransactionalProducer } from '../kafka/transactional-producer.js';
 import type { Logger } from '../logger.js';
 import { CommitCycle } from './commit-cycle.js';
 import type { CommitTimings } from './commit-timings.js';
-import type { EngineCounters } from './counters.js';
+import { enterStep, type EngineCounters } from './counters.js';
 import { ConsumerLostError, type GroupConsumer, type Rebalance } from './group-consumer.js';
 import type { StreamThreads } from './stream-threads.js';
 import type { TaskManager } from './task-manager.js';
@@ -133,8 +133,10 @@ export class StreamLoop {
   async run(): Promise<void> {
     while (this.#hooks.active()) {
       try {
+        this.#step('rebalance');
         await this.#handleRebalances();
         if (this.#recoveryPending !== undefined || this.#lostThreads.size > 0) {
+          this.#step('recover');
           await this.#recoverTasks(this.#recoveryPending?.reopen ?? false);
           continue;
         }
@@ -146,14 +148,21 @@ export class StreamLoop {
           this.#hooks.changed();
         }
         const restoring = this.#tasks.restoring().length > 0;
+        this.#step('poll');
         const messages = await this.#consumer.poll(MAX_POLL_RECORDS, restoring ? 0 : POLL_WAIT_MS);
         if (messages.length > 0) await this.#process(messages);
+        this.#step('restore');
         await this.#restoreStep(restoring && messages.length === 0 ? RESTORE_WAIT_MS : 0);
         if (this.#cycle.due(messages.length < MAX_POLL_RECORDS)) await this.#commitCycle();
       } catch (err) {
+        this.#step('recover');
         await this.#recover(err);
       }
     }
+  }
+
+  #step(step: string): void {
+    enterStep(this.#counters, step);
   }
 
   #partitionsOf(tasks: readonly number[]): Kafka.TopicPartition[] {

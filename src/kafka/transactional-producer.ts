@@ -61,6 +61,8 @@ export interface TransactionCounters {
   replaced: number;
   /** Transactional calls that never returned (the producer was then replaced). */
   stuck: number;
+  /** What the producer waits on now (a transactional call, delivery reports, a full queue, a replacement), or '' . */
+  waiting: string;
 }
 
 type Callback = (err: Kafka.LibrdKafkaError | null | undefined) => void;
@@ -81,7 +83,7 @@ export class TransactionalProducer {
   readonly #replacedAt: number[] = [];
   /** `topic:partition` → next offset after the last delivered record, for checkpoints. */
   readonly #ends = new Map<string, number>();
-  readonly counters: TransactionCounters = { resumed: 0, aborts: 0, replaced: 0, stuck: 0 };
+  readonly counters: TransactionCounters = { resumed: 0, aborts: 0, replaced: 0, stuck: 0, waiting: '' };
 
   private constructor(producer: Kafka.Producer, options: TransactionalProducerOptions) {
     this.#producer = producer;
@@ -178,7 +180,9 @@ export class TransactionalProducer {
           // Full: wait for deliveries, unless they are failing (the broker is away and the
           // records time out), which dooms the transaction anyway.
           this.#check();
+          this.counters.waiting = 'queue full';
           await sleep(2);
+          this.counters.waiting = '';
         }
       }
     }
@@ -192,7 +196,10 @@ export class TransactionalProducer {
 
   /** Until every record sent in this transaction has its delivery report. */
   async #drain(): Promise<void> {
-    if (this.#pending > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
+    if (this.#pending === 0) return;
+    this.counters.waiting = `delivery reports (${this.#pending})`;
+    await new Promise<void>((resolve) => this.#drained.push(resolve));
+    this.counters.waiting = '';
   }
 
   /** The changelog end offsets delivered since the last call. */
@@ -252,11 +259,13 @@ export class TransactionalProducer {
     const stuckMs = Math.max(STUCK_CALL_MIN_MS, 1.5 * this.#options.transactionTimeoutMs);
     for (let attempt = 0; ; attempt++) {
       let timer: NodeJS.Timeout | undefined;
+      this.counters.waiting = what;
       const outcome = await Promise.race([
         new Promise<Kafka.LibrdKafkaError | null | undefined>((resolve) => fn(resolve)),
         new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), stuckMs))),
       ]);
       clearTimeout(timer);
+      this.counters.waiting = '';
       if (outcome === 'stuck') {
         this.#state = 'FATAL';
         this.counters.stuck++;
@@ -293,6 +302,7 @@ export class TransactionalProducer {
     this.#replacedAt.push(now);
     this.#options.log.warn({ transactionalId: this.#options.transactionalId }, 'transactional producer hit a fatal error: replacing it');
     const old = this.#producer;
+    this.counters.waiting = 'replacing the producer';
     this.#generation++;
     this.#pending = 0;
     this.#error = undefined;
@@ -308,6 +318,7 @@ export class TransactionalProducer {
     this.#producer = await TransactionalProducer.#create(this.#options);
     this.#listen(this.#producer);
     this.counters.replaced++;
+    this.counters.waiting = '';
     this.#state = 'READY';
   }
 
