@@ -16,6 +16,8 @@ declare module '@nxtedition/rocksdb' {
 
   export interface RocksIterator {
     nextv(size: number): Promise<[Buffer, Buffer][]>;
+    /** Synchronous page: keys and values alternate in `rows`. */
+    _nextvSync(size: number): { rows: Buffer[]; finished: boolean };
     close(): Promise<void>;
   }
 
@@ -24,6 +26,8 @@ declare module '@nxtedition/rocksdb' {
     readonly status: 'opening' | 'open' | 'closing' | 'closed';
     open(options?: RocksOpenOptions): Promise<void>;
     getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]>;
+    /** The same lookup on the calling thread (no libuv threadpool round trip). */
+    _getManySync(keys: Buffer[]): (Buffer | undefined)[];
     /** Written synchronously by the binding (one WriteBatch); `sync` fsyncs the WAL. */
     batch(operations: RocksBatchOperation[], options?: { sync?: boolean }): Promise<void>;
     iterator(options: { gte?: Buffer; lt?: Buffer; limit?: number; keys?: boolean; values?: boolean }): RocksIterator;

@@ -124,7 +124,13 @@ export class RocksStore {
   }
 
   async getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]> {
-    return this.#run('get', async () => (keys.length === 0 ? [] : this.#db.getMany(keys)));
+    // Synchronous, like every write here: an asynchronous read waits for a thread of
+    // libuv's pool, which the process shares with node-rdkafka's blocking calls, and a
+    // transactional call stuck in librdkafka (#5456) holds its thread for minutes.
+    // Four of them stopped every stream thread's reads, and so the saga, for good after
+    // a broker restart. A point lookup is microseconds from the memtable or block cache;
+    // a stream thread is the only user of its stores (interactive queries take turns).
+    return this.#run('get', async () => (keys.length === 0 ? [] : this.#db._getManySync(keys)));
   }
 
   /** One atomic batch, in order (a later write of a key wins); null deletes. */
@@ -153,11 +159,14 @@ export class RocksStore {
       const out: StoreEntry[] = [];
       let skipped = 0;
       try {
-        for (let rows = await it.nextv(kPageRows); rows.length > 0; rows = await it.nextv(kPageRows)) {
-          for (const [key, value] of rows) {
+        // Synchronous pages, for the reason getMany gives.
+        for (let page = it._nextvSync(kPageRows); page.rows.length > 0; page = it._nextvSync(kPageRows)) {
+          const { rows } = page;
+          for (let i = 0; i < rows.length; i += 2) {
             if (skipped < offset) skipped++;
-            else out.push({ key, value });
+            else out.push({ key: rows[i]!, value: rows[i + 1]! });
           }
+          if (page.finished) break;
         }
       } finally {
         await it.close();
