@@ -134,7 +134,22 @@ export async function recoverOrphans(pool: pg.Pool, topics: OutboxLog, options: 
       ranges.map((r) => r.to),
     ]);
     const result = { orphans: orphans.length, landed: rows[0]!.landed, released: rows[0]!.released, scannedRanges: ranges };
-    log.info({ owner, orphans: result.orphans, landed: result.landed, released: result.released, records: found.size }, 'outbox recovery: done');
+    // Which orphans were released and where the scan looked: a released orphan that was
+    // on the topic after all is published twice, and these say where to look for it.
+    const landedIds = new Set(ids);
+    const releasedIds = orphans.filter((o) => !landedIds.has(o.id)).map((o) => o.id);
+    log.info(
+      {
+        owner,
+        orphans: result.orphans,
+        landed: result.landed,
+        released: result.released,
+        records: found.size,
+        releasedIds: releasedIds.slice(0, 20),
+        ranges: ranges.map((r) => `${r.topic}-${r.partition}:${r.from}..${r.to}`),
+      },
+      'outbox recovery: done',
+    );
     return result;
   } finally {
     // A connection that cannot unlock is destroyed, which ends its session and so the lock.
