@@ -21,6 +21,20 @@ declare module '@nxtedition/rocksdb' {
     close(): Promise<void>;
   }
 
+  /**
+   * The binding's chained batch: one native WriteBatch. Its underscore methods are the
+   * binding's own (chained-batch.js), below abstract-level's checks; the public write()
+   * closes the batch, these let one batch be filled, written and cleared again.
+   */
+  export interface RocksChainedBatch {
+    _put(key: Buffer, value: Buffer, options: object): void;
+    _del(key: Buffer, options: object): void;
+    /** Writes the batch on the calling thread; `sync` fsyncs the WAL. */
+    _writeSync(options: { sync?: boolean }): void;
+    /** Empties the batch; the WriteBatch keeps its buffer for the next use. */
+    _clear(): void;
+  }
+
   export class RocksLevel {
     constructor(location: string, options?: { keyEncoding?: 'buffer'; valueEncoding?: 'buffer' });
     readonly status: 'opening' | 'open' | 'closing' | 'closed';
@@ -30,6 +44,8 @@ declare module '@nxtedition/rocksdb' {
     _getManySync(keys: Buffer[]): (Buffer | undefined)[];
     /** Written synchronously by the binding (one WriteBatch); `sync` fsyncs the WAL. */
     batch(operations: RocksBatchOperation[], options?: { sync?: boolean }): Promise<void>;
+    /** A chained batch, closed with the database. */
+    batch(): RocksChainedBatch;
     iterator(options: { gte?: Buffer; lt?: Buffer; limit?: number; keys?: boolean; values?: boolean }): RocksIterator;
     /** A RocksDB property (GetProperty) as a string; '' when unknown. Synchronous. */
     getProperty(name: string): string;

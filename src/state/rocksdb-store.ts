@@ -14,7 +14,7 @@
 // store and restore skips the gap.
 import { access, mkdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { RocksLevel, type RocksBatchOperation } from '@nxtedition/rocksdb';
+import { RocksLevel, type RocksChainedBatch } from '@nxtedition/rocksdb';
 import { EngineError } from '../errors.js';
 
 export interface RocksStoreOptions {
@@ -61,9 +61,13 @@ function checkInteger(name: string, value: number, max: number): void {
   if (!Number.isSafeInteger(value) || value < 0 || value > max) throw new EngineError('ORD_ERR_INTERNAL', `state store ${name} must be an integer in 0..${max}, got ${value}`);
 }
 
+const NO_OPTIONS = {};
+
 export class RocksStore {
   readonly dir: string;
   readonly #db: RocksLevel;
+  /** The one WriteBatch every write() fills, writes and clears (see write). */
+  readonly #batch: RocksChainedBatch;
   #state: 'open' | 'closing' | 'closed' = 'open';
   #inFlight = 0;
   #drained: (() => void) | undefined;
@@ -72,6 +76,7 @@ export class RocksStore {
   private constructor(dir: string, db: RocksLevel) {
     this.dir = dir;
     this.#db = db;
+    this.#batch = db.batch();
   }
 
   /**
@@ -137,8 +142,22 @@ export class RocksStore {
   async write(entries: readonly StoreWrite[], options: { sync?: boolean } = {}): Promise<void> {
     return this.#run('write', async () => {
       if (entries.length === 0) return;
-      const ops = entries.map((e): RocksBatchOperation => (e.value === null ? { type: 'del', key: e.key } : { type: 'put', key: e.key, value: e.value }));
-      await this.#db.batch(ops, { sync: options.sync === true });
+      // One WriteBatch per store, filled, written and cleared: the binding frees a batch
+      // only when V8 collects its JS object, and V8 does not know the native bytes a
+      // batch holds (a copy of every key and value). One batch per write, as db.batch(ops)
+      // makes, grew the process by about 2 MiB per 1,000 orders (1.4 GiB of malloc arenas
+      // after 800k orders, attributed to batch_put with jemalloc's profiler). Writes are
+      // synchronous in the binding, so no other write runs between fill and clear.
+      const batch = this.#batch;
+      try {
+        for (const e of entries) {
+          if (e.value === null) batch._del(e.key, NO_OPTIONS);
+          else batch._put(e.key, e.value, NO_OPTIONS);
+        }
+        batch._writeSync({ sync: options.sync === true });
+      } finally {
+        batch._clear();
+      }
     });
   }
 
