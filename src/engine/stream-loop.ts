@@ -355,8 +355,13 @@ export class StreamLoop {
       this.#rewinds.clear();
     }
     const reopen = this.#cycle.takeReopenRequired();
-    await this.#recoverTasks(recovery === 'wipe' || reopen || (this.#recoveryPending?.reopen ?? false));
-    if (err instanceof ConsumerLostError && this.#hooks.active()) await this.#replaceConsumer();
+    // A lost consumer's replacement backs off on its own (GroupConsumer.replace, at most
+    // 1 s): the loop's growing backoff on top of it left up to 4.6 s between tries while a
+    // restarted instance waited for the broker to end its predecessor's session, which
+    // was most of a kill -9's recovery time.
+    const lost = err instanceof ConsumerLostError;
+    await this.#recoverTasks(recovery === 'wipe' || reopen || (this.#recoveryPending?.reopen ?? false), !lost);
+    if (lost && this.#hooks.active()) await this.#replaceConsumer();
   }
 
   /**
@@ -385,7 +390,7 @@ export class StreamLoop {
    * row, so a failure that repeats does not spin); if any of it fails, the loop tries
    * again and consumes nothing meanwhile.
    */
-  async #recoverTasks(reopenAll: boolean): Promise<void> {
+  async #recoverTasks(reopenAll: boolean, backoff = true): Promise<void> {
     this.#recoveryPending = { reopen: reopenAll };
     // Taken into #rewinds first, so a recovery that fails anywhere below still rewinds them when retried.
     for (const position of this.#cycle.takeRewinds()) this.#rewindTo(position);
@@ -421,7 +426,7 @@ export class StreamLoop {
       this.#failures++;
       this.#log.error({ err, failures: this.#failures }, 'recovering the tasks failed; retrying');
     }
-    await sleep(Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.max(0, this.#failures - 1)));
+    if (backoff || this.#recoveryPending !== undefined) await sleep(Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.max(0, this.#failures - 1)));
   }
 
   /** For close(): whether a final commit makes sense. */
