@@ -85,6 +85,8 @@ export class StreamLoop {
   /** After the consumer was replaced: tasks the new assignment leaves out are closed. */
   #replaced = false;
   #failures = 0;
+  /** When the current run of failed cycles began (logged with the first commit after it). */
+  #failingSince: number | undefined;
   /** Set when recovery itself failed: the loop retries it before consuming anything. */
   #recoveryPending: { reopen: boolean } | undefined;
   /**
@@ -220,7 +222,12 @@ export class StreamLoop {
   }
 
   async #commitCycle(): Promise<void> {
-    if (await this.#cycle.commit()) this.#failures = 0;
+    if (!(await this.#cycle.commit())) return;
+    if (this.#failingSince !== undefined) {
+      this.#log.info({ failures: this.#failures, ms: Date.now() - this.#failingSince }, 'commit cycle: committing again');
+      this.#failingSince = undefined;
+    }
+    this.#failures = 0;
   }
 
   async #handleRebalances(): Promise<void> {
@@ -348,6 +355,7 @@ export class StreamLoop {
       return;
     }
     this.#failures++;
+    this.#failingSince ??= Date.now();
     this.#log.warn({ err, recovery, failures: this.#failures }, 'commit cycle failed: aborting the transaction and rolling tasks back to their committed state');
     // The failed consumer cannot seek; its replacement starts from the committed offsets.
     if (err instanceof ConsumerLostError) {
