@@ -141,7 +141,7 @@ const settings: readonly Setting<Exclude<keyof Config, Derived> | AccessSettingK
   { env: 'STATE_DIR', key: 'stateDir', schema: text, default: '/tmp/kafka-streams' },
   { env: 'PROCESSING_GUARANTEE', key: 'processingGuarantee', schema: { enum: processingGuarantees }, default: 'exactly_once_v2' },
   { env: 'NUM_STANDBY_REPLICAS', key: 'numStandbyReplicas', schema: int(0, 16), default: 1 },
-  { env: 'SESSION_TIMEOUT_MS', key: 'sessionTimeoutMs', schema: int(1000, 600_000), default: 10_000 },
+  { env: 'SESSION_TIMEOUT_MS', key: 'sessionTimeoutMs', schema: int(1000, 600_000), default: 6000 },
   { env: 'MAX_POLL_INTERVAL_MS', key: 'maxPollIntervalMs', schema: int(1000, 86_400_000), default: 300_000 },
   { env: 'RESTORE_MAX_POLL_RECORDS', key: 'restoreMaxPollRecords', schema: int(1, 100_000), default: 5000 },
   { env: 'GROUP_PROTOCOL', key: 'groupProtocol', schema: { enum: groupProtocols }, default: 'consumer' },

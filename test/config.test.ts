@@ -39,7 +39,7 @@ describe('loadConfig', () => {
       stateDir: '/tmp/kafka-streams',
       processingGuarantee: 'exactly_once_v2',
       numStandbyReplicas: 1,
-      sessionTimeoutMs: 10_000,
+      sessionTimeoutMs: 6000,
       maxPollIntervalMs: 300_000,
       restoreMaxPollRecords: 5000,
       groupProtocol: 'consumer',

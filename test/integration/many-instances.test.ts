@@ -82,7 +82,7 @@ it('shares the tasks, moves a killed instance\'s tasks to the others, and decide
       }
       await new Promise((r) => setTimeout(r, 20));
     }
-    // The seed's recovery target, with the broker's session timeout (10 s here) in it.
+    // The seed's recovery target, with the broker's session timeout (6 s here) in it.
     expect(movedAfterMs).toBeLessThan(60_000);
     process.stdout.write(`tasks of the killed instance running again on the other after ${movedAfterMs} ms\n`);
 
