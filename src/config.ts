@@ -3,12 +3,12 @@
 import { hostname } from 'node:os';
 import { ConfigError } from './errors.js';
 import { accessConfig, accessSettings, type AccessConfig, type AccessSettingKey } from './http/access/access-settings.js';
+import { groupProtocols, type GroupProtocol } from './kafka/group-protocol.js';
 import { memoryBudget, type MemoryBudget } from './memory/memory-budget.js';
 import { bootstrapServersSchema, intSchema, logLevels, settingsLoader, textSchema, type Setting } from './settings.js';
 
 const processingGuarantees = ['exactly_once_v2', 'at_least_once'] as const;
 const timestampExtractors = ['record', 'wallclock'] as const;
-const groupProtocols = ['consumer', 'classic'] as const;
 const commitModes = ['adaptive', 'fixed'] as const;
 export type CommitMode = (typeof commitModes)[number];
 const outboxRetentionModes = ['delete', 'archive'] as const;
@@ -61,7 +61,7 @@ export interface Config {
   /** Changelog records the restore consumer takes per step of the stream loop. */
   readonly restoreMaxPollRecords: number;
   /** The stream engine's group protocol: KIP-848 (`consumer`, Kafka 4.0+) or `classic` (eager range). */
-  readonly groupProtocol: (typeof groupProtocols)[number];
+  readonly groupProtocol: GroupProtocol;
   readonly joinWindowMs: number;
   readonly joinMaxWaitMs: number;
   /** Forward join inputs whose key hashes to another partition through a repartition topic. */

@@ -21,6 +21,7 @@ import { compareIds } from '../domain/id64.js';
 import { parseOrderDto } from '../domain/order-dto.js';
 import { recoveryOf } from '../errors.js';
 import { connectClient } from '../kafka/connect.js';
+import { groupProtocolConfig, type GroupProtocol } from '../kafka/group-protocol.js';
 import { pollBatch } from '../kafka/poll.js';
 import { TOPIC_ORDERS } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
@@ -29,6 +30,7 @@ import { nextOffsets, projectDecisions, type Decision } from './status-projectio
 
 const ERR_ASSIGN = Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS;
 const ERR_REVOKE = Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS;
+const ERR_FATAL = Kafka.CODES.ERRORS.ERR__FATAL;
 
 export interface StatusProjectorStats {
   /** Rows whose status or source changed. */
@@ -44,6 +46,8 @@ export interface StatusProjectorStats {
 }
 
 export interface StatusProjectorOptions {
+  /** GROUP_PROTOCOL; KIP-848's by default. */
+  readonly groupProtocol?: GroupProtocol;
   /** Extra librdkafka settings (tests shorten the session and poll intervals). */
   readonly consumerConfig?: Readonly<Record<string, string | number | boolean>>;
   /** Longest wait between two attempts at a batch while Postgres is down. */
@@ -58,7 +62,9 @@ const UPDATE_STATUSES = `
    where o.id = t.id and (o.status is distinct from t.status or o.source is distinct from t.source)`;
 
 export class StatusProjector {
-  readonly #consumer: Kafka.KafkaConsumer;
+  #consumer: Kafka.KafkaConsumer;
+  /** A new, connected and subscribed consumer: after a fatal error, the old one is done for. */
+  readonly #replacement: () => Promise<Kafka.KafkaConsumer>;
   /**
    * The assigned `orders` partitions, kept from the rebalance events: librdkafka's
    * assignments() is a synchronous round trip to its own main thread, which took 4.5%
@@ -74,34 +80,51 @@ export class StatusProjector {
   #wake: (() => void) | undefined;
   readonly #loop: Promise<void>;
 
-  private constructor(consumer: Kafka.KafkaConsumer, pool: pg.Pool, log: Logger, options: StatusProjectorOptions) {
+  private constructor(consumer: Kafka.KafkaConsumer, replacement: () => Promise<Kafka.KafkaConsumer>, pool: pg.Pool, log: Logger, options: StatusProjectorOptions) {
     this.#consumer = consumer;
+    this.#replacement = replacement;
     this.#pool = pool;
     this.#log = log;
     this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 5000;
-    // Deltas under cooperative-sticky; the whole set under an eager protocol. Either way:
-    // assigned partitions are added, revoked (or lost) ones removed.
-    consumer.on('rebalance', (err, assignment) => {
-      log.info({ event: err.message, partitions: assignment.map((a) => a.partition) }, 'status projector: rebalance');
-      if (err.code === ERR_ASSIGN) for (const a of assignment) this.#owned.add(a.partition);
-      else if (err.code === ERR_REVOKE) for (const a of assignment) this.#owned.delete(a.partition);
-    });
+    this.#track(consumer);
     this.#loop = this.#run();
   }
 
   static async start(brokers: string, groupId: string, pool: pg.Pool, log: Logger, options: StatusProjectorOptions = {}): Promise<StatusProjector> {
+    const connect = async (): Promise<Kafka.KafkaConsumer> => {
+      const consumer = StatusProjector.#create(brokers, groupId, log, options);
+      await connectClient(consumer, { what: 'status projector', log });
+      return consumer;
+    };
+    const consumer = await connect();
+    const projector = new StatusProjector(
+      consumer,
+      async () => {
+        const next = await connect();
+        projector.#track(next);
+        next.subscribe([TOPIC_ORDERS]);
+        return next;
+      },
+      pool,
+      log,
+      options,
+    );
+    consumer.subscribe([TOPIC_ORDERS]);
+    return projector;
+  }
+
+  static #create(brokers: string, groupId: string, log: Logger, options: StatusProjectorOptions): Kafka.KafkaConsumer {
     const consumer = new Kafka.KafkaConsumer(
       {
         'metadata.broker.list': brokers,
         'group.id': groupId,
         'enable.auto.commit': false,
         'isolation.level': 'read_committed',
-        'partition.assignment.strategy': 'cooperative-sticky',
-        // After a broker restart the group waits out the session of the membership this
-        // member left behind: librdkafka's default (45 s) is how long decisions waited
-        // to reach Postgres. 6 s is the broker's smallest (group.min.session.timeout.ms).
-        'session.timeout.ms': 6000,
-        'heartbeat.interval.ms': 2000,
+        // Classic: after a broker restart the group waits out the session of the
+        // membership this member left behind (librdkafka's default, 45 s, was how long
+        // decisions waited to reach Postgres); 6 s is the broker's smallest
+        // (group.min.session.timeout.ms). KIP-848 has no such wait.
+        ...groupProtocolConfig(options.groupProtocol ?? 'consumer', { assignor: 'cooperative-sticky', sessionTimeoutMs: 6000 }),
         'reconnect.backoff.max.ms': 1000,
         // node-rdkafka assigns and revokes (incrementally, for cooperative-sticky).
         rebalance_cb: true,
@@ -115,10 +138,42 @@ export class StatusProjector {
     );
     // Broker trouble: counted and logged (rate-limited) by the health monitor when given one.
     consumer.on('event.error', options.onClientError ?? ((err) => log.warn({ err }, 'status projector: consumer error')));
-    await connectClient(consumer, { what: 'status projector', log });
-    const projector = new StatusProjector(consumer, pool, log, options);
-    consumer.subscribe([TOPIC_ORDERS]);
-    return projector;
+    return consumer;
+  }
+
+  /**
+   * Deltas under cooperative-sticky and KIP-848; the whole set under an eager protocol.
+   * Either way: assigned partitions are added, revoked (or lost) ones removed.
+   */
+  #track(consumer: Kafka.KafkaConsumer): void {
+    consumer.on('rebalance', (err, assignment) => {
+      if (consumer !== this.#consumer) return;
+      this.#log.info({ event: err.message, partitions: assignment.map((a) => a.partition) }, 'status projector: rebalance');
+      if (err.code === ERR_ASSIGN) for (const a of assignment) this.#owned.add(a.partition);
+      else if (err.code === ERR_REVOKE) for (const a of assignment) this.#owned.delete(a.partition);
+    });
+  }
+
+  /**
+   * A fatal error ends a librdkafka consumer for good (seen under KIP-848: a member put
+   * out of the group for exceeding max.poll.interval.ms while Postgres was down is
+   * refused when it polls again). A new one joins the group in its place; what the old
+   * one read and did not commit is read again, which the idempotent update allows.
+   */
+  async #replaceConsumer(): Promise<void> {
+    const old = this.#consumer;
+    this.#owned.clear();
+    old.disconnect(() => undefined);
+    for (let attempt = 0; this.#running; attempt++) {
+      try {
+        this.#consumer = await this.#replacement();
+        this.#log.warn('status projector: its consumer hit a fatal error and was replaced');
+        return;
+      } catch (err) {
+        this.#log.warn({ err, attempt }, 'status projector: replacing the consumer failed; retrying');
+        await this.#pause(Math.min(this.#maxRetryDelayMs, 200 * 2 ** attempt));
+      }
+    }
   }
 
   /** The `orders` partitions this instance projects now (empty while not in the group). */
@@ -136,7 +191,9 @@ export class StatusProjector {
         // exceeded while Postgres was down): the next poll rejoins the group.
         this.stats.consumeErrors++;
         this.#log.warn({ err }, 'status projector: consume failed; retrying');
-        await this.#pause(1000);
+        const e = err as Partial<Kafka.LibrdKafkaError>;
+        if (e.isFatal === true || e.code === ERR_FATAL) await this.#replaceConsumer();
+        else await this.#pause(1000);
         continue;
       }
       if (messages.length === 0) continue;

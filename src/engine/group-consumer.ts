@@ -29,6 +29,7 @@ import Kafka from 'node-rdkafka';
 import { EngineError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { connectClient } from '../kafka/connect.js';
+import { groupProtocolConfig, type GroupProtocol } from '../kafka/group-protocol.js';
 import { pollBatch } from '../kafka/poll.js';
 import { consumerLag, type PartitionLag } from './consumer-lag.js';
 
@@ -39,7 +40,7 @@ const REPLACE_QUIET_MS = 60_000;
 const REPLACE_GIVE_UP_MS = 150_000;
 const REPLACE_MAX_BACKOFF_MS = 1000;
 
-export type GroupProtocol = 'consumer' | 'classic';
+export type { GroupProtocol } from '../kafka/group-protocol.js';
 
 export interface Rebalance {
   readonly assign: boolean;
@@ -93,16 +94,8 @@ export class GroupConsumer {
   }
 
   #create(): Kafka.KafkaConsumer {
-    // KIP-848: the session timeout and heartbeat are the broker's (group.consumer.*),
-    // and librdkafka refuses the classic settings.
-    const protocol: Kafka.ConsumerGlobalConfig =
-      this.#options.protocol === 'consumer'
-        ? { 'group.protocol': 'consumer', 'group.remote.assignor': 'range' }
-        : {
-            'partition.assignment.strategy': 'range',
-            'session.timeout.ms': this.#options.sessionTimeoutMs,
-            'heartbeat.interval.ms': Math.max(100, Math.floor(this.#options.sessionTimeoutMs / 3)),
-          };
+    // range either way: it keeps co-partitions on one member.
+    const protocol = groupProtocolConfig(this.#options.protocol, { remoteAssignor: 'range', assignor: 'range', sessionTimeoutMs: this.#options.sessionTimeoutMs });
     const consumer: Kafka.KafkaConsumer = new Kafka.KafkaConsumer(
       {
         'metadata.broker.list': this.#options.brokers,

@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   const participants = new Map<ServiceName, Participant>();
   for (const name of config.services) {
     const groupId = groupIdOf(config, name);
-    const options = { brokers, groupId, answerTopic: answerTopics[name], batchSize: config.batchSize };
+    const options = { brokers, groupId, answerTopic: answerTopics[name], batchSize: config.batchSize, groupProtocol: config.groupProtocol };
     participants.set(name, await Participant.start(createService(name, config), producer, options, log.child({ service: name })));
   }
   log.info(

@@ -9,6 +9,7 @@ import Kafka from 'node-rdkafka';
 import { outboxIdOf } from '../db/outbox-positions.js';
 import { parseOrderDto, serializeOrderDto, type OrderDto } from '../domain/order-dto.js';
 import { connectClient } from '../kafka/connect.js';
+import { groupProtocolConfig, type GroupProtocol } from '../kafka/group-protocol.js';
 import { pollBatch } from '../kafka/poll.js';
 import type { OutgoingRecord } from '../kafka/producer.js';
 import { TOPIC_ORDERS } from '../kafka/topics.js';
@@ -24,6 +25,8 @@ export interface ParticipantOptions {
   readonly groupId: string;
   readonly answerTopic: string;
   readonly batchSize: number;
+  /** GROUP_PROTOCOL: KIP-848 assigns incrementally, classic (eager) revokes everything first. */
+  readonly groupProtocol: GroupProtocol;
 }
 
 export interface ParticipantStats extends ServiceStats {
@@ -78,13 +81,12 @@ export class Participant {
         'enable.auto.commit': false,
         'isolation.level': 'read_committed',
         'socket.keepalive.enable': true,
-        // After a broker restart the group waits out the session of the membership
-        // this member itself left behind before it assigns anything: librdkafka's
-        // default (45 s) was all of the saga's recovery time. 6 s is the broker's
-        // smallest (group.min.session.timeout.ms); heartbeats come from librdkafka's
-        // own thread, so a busy event loop does not miss them.
-        'session.timeout.ms': 6000,
-        'heartbeat.interval.ms': 2000,
+        // Classic: after a broker restart the group waits out the session of the
+        // membership this member itself left behind before it assigns anything
+        // (librdkafka's default, 45 s, was all of the saga's recovery time); 6 s is the
+        // broker's smallest (group.min.session.timeout.ms). Under KIP-848 (the default)
+        // the member rejoins at once; its session is the broker's.
+        ...groupProtocolConfig(options.groupProtocol, { assignor: 'range', sessionTimeoutMs: 6000 }),
         'reconnect.backoff.max.ms': 1000,
         rebalance_cb: (err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => this.#onRebalance(err, assignment),
       },
@@ -227,7 +229,7 @@ export class Participant {
     if (err.code === ERR__ASSIGN_PARTITIONS) {
       this.#rebalancing = this.#rebalancing.then(() => this.#assign(assignment));
     } else if (err.code === ERR__REVOKE_PARTITIONS) {
-      this.#rebalancing = this.#rebalancing.then(() => this.#revoke());
+      this.#rebalancing = this.#rebalancing.then(() => this.#revoke(assignment));
     } else {
       this.#log.error({ err }, 'rebalance failed');
     }
@@ -247,14 +249,16 @@ export class Participant {
       this.#log.warn({ err }, 'cannot resolve start offsets; falling back to the committed offsets or auto.offset.reset');
     }
     try {
-      this.#consumer.assign(start);
+      if (this.#incremental()) this.#consumer.incrementalAssign(start);
+      else this.#consumer.assign(start);
     } catch (err) {
       if (!this.#stopping) this.#log.error({ err }, 'assign failed');
       return;
     }
     const partitions = assignment.map((a) => a.partition).sort((a, b) => a - b);
     this.#log.info({ group: this.#options.groupId, partitions }, 'partitions assigned');
-    this.#onAssigned(partitions);
+    // (KIP-848 may report an empty assignment first: ready means owning partitions.)
+    if (partitions.length > 0) this.#onAssigned(partitions);
   }
 
   async #startOffsets(assignment: Kafka.Assignment[]): Promise<Kafka.TopicPartitionOffset[]> {
@@ -273,15 +277,22 @@ export class Participant {
     );
   }
 
-  async #revoke(): Promise<void> {
+  async #revoke(assignment: Kafka.Assignment[]): Promise<void> {
     // Let the batch in hand commit while this member still owns its partitions.
     await this.#batch;
     try {
-      this.#consumer.unassign();
+      if (this.#incremental()) this.#consumer.incrementalUnassign(assignment);
+      else this.#consumer.unassign();
     } catch (err) {
       // Closing: librdkafka reports the final revocation after disconnect began.
       if (!this.#stopping) this.#log.warn({ err }, 'unassign failed');
     }
-    this.#log.info({ group: this.#options.groupId }, 'partitions revoked');
+    const partitions = assignment.map((a) => a.partition).sort((a, b) => a - b);
+    this.#log.info({ group: this.#options.groupId, partitions }, 'partitions revoked');
+  }
+
+  /** KIP-848 (and cooperative) rebalances move only what changes: assign and revoke deltas. */
+  #incremental(): boolean {
+    return this.#consumer.rebalanceProtocol() === 'COOPERATIVE';
   }
 }

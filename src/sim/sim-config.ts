@@ -3,6 +3,7 @@
 // and topic names are the service's own (KAFKA_BOOTSTRAP_SERVERS, NUM_PARTITIONS,
 // REPLICATION_FACTOR, LOG_LEVEL), so one environment file can drive both.
 import type { Config } from '../config.js';
+import { groupProtocols, type GroupProtocol } from '../kafka/group-protocol.js';
 import { bootstrapServersSchema, intSchema, logLevels, settingsLoader, type Setting } from '../settings.js';
 
 export const serviceNames = ['payment', 'inventory'] as const;
@@ -22,6 +23,8 @@ export interface SimConfig {
   readonly numPartitions: number;
   readonly replicationFactor: number;
   readonly batchSize: number;
+  /** The participants' group protocol, as the service's GROUP_PROTOCOL. */
+  readonly groupProtocol: GroupProtocol;
   readonly reportIntervalMs: number;
   readonly logLevel: Config['logLevel'];
 }
@@ -39,6 +42,7 @@ const settings: readonly Setting<keyof SimConfig>[] = [
   { env: 'NUM_PARTITIONS', key: 'numPartitions', schema: int(1, 1024), default: 6 },
   { env: 'REPLICATION_FACTOR', key: 'replicationFactor', schema: int(1, 16), default: 1 },
   { env: 'SIM_BATCH_SIZE', key: 'batchSize', schema: int(1, 10_000), default: 500 },
+  { env: 'GROUP_PROTOCOL', key: 'groupProtocol', schema: { enum: groupProtocols }, default: 'consumer' },
   { env: 'SIM_REPORT_INTERVAL_MS', key: 'reportIntervalMs', schema: int(100, 3_600_000), default: 5000 },
   { env: 'LOG_LEVEL', key: 'logLevel', schema: { enum: logLevels }, default: 'info' },
 ];

@@ -119,9 +119,8 @@ it('keeps projecting after a poll error and a rebalance that happened while Post
   await pgPrivate('start');
   const projectorPool = createPool({ connectionString: databaseUrl, max: 2, applicationName: 'projector-outage-test' });
   await migrate(projectorPool); // (the service of the test above applied them already, when it ran)
-  // The shortest session the broker allows (group.min.session.timeout.ms), and a poll
-  // interval that the outage below outlasts.
-  const options = { consumerConfig: { 'session.timeout.ms': 6000, 'heartbeat.interval.ms': 1000, 'max.poll.interval.ms': 6000 }, maxRetryDelayMs: 500 };
+  // A poll interval that the outage below outlasts (the session is the broker's: KIP-848).
+  const options = { consumerConfig: { 'max.poll.interval.ms': 6000 }, maxRetryDelayMs: 500 };
   const group = `projector-poll-error-${Date.now()}`;
   const first = await StatusProjector.start(KAFKA_BOOTSTRAP_SERVERS, group, projectorPool, log, options);
   let second: StatusProjector | undefined;

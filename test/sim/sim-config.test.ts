@@ -14,6 +14,7 @@ describe('loadSimConfig', () => {
       numPartitions: 6,
       replicationFactor: 1,
       batchSize: 500,
+      groupProtocol: 'consumer',
       reportIntervalMs: 5000,
       logLevel: 'info',
     });
