@@ -20,7 +20,7 @@ import type pg from 'pg';
 import { compareIds } from '../domain/id64.js';
 import { parseOrderDto } from '../domain/order-dto.js';
 import { recoveryOf } from '../errors.js';
-import { connectClient } from '../kafka/connect.js';
+import { connectClient, disconnectClient } from '../kafka/connect.js';
 import { groupProtocolConfig, type GroupProtocol } from '../kafka/group-protocol.js';
 import { pollBatch } from '../kafka/poll.js';
 import { TOPIC_ORDERS } from '../kafka/topics.js';
@@ -63,8 +63,8 @@ const UPDATE_STATUSES = `
 
 export class StatusProjector {
   #consumer: Kafka.KafkaConsumer;
-  /** A new, connected and subscribed consumer: after a fatal error, the old one is done for. */
-  readonly #replacement: () => Promise<Kafka.KafkaConsumer>;
+  /** A new connected consumer, to replace one that hit a fatal error. */
+  readonly #connect: () => Promise<Kafka.KafkaConsumer>;
   /**
    * The assigned `orders` partitions, kept from the rebalance events: librdkafka's
    * assignments() is a synchronous round trip to its own main thread, which took 4.5%
@@ -80,9 +80,9 @@ export class StatusProjector {
   #wake: (() => void) | undefined;
   readonly #loop: Promise<void>;
 
-  private constructor(consumer: Kafka.KafkaConsumer, replacement: () => Promise<Kafka.KafkaConsumer>, pool: pg.Pool, log: Logger, options: StatusProjectorOptions) {
+  private constructor(consumer: Kafka.KafkaConsumer, connect: () => Promise<Kafka.KafkaConsumer>, pool: pg.Pool, log: Logger, options: StatusProjectorOptions) {
     this.#consumer = consumer;
-    this.#replacement = replacement;
+    this.#connect = connect;
     this.#pool = pool;
     this.#log = log;
     this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 5000;
@@ -97,18 +97,7 @@ export class StatusProjector {
       return consumer;
     };
     const consumer = await connect();
-    const projector = new StatusProjector(
-      consumer,
-      async () => {
-        const next = await connect();
-        projector.#track(next);
-        next.subscribe([TOPIC_ORDERS]);
-        return next;
-      },
-      pool,
-      log,
-      options,
-    );
+    const projector = new StatusProjector(consumer, connect, pool, log, options);
     consumer.subscribe([TOPIC_ORDERS]);
     return projector;
   }
@@ -161,12 +150,14 @@ export class StatusProjector {
    * one read and did not commit is read again, which the idempotent update allows.
    */
   async #replaceConsumer(): Promise<void> {
-    const old = this.#consumer;
     this.#owned.clear();
-    old.disconnect(() => undefined);
+    await disconnectClient(this.#consumer, 5000);
     for (let attempt = 0; this.#running; attempt++) {
       try {
-        this.#consumer = await this.#replacement();
+        const next = await this.#connect();
+        this.#consumer = next;
+        this.#track(next);
+        next.subscribe([TOPIC_ORDERS]);
         this.#log.warn('status projector: its consumer hit a fatal error and was replaced');
         return;
       } catch (err) {
@@ -289,6 +280,6 @@ export class StatusProjector {
     this.#wake?.();
     await this.#loop;
     // librdkafka's close waits for the commits in flight before leaving the group.
-    await new Promise<void>((resolve) => this.#consumer.disconnect(() => resolve()));
+    await disconnectClient(this.#consumer);
   }
 }

@@ -28,7 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Kafka from 'node-rdkafka';
 import { EngineError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { connectClient } from '../kafka/connect.js';
+import { connectClient, disconnectClient } from '../kafka/connect.js';
 import { groupProtocolConfig, type GroupProtocol } from '../kafka/group-protocol.js';
 import { pollBatch } from '../kafka/poll.js';
 import { consumerLag, type PartitionLag } from './consumer-lag.js';
@@ -232,23 +232,12 @@ export class GroupConsumer {
     this.#rebalances.length = 0;
     this.#consumer = this.#create();
     this.#options.log.warn({ instanceId: this.#options.instanceId }, 'group consumer failed fatally: replacing it');
-    await disconnect(old);
+    await disconnectClient(old);
     await this.#connect();
   }
 
   async close(): Promise<void> {
     this.#closing = true;
-    await disconnect(this.#consumer);
+    await disconnectClient(this.#consumer);
   }
-}
-
-/** librdkafka's close can wait on a broker that is gone; a failed consumer is left behind after a while. */
-function disconnect(consumer: Kafka.KafkaConsumer, timeoutMs = 10_000): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
-    consumer.disconnect(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }

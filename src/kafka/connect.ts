@@ -36,3 +36,17 @@ export async function connectClient(client: Connectable, options: ConnectOptions
     throw new EngineError('ORD_ERR_KAFKA', `${options.what}: cannot connect: ${(err as Error).message}`, { cause: err });
   });
 }
+
+/**
+ * librdkafka's close can wait on a broker that is gone, and node-rdkafka never calls a
+ * second disconnect back: a failed consumer is left behind after `timeoutMs`.
+ */
+export function disconnectClient(consumer: Pick<Kafka.KafkaConsumer, 'disconnect'>, timeoutMs = 10_000): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    consumer.disconnect(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
