@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Child } from '../support/child.js';
-import type { KafkaCluster } from '../support/kafka-cluster.js';
+import { CLUSTER_SESSION_TIMEOUT_MS, type KafkaCluster } from '../support/kafka-cluster.js';
 import { freePort, startService, type Service } from '../support/service.js';
 import type { ClusterParams } from './cluster-params.js';
 import type { SigtermOutcome } from './cluster-scenarios.js';
@@ -108,6 +108,7 @@ export class ServiceGroup {
             DATABASE_URL: this.#o.databaseUrl,
             APPLICATION_ID: this.#o.applicationId,
             INSTANCE_ID: inst.id,
+            SESSION_TIMEOUT_MS: String(CLUSTER_SESSION_TIMEOUT_MS),
             // Distinct id bits per instance: two instances with the same node bits may
             // hand out the same order id in the same millisecond.
             NODE_ID: String(inst.slot),

@@ -29,6 +29,9 @@ import { KafkaBroker } from './broker.js';
 import { TcpProxy } from './tcp-proxy.js';
 import { waitFor } from './wait.js';
 
+
+/** The group session of the test cluster's brokers (and of the instances on it). */
+export const CLUSTER_SESSION_TIMEOUT_MS = 10_000;
 export interface KafkaClusterOptions {
   /** Node n keeps its data, log and pid under `<infraDir>/node-<n>`. */
   readonly infraDir: string;
@@ -116,6 +119,10 @@ export class KafkaCluster {
       `transaction.state.log.min.isr=${minIsr}`,
       `share.coordinator.state.topic.replication.factor=${rf}`,
       `share.coordinator.state.topic.min.isr=${minIsr}`,
+      // Three brokers, three instances and the simulators share two cores here: the
+      // group session stays at the 10 s it had before infra/kafka/server.properties went
+      // to 6 s (instances get CLUSTER_SESSION_TIMEOUT_MS to match).
+      `group.consumer.session.timeout.ms=${CLUSTER_SESSION_TIMEOUT_MS}`,
       '',
     ].join('\n');
   }
