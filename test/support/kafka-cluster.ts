@@ -29,9 +29,9 @@ import { KafkaBroker } from './broker.js';
 import { TcpProxy } from './tcp-proxy.js';
 import { waitFor } from './wait.js';
 
-
 /** The group session of the test cluster's brokers (and of the instances on it). */
 export const CLUSTER_SESSION_TIMEOUT_MS = 10_000;
+
 export interface KafkaClusterOptions {
   /** Node n keeps its data, log and pid under `<infraDir>/node-<n>`. */
   readonly infraDir: string;
