@@ -34,11 +34,14 @@ import { CommitCycle } from './commit-cycle.js';
 import type { CommitTimings } from './commit-timings.js';
 import { enterStep, type EngineCounters } from './counters.js';
 import { ConsumerLostError, type GroupConsumer, type Rebalance } from './group-consumer.js';
+import { PartitionGroup } from './partition-group.js';
 import type { StreamThreads } from './stream-threads.js';
 import type { TaskManager } from './task-manager.js';
 
 /** Records per poll (Kafka Streams' max.poll.records is 1000 too). */
 const MAX_POLL_RECORDS = 1000;
+/** Records taken from the consumer and held for timestamp order at most (partition-group.ts): 20 polls. */
+const MAX_HELD_RECORDS = 20 * MAX_POLL_RECORDS;
 /** How long an idle poll waits for a record before the loop checks commits and rebalances. */
 const POLL_WAIT_MS = 50;
 /** While a task restores: how long a step of the changelog reader waits for records when the poll brought none. */
@@ -97,6 +100,8 @@ export class StreamLoop {
    * from such a partition meanwhile are not processed, since they start past it.
    */
   readonly #rewinds = new Map<string, Kafka.TopicPartitionOffset>();
+  /** Records taken from the consumer, not yet processed: released in timestamp order per task. */
+  readonly #held: PartitionGroup<Kafka.Message>;
 
   constructor(
     config: Config,
@@ -116,6 +121,7 @@ export class StreamLoop {
     this.#counters = counters;
     this.#hooks = hooks;
     this.#cycle = new CommitCycle(config, log, parts, counters, timings);
+    this.#held = new PartitionGroup(parts.sources, MAX_HELD_RECORDS);
   }
 
   /** True while the group has not settled this member's tasks (a rebalance queued, a task not yet running). */
@@ -151,11 +157,13 @@ export class StreamLoop {
         }
         const restoring = this.#tasks.restoring().length > 0;
         this.#step('poll');
-        const messages = await this.#consumer.poll(MAX_POLL_RECORDS, restoring ? 0 : POLL_WAIT_MS);
-        if (messages.length > 0) await this.#process(messages);
+        // Records held for timestamp order go on at once: no waiting for more.
+        const messages = await this.#consumer.poll(MAX_POLL_RECORDS, restoring || this.#held.size > 0 ? 0 : POLL_WAIT_MS);
+        const drained = messages.length < MAX_POLL_RECORDS;
+        if (messages.length > 0 || this.#held.size > 0) await this.#process(messages, drained);
         this.#step('restore');
         await this.#restoreStep(restoring && messages.length === 0 ? RESTORE_WAIT_MS : 0);
-        if (this.#cycle.due(messages.length < MAX_POLL_RECORDS)) await this.#commitCycle();
+        if (this.#cycle.due(drained && this.#held.size === 0)) await this.#commitCycle();
       } catch (err) {
         this.#step('recover');
         await this.#recover(err);
@@ -186,7 +194,8 @@ export class StreamLoop {
     this.#log.info({ tasks: durations }, 'tasks running');
   }
 
-  async #process(messages: Kafka.Message[]): Promise<void> {
+  /** `drained`: the poll came back short, so everything fetched has been seen. */
+  async #process(messages: Kafka.Message[], drained: boolean): Promise<void> {
     // A paused partition may still hand over what was fetched before it was paused:
     // such records are not processed, and the partition is rewound to the first of them.
     // A partition still waiting for its rewind hands over records past it: the same.
@@ -197,13 +206,17 @@ export class StreamLoop {
       else this.#rewindTo({ topic: m.topic, partition: m.partition, offset: m.offset });
     }
     await this.#applyRewinds();
-    if (live.length > 0) await this.#cycle.process(live);
+    this.#held.add(live);
+    const ready = this.#held.take(drained, MAX_POLL_RECORDS);
+    if (ready.length > 0) await this.#cycle.process(ready);
   }
 
-  /** Records a rewind; of two for one partition, the earlier position stands. */
+  /** Records a rewind (the partition's held records dropped); of two for one partition, the earlier position stands. */
   #rewindTo(position: Kafka.TopicPartitionOffset): void {
     const k = key(position.topic, position.partition);
     if (!this.#assigned.has(k)) return;
+    const heldFrom = this.#held.drop(position.topic, position.partition);
+    if (heldFrom !== undefined && heldFrom < position.offset) position = { ...position, offset: heldFrom };
     const pending = this.#rewinds.get(k);
     if (pending === undefined || position.offset < pending.offset) this.#rewinds.set(k, position);
   }
@@ -276,6 +289,7 @@ export class StreamLoop {
       this.#tasks.suspend(affected.filter((p) => this.#tasks.stateOf(p) === 'RUNNING'));
     }
     for (const a of revoked) {
+      this.#held.drop(a.topic, a.partition);
       this.#assigned.delete(key(a.topic, a.partition));
       this.#rewinds.delete(key(a.topic, a.partition));
       this.#cycle.forgetPartition(a.topic, a.partition);
@@ -361,6 +375,7 @@ export class StreamLoop {
     if (err instanceof ConsumerLostError) {
       this.#cycle.takeRewinds();
       this.#rewinds.clear();
+      this.#held.clear();
     }
     const reopen = this.#cycle.takeReopenRequired();
     // A lost consumer's replacement backs off on its own (GroupConsumer.replace, at most
@@ -380,6 +395,7 @@ export class StreamLoop {
   async #replaceConsumer(): Promise<void> {
     this.#assigned.clear();
     this.#rewinds.clear();
+    this.#held.clear();
     this.#cycle.forget();
     this.#replaced = true;
     this.#hooks.changed();
@@ -401,7 +417,7 @@ export class StreamLoop {
   async #recoverTasks(reopenAll: boolean, backoff = true): Promise<void> {
     this.#recoveryPending = { reopen: reopenAll };
     // Taken into #rewinds first, so a recovery that fails anywhere below still rewinds them when retried.
-    for (const position of this.#cycle.takeRewinds()) this.#rewindTo(position);
+    for (const position of [...this.#cycle.takeRewinds(), ...this.#held.dropAll()]) this.#rewindTo(position);
     try {
       this.#cycle.dropConsumed();
       await this.#producer.abort().catch((err: unknown) => {

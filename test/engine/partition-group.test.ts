@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { PartitionGroup, type PartitionRecord } from '../../src/engine/partition-group.js';
+
+const PAY = 'payment-orders';
+const STOCK = 'stock-orders';
+
+const rec = (topic: string, partition: number, offset: number, timestamp: number): PartitionRecord => ({ topic, partition, offset, timestamp });
+const ids = (records: readonly PartitionRecord[]): string[] => records.map((r) => `${r.topic === PAY ? 'p' : 's'}${r.partition}@${r.offset}`);
+
+describe('PartitionGroup', () => {
+  it('holds one topic\'s backlog while full polls have not yet shown the other topic, then merges both by timestamp', () => {
+    const group = new PartitionGroup<PartitionRecord>([PAY, STOCK], 1000);
+    // A backlog: a full poll of payment answers only.
+    group.add([rec(PAY, 0, 0, 100), rec(PAY, 0, 1, 110), rec(PAY, 0, 2, 120)]);
+    expect(group.take(false)).toEqual([]);
+    expect(group.size).toBe(3);
+    // The next full poll brings the stock answers of the same orders.
+    group.add([rec(STOCK, 0, 0, 101), rec(STOCK, 0, 1, 111)]);
+    expect(ids(group.take(false))).toEqual(['p0@0', 's0@0', 'p0@1', 's0@1']);
+    // p0@2 (120) is newer than anything stock has shown: it waits for stock or a short poll.
+    expect(group.size).toBe(1);
+    expect(ids(group.take(true))).toEqual(['p0@2']);
+    expect(group.size).toBe(0);
+  });
+
+  it('releases everything at once when the poll came back short (steady load: nothing waits)', () => {
+    const group = new PartitionGroup<PartitionRecord>([PAY, STOCK], 1000);
+    group.add([rec(PAY, 1, 5, 200), rec(PAY, 2, 9, 150)]);
+    expect(ids(group.take(true))).toEqual(['p1@5', 'p2@9']);
+  });
+
+  it('keeps each partition in offset order even when its timestamps go back', () => {
+    const group = new PartitionGroup<PartitionRecord>([PAY, STOCK], 1000);
+    group.add([rec(PAY, 0, 0, 300), rec(PAY, 0, 1, 100), rec(STOCK, 0, 0, 200)]);
+    expect(ids(group.take(true))).toEqual(['s0@0', 'p0@0', 'p0@1']);
+  });
+
+  it('tasks are independent: one task waiting does not hold another back', () => {
+    const group = new PartitionGroup<PartitionRecord>([PAY, STOCK], 1000);
+    group.add([rec(PAY, 0, 0, 100), rec(PAY, 1, 0, 100), rec(STOCK, 1, 0, 100)]);
+    expect(ids(group.take(false))).toEqual(['p1@0', 's1@0']);
+    expect(group.size).toBe(1);
+  });
+
+  it('remembers what a partition has shown after its queue emptied', () => {
+    const group = new PartitionGroup<PartitionRecord>([PAY, STOCK], 1000);
+    group.add([rec(PAY, 0, 0, 100), rec(STOCK, 0, 0, 500)]);
+    expect(ids(group.take(false))).toEqual(['p0@0']);
+    // Stock has shown 500: payment records up to it pass at once; stock's 500 waits for payment to show as much.
+    group.add([rec(PAY, 0, 1, 400)]);
+    expect(ids(group.take(false))).toEqual(['p0@1']);
+    group.add([rec(PAY, 0, 2, 600)]);
+    expect(ids(group.take(false))).toEqual(['s0@0']);
+  });
+
+  it('past its bound it releases everything, so read-ahead stays bounded', () => {
+    const group = new PartitionGroup<PartitionRecord>([PAY, STOCK], 3);
+    group.add([rec(PAY, 0, 0, 1), rec(PAY, 0, 1, 2), rec(PAY, 0, 2, 3)]);
+    expect(group.take(false)).toEqual([]);
+    group.add([rec(PAY, 0, 3, 4)]);
+    expect(ids(group.take(false))).toEqual(['p0@0', 'p0@1', 'p0@2', 'p0@3']);
+    expect(group.size).toBe(0);
+  });
+
+  it('drop returns the first held offset (where to rewind) and forgets the partition', () => {
+    const group = new PartitionGroup<PartitionRecord>([PAY, STOCK], 1000);
+    group.add([rec(PAY, 0, 7, 100), rec(PAY, 0, 8, 110), rec(STOCK, 0, 3, 500)]);
+    expect(ids(group.take(false))).toEqual(['p0@7', 'p0@8']);
+    group.add([rec(PAY, 0, 9, 900)]);
+    expect(group.drop(PAY, 0)).toBe(9);
+    expect(group.drop(PAY, 0)).toBeUndefined();
+    expect(group.size).toBe(1);
+    // Forgotten: what payment had shown no longer lets stock's record pass.
+    expect(group.take(false)).toEqual([]);
+  });
+
+  it('dropAll gives each partition\'s rewind position and empties the group', () => {
+    const group = new PartitionGroup<PartitionRecord>([PAY, STOCK], 1000);
+    group.add([rec(PAY, 0, 7, 100), rec(STOCK, 2, 4, 50), rec(STOCK, 2, 5, 60)]);
+    expect(group.dropAll()).toEqual([
+      { topic: PAY, partition: 0, offset: 7 },
+      { topic: STOCK, partition: 2, offset: 4 },
+    ]);
+    expect(group.size).toBe(0);
+    expect(group.take(true)).toEqual([]);
+  });
+
+  it('a record without a timestamp sorts first (its task cannot order it)', () => {
+    const group = new PartitionGroup<PartitionRecord>([PAY, STOCK], 1000);
+    group.add([rec(PAY, 0, 0, 100), { topic: STOCK, partition: 0, offset: 0 }]);
+    expect(ids(group.take(true))).toEqual(['s0@0', 'p0@0']);
+  });
+
+  it('releases at most the limit per call, the tasks taking turns to go first', () => {
+    const group = new PartitionGroup<PartitionRecord>([PAY, STOCK], 1000);
+    group.add([rec(PAY, 0, 0, 1), rec(PAY, 0, 1, 2), rec(PAY, 1, 0, 1), rec(PAY, 1, 1, 2)]);
+    expect(ids(group.take(true, 3))).toEqual(['p0@0', 'p0@1', 'p1@0']);
+    expect(ids(group.take(true, 3))).toEqual(['p1@1']);
+    group.add([rec(PAY, 0, 2, 3), rec(PAY, 1, 2, 3)]);
+    // The first turn moves on with every call.
+    expect(ids(group.take(true, 1))).toEqual(['p0@2']);
+    expect(ids(group.take(true, 1))).toEqual(['p1@2']);
+  });
+});
