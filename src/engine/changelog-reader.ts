@@ -35,6 +35,12 @@ interface Reading {
   total: number;
   /** Restore: the end offsets have been looked up, so `total` means something. */
   totalKnown: boolean;
+  /**
+   * A standby's reading turned into a restore in place (promote()): its partitions were
+   * never reassigned, so an end already reached may not be reported again, and `end`
+   * holds the high watermarks looked up at promotion instead.
+   */
+  promoted: boolean;
 }
 
 export interface ChangelogReaderOptions {
@@ -73,6 +79,8 @@ export class ChangelogReader {
   readonly #readings = new Map<number, Reading>();
   /** `topic:partition` → task, for routing fetched records. */
   readonly #owners = new Map<string, number>();
+  /** `topic:partition` → the offset of its last partition EOF (librdkafka reports each end once). */
+  readonly #eofAt = new Map<string, number>();
   #lastProgressLog = 0;
   #lastLagRefresh = 0;
   #refreshing = false;
@@ -162,7 +170,7 @@ export class ChangelogReader {
    */
   register(task: number, from: readonly ChangelogPosition[], mode: ChangelogMode): void {
     this.unregister(task);
-    const reading: Reading = { task, mode, next: new Map(), end: new Map(), high: new Map(), startedAt: Date.now(), restored: 0, total: 0, totalKnown: false };
+    const reading: Reading = { task, mode, next: new Map(), end: new Map(), high: new Map(), startedAt: Date.now(), restored: 0, total: 0, totalKnown: false, promoted: false };
     const added: Kafka.TopicPartitionOffset[] = [];
     for (const p of from) {
       reading.next.set(p.topic, p.offset);
@@ -194,6 +202,62 @@ export class ChangelogReader {
     }
   }
 
+  /**
+   * A standby's reading becomes its task's restore, without reassigning its partitions
+   * (which costs a fetch round of its own before the first record, about half a second
+   * here): the restore goes on from what the standby applied. The end to reach is the
+   * high watermark looked up now (the stream loop has read the stable committed offsets,
+   * so the previous owner has no transaction open). False when the task has no
+   * standby reading here.
+   */
+  promote(task: number): boolean {
+    const standby = this.#readings.get(task);
+    if (standby === undefined || standby.mode !== 'standby') return false;
+    const reading: Reading = {
+      task,
+      mode: 'restore',
+      next: standby.next,
+      end: new Map([...standby.next.keys()].map((topic) => [topic, Number.POSITIVE_INFINITY])),
+      high: new Map(),
+      startedAt: Date.now(),
+      restored: 0,
+      total: 0,
+      totalKnown: false,
+      promoted: true,
+    };
+    this.#readings.set(task, reading);
+    void this.#lookUpPromotedEnds(reading);
+    return true;
+  }
+
+  async #lookUpPromotedEnds(reading: Reading): Promise<void> {
+    const from = [...reading.next].map(([topic, offset]) => ({ topic, partition: reading.task, offset }));
+    for (const p of from) {
+      let high: number;
+      try {
+        high = (await this.#watermarks(p.topic, p.partition)).highOffset;
+      } catch (err) {
+        if (this.#readings.get(reading.task) !== reading) return;
+        // Without the end, only a fresh assignment reports it: read from where the standby was.
+        this.#options.log.warn({ err, task: `0_${reading.task}` }, 'restore of a promoted standby: its changelogs\' end is unknown; reading them afresh');
+        this.register(reading.task, [...reading.next].map(([topic, offset]) => ({ topic, partition: reading.task, offset })), 'restore');
+        return;
+      }
+      if (this.#readings.get(reading.task) !== reading) return;
+      reading.total += Math.max(0, high - p.offset);
+      reading.end.set(p.topic, high);
+      if (this.#reached(p.topic, reading.task, high)) reading.end.delete(p.topic);
+    }
+    reading.totalKnown = true;
+    this.#options.log.info({ task: `0_${reading.task}`, records: reading.total, from: Object.fromEntries(from.map((p) => [p.topic, p.offset])), promoted: true }, 'restore: started');
+  }
+
+  /** The partition's end `high` has been reached: reported by an EOF, or read up to. */
+  #reached(topic: string, task: number, high: number): boolean {
+    const r = this.#readings.get(task);
+    return (this.#eofAt.get(`${topic}:${task}`) ?? -1) >= high || (r?.next.get(topic) ?? 0) >= high;
+  }
+
   /** Stops reading a task's changelogs (closed, or made active elsewhere). */
   unregister(task: number): void {
     if (!this.#readings.delete(task)) return;
@@ -201,6 +265,7 @@ export class ChangelogReader {
     for (const [k, t] of this.#owners) {
       if (t !== task) continue;
       this.#owners.delete(k);
+      this.#eofAt.delete(k);
       removed.push({ topic: k.slice(0, k.lastIndexOf(':')), partition: task });
     }
     if (removed.length > 0) this.#consumer.incrementalUnassign(removed);
@@ -210,8 +275,10 @@ export class ChangelogReader {
     const task = this.#owners.get(`${topic}:${partition}`);
     const r = task === undefined ? undefined : this.#readings.get(task);
     if (r === undefined) return;
+    this.#eofAt.set(`${topic}:${partition}`, offset);
     // The end may be a transaction marker, which no record reaches: EOF closes it.
-    if (r.mode === 'restore' && offset >= (r.next.get(topic) ?? 0)) r.end.delete(topic);
+    // A promoted standby's end is the high watermark looked up at promotion (unknown: not yet).
+    if (r.mode === 'restore' && offset >= (r.promoted ? (r.end.get(topic) ?? 0) : (r.next.get(topic) ?? 0))) r.end.delete(topic);
     if (r.mode === 'standby') r.high.set(topic, Math.max(r.high.get(topic) ?? 0, offset));
   }
 
@@ -246,6 +313,7 @@ export class ChangelogReader {
         r.restored += batch.records.length;
         for (const [topic, offset] of batch.positions) {
           r.next.set(topic, offset);
+          if (r.promoted && offset >= (r.end.get(topic) ?? 0)) r.end.delete(topic);
           if (r.mode === 'standby' && offset > (r.high.get(topic) ?? 0)) r.high.set(topic, offset);
         }
       }),

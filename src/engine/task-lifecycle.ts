@@ -7,11 +7,13 @@
 //      │         CLOSED ◄─────────────────┴──────────────────────────────┘
 //      │            ▲
 //      └──► STANDBY ┘
+//              └──promoted in place──► RESTORING
 //
 // RESTORING: assigned, its partitions paused while the changelog reader brings its
 // stores up to the changelogs' end. SUSPENDED: committed and stopped by an eager
 // rebalance, stores open, in case the new assignment gives it back. STANDBY: a warm
-// copy of a task another instance runs.
+// copy of a task another instance runs; assigned here, it is promoted in place (stores
+// kept open) and restores only the changelogs' tail past what it has applied.
 import { EngineError } from '../errors.js';
 
 export type TaskLifecycleState = 'CREATED' | 'RESTORING' | 'RUNNING' | 'SUSPENDED' | 'STANDBY' | 'CLOSED';
@@ -21,7 +23,7 @@ const transitions: Readonly<Record<TaskLifecycleState, readonly TaskLifecycleSta
   RESTORING: ['RUNNING', 'CLOSED'],
   RUNNING: ['SUSPENDED', 'CLOSED'],
   SUSPENDED: ['RUNNING', 'CLOSED'],
-  STANDBY: ['CLOSED'],
+  STANDBY: ['RESTORING', 'CLOSED'],
   CLOSED: [],
 };
 

@@ -110,18 +110,16 @@ export class TaskManager {
   /**
    * Creates active tasks and registers their changelogs with the reader: they are
    * RESTORING until step() reports them caught up (then RUNNING). A standby of the same
-   * task is closed first (its checkpoint written), so only the changelogs' tail past
-   * the standby's copy is restored.
+   * task is promoted in place, as Kafka Streams recycles a standby: its stores stay
+   * open and its changelog reading goes on, so only the tail past its copy is restored.
    */
   async createActive(partitions: readonly number[]): Promise<void> {
     if (partitions.length === 0) return;
     const standbys = partitions.filter((p) => this.#tasks.get(p) === 'STANDBY');
-    if (standbys.length > 0) {
-      this.#log.info({ tasks: standbys }, 'standby tasks made active: only their changelogs\' tail is restored');
-      await this.closeStandbys(standbys);
-    }
+    if (standbys.length > 0) this.#log.info({ tasks: standbys }, 'standby tasks made active in place: only their changelogs\' tail is restored');
     await Promise.all(
       partitions.map(async (partition) => {
+        if (this.#tasks.get(partition) === 'STANDBY' && (await this.#promote(partition))) return;
         this.#tasks.set(partition, 'CREATED');
         const opened = await this.#openOne(partition, false).catch((err: unknown) => this.#forget(partition, err));
         this.#set(partition, 'RESTORING');
@@ -129,6 +127,20 @@ export class TaskManager {
       }),
     );
     this.#options.onChanged();
+  }
+
+  /** A standby made active in place; false when it could not be (it is closed then, and opened afresh). */
+  async #promote(partition: number): Promise<boolean> {
+    try {
+      const { restoreFrom } = await this.#threads.run<OpenResult>(partition, { type: 'promote', partition });
+      this.#set(partition, 'RESTORING');
+      if (!this.#reader.promote(partition)) this.#reader.register(partition, restoreFrom, 'restore');
+      return true;
+    } catch (err) {
+      this.#log.warn({ err, task: `0_${partition}` }, 'standby could not be promoted in place: closing it and opening the task afresh');
+      await this.closeStandbys([partition]);
+      return false;
+    }
   }
 
   /** Reopens tasks from their committed state (a dead thread, a corrupted store): restored again. */
@@ -147,12 +159,9 @@ export class TaskManager {
       (partition: number, records: RestoreRecord[], positions: ChangelogPosition[]) => this.#threads.run(partition, { type: 'restore', partition, records, positions }),
       waitMs,
     );
-    const running: number[] = [];
-    for (const partition of done) {
-      if (this.#tasks.get(partition) !== 'RESTORING') continue;
-      await this.#markRestored(partition);
-      running.push(partition);
-    }
+    // Side by side: each rebuilds its join window from its store on its own thread.
+    const running = done.filter((partition) => this.#tasks.get(partition) === 'RESTORING');
+    await Promise.all(running.map((partition) => this.#markRestored(partition)));
     if (running.length > 0) this.#options.onChanged();
     return running;
   }

@@ -55,6 +55,8 @@ export type StreamRequest =
    * ever fed changelog records, never processes, and has no cache slice.
    */
   | { readonly type: 'open'; readonly task: TaskConfig; readonly standby?: boolean }
+  /** A standby made active in place (stores kept open): answers where its restore starts. */
+  | { readonly type: 'promote'; readonly partition: number }
   /**
    * Apply changelog records to the stores (restore, or a standby's update), directly,
    * outside the cache. `positions`: the next offset of each changelog after them, for

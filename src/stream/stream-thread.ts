@@ -88,6 +88,10 @@ async function run(req: StreamThreadRequest): Promise<unknown> {
       tasks.set(req.task.partition, t);
       return { restoreFrom } satisfies OpenResult;
     }
+    case 'promote': {
+      const writer = cache === undefined ? undefined : new CacheSliceWriter(cache.sab, req.partition, cache.layout);
+      return { restoreFrom: await task(req.partition).promote(writer) } satisfies OpenResult;
+    }
     case 'restore':
       await task(req.partition).restore(req.records, req.positions);
       return true;

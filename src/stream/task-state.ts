@@ -5,6 +5,8 @@
 //      └─────────────────┴──────close───────────┴──► CLOSED
 //      │                                             ▲
 //      └──open standby──► STANDBY ──────close────────┘
+//                           │
+//                           └──promote──► RESTORING
 //
 // A task is created when its partition is assigned, restores its stores from the
 // changelog (from its checkpoint), runs, and is closed on revocation, on an aborted
@@ -12,13 +14,13 @@
 import { EngineError } from '../errors.js';
 
 // A STANDBY task applies another instance's changelog records to a warm copy of its
-// stores; it never processes. Made active here, it is closed (checkpoint written) and
-// opened again as an active task, which restores only the changelogs' tail.
+// stores; it never processes. Made active here, it is promoted in place (stores kept
+// open) and restores only the changelogs' tail past what it has applied.
 export type TaskState = 'CREATED' | 'RESTORING' | 'RUNNING' | 'STANDBY' | 'CLOSED';
 
 const transitions: Readonly<Record<TaskState, readonly TaskState[]>> = {
   CREATED: ['RESTORING', 'STANDBY', 'CLOSED'],
-  STANDBY: ['CLOSED'],
+  STANDBY: ['RESTORING', 'CLOSED'],
   RESTORING: ['RUNNING', 'CLOSED'],
   RUNNING: ['CLOSED'],
   CLOSED: [],

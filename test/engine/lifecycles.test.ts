@@ -29,6 +29,7 @@ describe('task lifecycle', () => {
     expect(checkTransition(0, 'SUSPENDED', 'RUNNING')).toBe('RUNNING');
     expect(checkTransition(0, 'CREATED', 'STANDBY')).toBe('STANDBY');
     expect(checkTransition(0, 'STANDBY', 'CLOSED')).toBe('CLOSED');
+    expect(checkTransition(0, 'STANDBY', 'RESTORING')).toBe('RESTORING');
   });
 
   it('refuses a standby that would process, or a closed task coming back', () => {

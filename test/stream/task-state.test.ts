@@ -2,19 +2,29 @@ import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../src/errors.js';
 import { type TaskState, transition } from '../../src/stream/task-state.js';
 
-const states: readonly TaskState[] = ['CREATED', 'RESTORING', 'RUNNING', 'CLOSED'];
+const states: readonly TaskState[] = ['CREATED', 'RESTORING', 'RUNNING', 'STANDBY', 'CLOSED'];
 
 // The diagram of task-state.ts as a list: everything else is illegal.
-const legal = new Set(['CREATED→RESTORING', 'CREATED→CLOSED', 'RESTORING→RUNNING', 'RESTORING→CLOSED', 'RUNNING→CLOSED']);
+const legal = new Set([
+  'CREATED→RESTORING',
+  'CREATED→STANDBY',
+  'CREATED→CLOSED',
+  'RESTORING→RUNNING',
+  'RESTORING→CLOSED',
+  'RUNNING→CLOSED',
+  // A standby made active in place (Kafka Streams recycles it the same way).
+  'STANDBY→RESTORING',
+  'STANDBY→CLOSED',
+]);
 
 const pairs = states.flatMap((from) => states.map((to) => ({ from, to })));
 const legalPairs = pairs.filter(({ from, to }) => legal.has(`${from}→${to}`));
 const illegalPairs = pairs.filter(({ from, to }) => !legal.has(`${from}→${to}`));
 
 describe('task state transitions', () => {
-  it('has the five legal moves of the diagram and eleven illegal ones', () => {
-    expect(legalPairs).toHaveLength(5);
-    expect(illegalPairs).toHaveLength(11);
+  it('has the eight legal moves of the diagram and seventeen illegal ones', () => {
+    expect(legalPairs).toHaveLength(8);
+    expect(illegalPairs).toHaveLength(17);
   });
 
   it.each(legalPairs)('allows $from → $to and returns the new state', ({ from, to }) => {
