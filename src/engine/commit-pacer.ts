@@ -79,15 +79,22 @@ export class CommitPacer {
    * `pending`: something was processed since the last commit.
    */
   due(now: number, caughtUp: boolean, pending: boolean): boolean {
+    if (!pending) return false;
     const elapsed = now - this.#lastCommit;
     if (elapsed >= this.#options.intervalMs) return true;
-    return pending && caughtUp && elapsed >= this.waitMs;
+    return caughtUp && elapsed >= this.waitMs;
   }
 
-  /** A commit started at `startedAt` and ended at `now`; `committed` false when there was nothing to commit. */
+  /**
+   * A commit started at `startedAt` and ended at `now`; `committed` false when nothing
+   * was committed (nothing to commit, or it failed). Only a commit moves the clock: the
+   * first batch after an idle spell, a restore or a failure is committed as soon as it
+   * is processed, not up to an interval later (after a restart's restore, that interval
+   * was most of the last second before decisions flowed again).
+   */
   committed(startedAt: number, now: number, committed: boolean): void {
-    this.#lastCommit = now;
     if (!committed) return;
+    this.#lastCommit = now;
     const took = now - startedAt;
     this.#costMs = this.#costMs === 0 ? took : this.#costMs + COST_WEIGHT * (took - this.#costMs);
     this.#baseMs = this.#baseMs === 0 ? this.#costMs : Math.min(this.#costMs, this.#baseMs * BASE_DRIFT);

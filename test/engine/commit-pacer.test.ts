@@ -83,12 +83,22 @@ describe('CommitPacer', () => {
     expect(pacer.due(200, false, true)).toBe(true);
   });
 
-  it('an empty commit moves the clock but not the cost', () => {
+  it('an empty or failed commit moves neither the clock nor the cost', () => {
     const pacer = at('adaptive');
     pacer.committed(0, 30, true);
     pacer.committed(500, 900, false);
     expect(pacer.costMs).toBe(30);
-    expect(pacer.due(920, true, true)).toBe(false);
-    expect(pacer.due(930, true, true)).toBe(true);
+    // The clock still counts from the last commit (30): a batch after it is due at once.
+    expect(pacer.due(920, false, true)).toBe(false);
+    expect(pacer.due(1030, false, true)).toBe(true);
+  });
+
+  it('after an idle spell (or a restore) the first batch is due at once, even behind a backlog', () => {
+    for (const mode of ['adaptive', 'fixed'] as const) {
+      const pacer = at(mode);
+      pacer.committed(0, 10, true);
+      expect(pacer.due(5000, false, false)).toBe(false); // nothing to commit: not due
+      expect(pacer.due(5000, false, true)).toBe(true);
+    }
   });
 });
