@@ -19,6 +19,7 @@ import { serviceEntry, startService, freePort, type Service } from '../support/s
 import { startSimulators, type Simulators } from '../support/simulators.js';
 import { TopicReader } from '../support/topic-reader.js';
 import type { Child } from '../support/child.js';
+import { statusOf } from '../support/saga-audit.js';
 import { DecisionClock } from './decision-clock.js';
 import type { FaultParams } from './params.js';
 import { emptyResult, type ScenarioResult } from './result.js';
@@ -83,8 +84,9 @@ class ScenarioRun implements FaultRun<ScenarioResult> {
     this.result = emptyResult(scenario, this.#logDir);
   }
 
-  note(event: string): void {
-    this.#notes.push({ at: performance.now(), event });
+  note(event: string, at = performance.now()): void {
+    this.#notes.push({ at, event });
+    this.#notes.sort((a, b) => a.at - b.at);
     // Relative to the load's start, once there is one (setup steps come out negative).
     this.result.timeline = this.#notes.map((n) => ({ atS: round(n.at - this.#t0), event: n.event }));
   }
@@ -291,6 +293,16 @@ class ScenarioRun implements FaultRun<ScenarioResult> {
       r.worstInFlightS = f.worstInFlightMs === undefined ? null : Number.isFinite(f.worstInFlightMs) ? round(f.worstInFlightMs) : 'never';
       r.longestStallS = round(f.longestStallMs);
       r.acceptedAfterFault = f.acceptedAfterFault;
+      // Where a recovery's time went after the restart: the outbox's first record of an
+      // order POSTed since the fault began, and that order's decision.
+      const since = new Set(load.accepted.filter((o) => o.sentAt >= window.start).map((o) => o.id));
+      const firstNew = this.#reader?.records.find((rec) => rec.receivedAt >= window.end && since.has(rec.key) && statusOf(rec.value) === 'NEW');
+      if (firstNew !== undefined) {
+        this.note('first NEW record since the fault\'s end of an order POSTed since it began', firstNew.receivedAt);
+        const decided = clock.decidedAt.get(firstNew.key);
+        if (decided !== undefined) this.note('...that order decided', decided);
+      }
+      if (f.recoveryMs !== undefined) this.note('first decision since the fault\'s end of an order POSTed since it began', window.end + f.recoveryMs);
     }
     r.perSecond = perSecond(this.#t0, load, this.#clock!);
   }

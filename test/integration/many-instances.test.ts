@@ -72,7 +72,17 @@ it('shares the tasks, moves a killed instance\'s tasks to the others, and decide
         // them from its standby copies, saying how far behind they are.
         const decided = mine().map((r) => Number(r.key)).find((id) => tb!.includes(partitionFor(String(id), NUM_PARTITIONS)));
         if (decided !== undefined) {
-          const res = await fetch(`${a.baseUrl}/api/orders/store/${decided}`);
+          // The standby copy trails b's commits by its changelog fetch: an order decided a
+          // moment ago may not be in it yet (404), never for long.
+          const res = await waitFor(
+            'the standby copy answers',
+            async () => {
+              const r = await fetch(`${a.baseUrl}/api/orders/store/${decided}`);
+              return r.status === 404 ? undefined : r;
+            },
+            3000,
+            100,
+          );
           expect(res.status).toBe(200);
           expect(res.headers.get('x-store-lag')).toMatch(/^(\d+|unknown)$/);
           expect(res.headers.get('x-served-by')).toBe('many-a');
