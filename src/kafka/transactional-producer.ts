@@ -108,6 +108,13 @@ export class TransactionalProducer {
         'socket.keepalive.enable': true,
         // Reconnect quickly once a restarted broker is back (defaults: 100 ms → 10 s).
         'reconnect.backoff.max.ms': 1000,
+        // A transaction's requests that meet CONCURRENT_TRANSACTIONS (the previous
+        // commit's or abort's markers not yet written) are retried with this backoff,
+        // doubling up to the max: librdkafka's 100 ms → 1 s held the first commit after
+        // an abort for seconds (confluent-kafka-python #967). Java retries
+        // AddPartitionsToTxn after 20 ms for the same reason.
+        'retry.backoff.ms': 20,
+        'retry.backoff.max.ms': 250,
         // Bounded by the memory budget (librdkafka's default is 1 GiB); a full queue
         // makes send() wait for deliveries instead.
         'queue.buffering.max.kbytes': options.queueKbytes ?? 64 * 1024,
