@@ -46,6 +46,11 @@ export class CommitCycle {
   readonly #pacer: CommitPacer;
   /** A transaction committed but its postCommit failed: the stores lack committed state, reopen them. */
   #reopenRequired = false;
+  /** When the open transaction took its first records (Date.now()). */
+  #openedAt: number | undefined;
+  /** The last commit's phases in ms (open: from its first records to the commit's start), and the partitions whose offsets it committed (logged after a run of failures). */
+  lastCommit: { readonly openMs: number; readonly prepareMs: number; readonly transactionMs: number; readonly postCommitMs: number; readonly partitions: number } | undefined;
+
 
   constructor(
     config: Config,
@@ -120,6 +125,7 @@ export class CommitCycle {
       this.#counters.duplicateDecisions += r.duplicates;
       for (const [topic, n] of Object.entries(r.mispartitioned)) this.#mispartitioned(topic, n);
     }
+    this.#openedAt ??= now;
     for (const m of live) this.#consumed.set(partitionKey(m.topic, m.partition), { topic: m.topic, partition: m.partition, offset: m.offset + 1 });
   }
 
@@ -156,11 +162,15 @@ export class CommitCycle {
   async #commit(): Promise<boolean> {
     if (this.#consumed.size === 0) return false;
     const started = process.hrtime.bigint();
+    const phaseMs = { prepare: 0, transaction: 0, postCommit: 0 };
     const lap = (phase: keyof EngineCounters['commitPhases'], since: bigint): bigint => {
       const now = process.hrtime.bigint();
       this.#counters.commitPhases[phase] += Number(now - since) / 1e9;
+      phaseMs[phase] = Number(now - since) / 1e6;
       return now;
     };
+    const partitions = this.#consumed.size;
+    const openMs = Date.now() - (this.#openedAt ?? Date.now());
     const running = this.#tasks.running();
     enterStep(this.#counters, 'commit:begin');
     await this.#producer.begin();
@@ -174,6 +184,7 @@ export class CommitCycle {
     t = lap('transaction', t);
     this.#consumed.clear();
     this.#uncommittedFrom.clear();
+    this.#openedAt = undefined;
     const ends = this.#producer.takeEnds();
     const changelogs = [changelogTopic(this.#config.applicationId, ORDERS_STORE), changelogTopic(this.#config.applicationId, JOIN_STORE)];
     enterStep(this.#counters, 'commit:postCommit');
@@ -195,6 +206,7 @@ export class CommitCycle {
       throw err;
     }
     lap('postCommit', t);
+    this.lastCommit = { openMs, prepareMs: Math.round(phaseMs.prepare), transactionMs: Math.round(phaseMs.transaction), postCommitMs: Math.round(phaseMs.postCommit), partitions };
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.#counters.commits++;
     this.#counters.commitSeconds += seconds;
@@ -205,6 +217,7 @@ export class CommitCycle {
   /** The open transaction is gone (aborted): nothing processed since the last commit counts. */
   dropConsumed(): void {
     this.#consumed.clear();
+    this.#openedAt = undefined;
   }
 
   /** A partition left this member: nothing of it is committed or rewound any more. */
@@ -218,6 +231,7 @@ export class CommitCycle {
   forget(): void {
     this.#consumed.clear();
     this.#uncommittedFrom.clear();
+    this.#openedAt = undefined;
   }
 
   /** Where each partition consumed since the last commit must be rewound to; then forgotten. */

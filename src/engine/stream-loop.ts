@@ -237,7 +237,7 @@ export class StreamLoop {
   async #commitCycle(): Promise<void> {
     if (!(await this.#cycle.commit())) return;
     if (this.#failingSince !== undefined) {
-      this.#log.info({ failures: this.#failures, ms: Date.now() - this.#failingSince }, 'commit cycle: committing again');
+      this.#log.info({ failures: this.#failures, ms: Date.now() - this.#failingSince, commit: this.#cycle.lastCommit }, 'commit cycle: committing again');
       this.#failingSince = undefined;
     }
     this.#failures = 0;
