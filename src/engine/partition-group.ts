@@ -17,7 +17,9 @@
 // full the local queue holds more, so records past the safe time wait for it; once a
 // poll comes back short, everything fetched has been seen and all is released. At
 // steady load polls are short, so nothing waits. A bound on the records held releases
-// everything too, oldest first, so read-ahead never outgrows it.
+// everything too, oldest first, so read-ahead never outgrows it; and a task's records
+// wait at most `maxIdleMs` for its other inputs (Kafka Streams' max.task.idle.ms), so
+// an input that never shows anything (a repartition topic nobody needs) costs no more.
 
 export interface PartitionRecord {
   readonly topic: string;
@@ -73,14 +75,19 @@ export class PartitionGroup<R extends PartitionRecord> {
   #size = 0;
   /** Which task take() serves first. */
   #turn = 0;
+  readonly #maxIdleMs: number;
+  /** Per task: since when its oldest held record has waited (performance.now()). */
+  readonly #waitingSince = new Map<number, number>();
 
   /**
    * `sources`: the input topics every task reads (co-partitioned).
    * `maxRecords`: the most records held; past it, everything held is released.
+   * `maxIdleMs`: the longest a task's records wait for its other inputs.
    */
-  constructor(sources: readonly string[], maxRecords: number) {
+  constructor(sources: readonly string[], maxRecords: number, maxIdleMs = 500) {
     this.#sources = sources;
     this.#maxRecords = maxRecords;
+    this.#maxIdleMs = maxIdleMs;
   }
 
   /** Records held, all partitions together. */
@@ -89,9 +96,10 @@ export class PartitionGroup<R extends PartitionRecord> {
   }
 
   /** Takes in records from the consumer, each partition's in offset order. */
-  add(records: readonly R[]): void {
+  add(records: readonly R[], now = performance.now()): void {
     for (const r of records) {
       this.#queue(r.partition, r.topic).push(r);
+      if (!this.#waitingSince.has(r.partition)) this.#waitingSince.set(r.partition, now);
       this.#size++;
     }
   }
@@ -102,20 +110,32 @@ export class PartitionGroup<R extends PartitionRecord> {
    * seen). The limit keeps one batch (and so the time to the next commit) as small as
    * a poll's; the tasks take turns being first, so none waits behind the others.
    */
-  take(drained: boolean, limit = Infinity): R[] {
+  take(drained: boolean, limit = Infinity, now = performance.now()): R[] {
     if (this.#size === 0) return [];
     const all = drained || this.#size > this.#maxRecords;
     const out: R[] = [];
-    const tasks = [...this.#tasks.values()];
+    const tasks = [...this.#tasks];
     for (let i = 0; i < tasks.length && out.length < limit; i++) {
-      const queues = tasks[(this.#turn + i) % tasks.length]!;
+      const [task, queues] = tasks[(this.#turn + i) % tasks.length]!;
       let safe = Infinity;
-      if (!all) for (const topic of this.#sources) safe = Math.min(safe, queues.get(topic)?.latest ?? -Infinity);
+      if (!all && now - (this.#waitingSince.get(task) ?? now) < this.#maxIdleMs) {
+        for (const topic of this.#sources) safe = Math.min(safe, queues.get(topic)?.latest ?? -Infinity);
+      }
+      const before = out.length;
       this.#merge(queues, safe, out, limit);
+      if (out.length > before) this.#restartWait(task, queues, now);
     }
     this.#turn++;
     this.#size -= out.length;
     return out;
+  }
+
+  /** After records of a task were released: its wait starts again with what is left, if anything. */
+  #restartWait(task: number, queues: Map<string, RecordQueue<R>>, now: number): void {
+    let left = false;
+    for (const q of queues.values()) left ||= q.size > 0;
+    if (left) this.#waitingSince.set(task, now);
+    else this.#waitingSince.delete(task);
   }
 
   /** Drops a partition's held records; returns the first offset dropped, if any. */
@@ -124,6 +144,7 @@ export class PartitionGroup<R extends PartitionRecord> {
     if (queue === undefined) return undefined;
     this.#tasks.get(partition)!.delete(topic);
     if (this.#tasks.get(partition)!.size === 0) this.#tasks.delete(partition);
+    this.#restartWait(partition, this.#tasks.get(partition) ?? new Map<string, RecordQueue<R>>(), performance.now());
     this.#size -= queue.size;
     return queue.peek()?.offset;
   }
@@ -144,6 +165,7 @@ export class PartitionGroup<R extends PartitionRecord> {
   /** Drops everything held (the consumer is replaced: its successor starts from the committed offsets). */
   clear(): void {
     this.#tasks.clear();
+    this.#waitingSince.clear();
     this.#size = 0;
   }
 

@@ -101,4 +101,15 @@ describe('PartitionGroup', () => {
     expect(ids(group.take(true, 1))).toEqual(['p0@2']);
     expect(ids(group.take(true, 1))).toEqual(['p1@2']);
   });
+
+  it('a task\'s records wait at most maxIdleMs for its other inputs (an input that never shows anything)', () => {
+    const group = new PartitionGroup<PartitionRecord>([PAY, STOCK], 1000, 500);
+    group.add([rec(PAY, 0, 0, 100)], 1000);
+    expect(group.take(false, Infinity, 1499)).toEqual([]);
+    expect(ids(group.take(false, Infinity, 1500))).toEqual(['p0@0']);
+    // Released: the next record waits afresh.
+    group.add([rec(PAY, 0, 1, 200)], 1600);
+    expect(group.take(false, Infinity, 1700)).toEqual([]);
+    expect(ids(group.take(false, Infinity, 2100))).toEqual(['p0@1']);
+  });
 });
