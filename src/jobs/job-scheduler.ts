@@ -17,6 +17,7 @@ import PgBoss from 'pg-boss';
 import type pg from 'pg';
 import type { Logger } from '../logger.js';
 import { recordRun } from './job-status.js';
+import { handlePgBossCompletions } from './pg-boss-completions.js';
 import type { JobResult, ScheduledJob } from './scheduled-job.js';
 
 export interface JobSchedulerOptions {
@@ -98,6 +99,9 @@ export class JobScheduler {
     for (const job of jobs) {
       if (job.periodMs < 1000 || job.periodMs % 1000 !== 0) throw new RangeError(`job ${job.name}: period ${job.periodMs} ms is not a whole number of seconds`);
     }
+    handlePgBossCompletions((method, err, attempt) => {
+      if (attempt === 1) log.warn({ err, method }, 'job scheduler: pg-boss could not record a finished job (the database is away); writing it again every 2 s');
+    });
     const boss = new PgBoss({
       db: { executeSql: (text, values) => pool.query(text, values) },
       schema: 'pgboss',
