@@ -75,7 +75,12 @@ start_kafka() {
     "$here/infra/kafka/server.properties" > "$kafka_dir/server.properties"
   echo "log.dirs=$kafka_dir/data" >> "$kafka_dir/server.properties"
   if [[ -n "${KAFKA_EXTRA_PROPERTIES:-}" ]]; then cat "$KAFKA_EXTRA_PROPERTIES" >> "$kafka_dir/server.properties"; fi
-  local java=(java -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true
+  # KAFKA_JVM_OPTS replaces the heap and JIT flags. The tests' brokers pass a C1-only JIT
+  # (test/support/broker.ts): C2 compiling the broker took a tenth of both cores for
+  # minutes after each start, which a test's broker never outlives.
+  local jvm_opts
+  read -r -a jvm_opts <<< "${KAFKA_JVM_OPTS:--Xms256m -Xmx512m -XX:+UseG1GC}"
+  local java=(java "${jvm_opts[@]}" -Djava.awt.headless=true
     "-Dlog4j2.configurationFile=$here/infra/kafka/log4j2.yaml" -cp "$libs_dir/*")
   if [[ ! -f "$kafka_dir/data/meta.properties" ]]; then
     log "kafka: formatting storage"

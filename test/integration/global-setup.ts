@@ -9,7 +9,7 @@ import { ensureTopics } from '../../src/kafka/admin.js';
 import { DeliveringProducer } from '../../src/kafka/producer.js';
 import { topicLayout } from '../../src/kafka/topics.js';
 import { recreateDatabase } from '../support/private-postgres.js';
-import { KAFKA_BOOTSTRAP_SERVERS, NUM_PARTITIONS, TEST_DATABASE_URL, TEST_KAFKA_PORT } from '../support/env.js';
+import { KAFKA_BOOTSTRAP_SERVERS, NUM_PARTITIONS, TEST_DATABASE_URL, TEST_KAFKA_JVM_OPTS, TEST_KAFKA_PORT } from '../support/env.js';
 
 const infraDir = join(process.cwd(), '.infra', 'test');
 const scriptEnv = {
@@ -18,6 +18,7 @@ const scriptEnv = {
   KAFKA_PORT: String(TEST_KAFKA_PORT),
   KAFKA_CONTROLLER_PORT: String(TEST_KAFKA_PORT + 1),
   TEST_DATABASE_URL,
+  KAFKA_JVM_OPTS: TEST_KAFKA_JVM_OPTS,
 };
 const script = (name: string): void => {
   execFileSync('bash', [`scripts/${name}.sh`], { stdio: 'inherit', env: scriptEnv });

@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { TEST_KAFKA_JVM_OPTS } from './env.js';
 import { waitFor } from './wait.js';
 
 export interface BrokerOptions {
@@ -93,6 +94,7 @@ export class KafkaBroker {
       KAFKA_PORT: String(port),
       KAFKA_CONTROLLER_PORT: String(controllerPort),
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
+      KAFKA_JVM_OPTS: TEST_KAFKA_JVM_OPTS,
       ...this.#options.env,
     };
     delete env.TEST_DATABASE_URL;
