@@ -10,6 +10,11 @@
 //
 // Histograms: `latency` POST→decision (by the second the decision was seen), `post`
 // the POST's own time. A tick's count is decisions, `offered` the POSTs accepted.
+// Where the time goes, per decided order, from when this driver's read_committed
+// reader saw each record: HOPS[0] the POST's due time to its NEW record on `orders`
+// (intake and the outbox relay), HOPS[1] NEW to the later of its two answers (the
+// participants), HOPS[2] that answer to the decision (the stream engine's join and
+// its commit).
 import { randomOrderBody, schedule } from '../order-load.js';
 import { Agent, request } from 'node:http';
 import Kafka from 'node-rdkafka';
@@ -17,7 +22,9 @@ import { pollBatch } from '../../src/kafka/poll.js';
 import { driverConfig, SecondRecorder, status } from './driver-side.js';
 
 const config = driverConfig('saga');
-const recorder = new SecondRecorder(['post'], true);
+const HOPS = ['hop: POST→NEW', 'hop: NEW→answers', 'hop: answers→decision'] as const;
+const recorder = new SecondRecorder(['post', ...HOPS], true);
+const ANSWER_TOPICS = ['payment-orders', 'stock-orders'];
 
 const consumer = new Kafka.KafkaConsumer(
   { 'metadata.broker.list': config.brokers, 'group.id': `bench-load-reader-${process.pid}-${Date.now()}`, 'enable.auto.commit': false, 'isolation.level': 'read_committed' },
@@ -35,10 +42,26 @@ const assignment = await Promise.all(
     }),
   ),
 );
-consumer.assign(assignment);
-await status(`reading decisions from ${partitions} partitions of orders`);
+const answerAssignment = await Promise.all(
+  ANSWER_TOPICS.flatMap((topic) =>
+    Array.from({ length: partitions }, (_, partition) =>
+      new Promise<Kafka.Assignment>((resolve, reject) => {
+        consumer.queryWatermarkOffsets(topic, partition, 10_000, (err, o) => (err ? reject(err) : resolve({ topic, partition, offset: o.highOffset })));
+      }),
+    ),
+  ),
+);
+consumer.assign([...assignment, ...answerAssignment]);
+await status(`reading decisions and answers from ${partitions} partitions of orders, ${ANSWER_TOPICS.join(', ')}`);
 
 const sentAt = new Map<string, number>();
+/** When this reader saw an order's NEW record and its answers (keyed by order id; a POST's answer may come after them). */
+const seen = new Map<string, { newAt?: number; answers: number[] }>();
+const seenOf = (key: string): { newAt?: number; answers: number[] } => {
+  let s = seen.get(key);
+  if (s === undefined) seen.set(key, (s = { answers: [] }));
+  return s;
+};
 let decided = 0;
 let firstDecision = 0;
 let lastDecision = 0;
@@ -51,11 +74,27 @@ const readLoop = (async () => {
     const now = performance.now();
     for (const msg of messages) {
       const key = msg.key?.toString();
-      const t0 = key === undefined ? undefined : sentAt.get(key);
-      if (t0 === undefined || msg.value == null) continue;
-      if ((JSON.parse(msg.value.toString()) as { status: string }).status === 'NEW') continue;
-      sentAt.delete(key!);
+      if (key === undefined || msg.value == null) continue;
+      if (msg.topic !== 'orders') {
+        seenOf(key).answers.push(now);
+        continue;
+      }
+      if ((JSON.parse(msg.value.toString()) as { status: string }).status === 'NEW') {
+        seenOf(key).newAt ??= now;
+        continue;
+      }
+      const t0 = sentAt.get(key);
+      if (t0 === undefined) continue;
+      sentAt.delete(key);
       recorder.record(now - t0);
+      const hops = seen.get(key);
+      seen.delete(key);
+      if (hops?.newAt !== undefined && hops.answers.length >= 2) {
+        const answered = Math.max(...hops.answers);
+        recorder.record(hops.newAt - t0, HOPS[0]);
+        recorder.record(answered - hops.newAt, HOPS[1]);
+        recorder.record(now - answered, HOPS[2]);
+      }
       recorder.completed();
       decided++;
       firstDecision ||= now;

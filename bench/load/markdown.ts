@@ -48,6 +48,22 @@ export function curveTable(runs: readonly ScenarioRun[]): string | undefined {
   return markdownTable(['offered orders/s', ...modes.map((m) => `${m}: p50 / p95 / p99 ms (decided/s)`)], rows);
 }
 
+/** The saga runs' POST→decision split into its hops (drive-saga.ts), when the driver measured them. */
+export function hopsTable(runs: readonly ScenarioRun[]): string | undefined {
+  const rows = runs
+    .filter((r) => r.status === 'ok' && Object.keys(r.otherLatencies).some((name) => name.startsWith('hop: ')))
+    .map((r) => [
+      r.label,
+      `${ms(r.latency?.p50)} / ${ms(r.latency?.p95)} / ${ms(r.latency?.p99)}`,
+      ...Object.entries(r.otherLatencies)
+        .filter(([name]) => name.startsWith('hop: '))
+        .map(([, l]) => `${ms(l.p50)} / ${ms(l.p95)} / ${ms(l.p99)}`),
+    ]);
+  if (rows.length === 0) return undefined;
+  const names = Object.keys(runs.find((r) => rows.some((row) => row[0] === r.label))!.otherLatencies).filter((n) => n.startsWith('hop: '));
+  return markdownTable(['saga run', 'POST→decision p50 / p95 / p99 ms', ...names.map((n) => `${n.slice(5)} p50 / p95 / p99 ms`)], rows);
+}
+
 export function soakTable(runs: readonly ScenarioRun[]): string | undefined {
   const rows = runs
     .filter((r) => r.scenario === 'soak' && r.status === 'ok')
@@ -75,6 +91,10 @@ export function renderMarkdown(report: LoadReport): string {
     parts.push('', '## POST → decision against offered rate, by commit mode', '');
     if (s.commitModeKnown === false) parts.push('This build does not read COMMIT_MODE: one line, its only commit behaviour.', '');
     parts.push(curve);
+  }
+  const hops = hopsTable(report.runs);
+  if (hops !== undefined) {
+    parts.push('', '## Saga: where an order\'s time goes', '', 'Each hop as the driver\'s read_committed reader saw it: POST→NEW is intake and the outbox relay, NEW→answers the participants, answers→decision the stream engine (join and commit).', '', hops);
   }
   const soak = soakTable(report.runs);
   if (soak !== undefined) parts.push('', '## Soak: the service\'s resident memory', '', soak);

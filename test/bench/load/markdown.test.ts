@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { curveTable, markdownTable, ms, renderMarkdown, runsTable, soakTable } from '../../../bench/load/markdown.js';
+import { curveTable, hopsTable, markdownTable, ms, renderMarkdown, runsTable, soakTable } from '../../../bench/load/markdown.js';
 import type { LoadReport, ScenarioRun } from '../../../bench/load/report-types.js';
 
 const latency = (p95: number) => ({ count: 100, p50: p95 / 2, p95, p99: p95 * 1.5, max: p95 * 2, mean: p95 / 2 });
@@ -51,6 +51,17 @@ describe('report.md', () => {
     expect(table).toContain('| 200 | 1061 / 2121 / 3182 (200/s) | 134 / 268 / 402 (200/s) |');
     expect(table).toContain('| 500 | 1076 / 2152 / 3228 (200/s) | - |');
     expect(curveTable([run({ scenario: 'intake' })])).toBeUndefined();
+  });
+
+  it('the saga hops: one column per hop, only runs that measured them', () => {
+    const hops = { 'hop: POST→NEW': latency(20), 'hop: NEW→answers': latency(40), 'hop: answers→decision': latency(200), post: latency(4) };
+    const table = hopsTable([run({ otherLatencies: hops }), run({ scenario: 'intake', label: 'intake' })])!;
+    expect(table.split('\n')).toEqual([
+      '| saga run | POST→decision p50 / p95 / p99 ms | POST→NEW p50 / p95 / p99 ms | NEW→answers p50 / p95 / p99 ms | answers→decision p50 / p95 / p99 ms |',
+      '|---|---|---|---|---|',
+      '| saga-rate 200/s | 134 / 268 / 402 | 10.0 / 20.0 / 30.0 | 20.0 / 40.0 / 60.0 | 100 / 200 / 300 |',
+    ]);
+    expect(hopsTable([run({})])).toBeUndefined();
   });
 
   it('the soak: RSS first, min, max and last', () => {
