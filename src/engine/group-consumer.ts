@@ -19,11 +19,17 @@
 // fences itself (librdkafka #3437). The consumer is then replaced by a new one with the
 // same group.instance.id, which takes the membership back; the engine treats it as
 // every partition lost. Under KIP-848 a second one comes after a crash: the restarted
-// instance's member is refused (UNRELEASED_INSTANCE_ID, fatal in librdkafka) until the
-// broker ends the dead incarnation's session (group.consumer.session.timeout.ms, 45 s
-// by default). So replacements back off and go on; only replacements that never stop
-// for longer than REPLACE_GIVE_UP_MS mean another live instance really does run with
-// our INSTANCE_ID, which is fatal.
+// instance's member is refused (UNRELEASED_INSTANCE_ID, fatal in librdkafka) while the
+// dead incarnation's membership lives (group.consumer.session.timeout.ms, 45 s by
+// default). The first replacement of a run therefore removes that membership first
+// (src/kafka/static-member.ts: LeaveGroup by group.instance.id, as Java's
+// removeMembersFromConsumerGroup does), and the new member joins at once. A clean
+// predecessor left with member epoch -2, which the broker keeps for us: the first join
+// succeeds, nothing is removed, and static membership saves its rebalance. Later
+// replacements of a run back off and go on; only replacements that never stop for
+// longer than REPLACE_GIVE_UP_MS mean another live instance really does run with our
+// INSTANCE_ID, which is fatal (it is removed at most once per run, so two such
+// instances do not take turns removing each other forever).
 import { setTimeout as sleep } from 'node:timers/promises';
 import Kafka from 'node-rdkafka';
 import { EngineError } from '../errors.js';
@@ -31,6 +37,7 @@ import type { Logger } from '../logger.js';
 import { connectClient, disconnectClient } from '../kafka/connect.js';
 import { groupProtocolConfig, type GroupProtocol } from '../kafka/group-protocol.js';
 import { pollBatch } from '../kafka/poll.js';
+import { removeStaticMember } from '../kafka/static-member.js';
 import { consumerLag, type PartitionLag } from './consumer-lag.js';
 
 const ERR_ASSIGN = Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS;
@@ -45,6 +52,8 @@ const REPLACE_GIVE_UP_MS = 150_000;
  * recovery waits out in full (1 s made tries up to 2 s apart).
  */
 const REPLACE_MAX_BACKOFF_MS = 300;
+/** How long releasing a previous membership may take (static-member.ts) before the replacements wait its session out. */
+const RELEASE_TIMEOUT_MS = 5000;
 /** max.partition.fetch.bytes: about 200 answers per partition per fetch (see #create). */
 const PARTITION_FETCH_BYTES = 64 * 1024;
 /** fetch.wait.max.ms: how long the broker may hold a fetch with nothing new (see #create). */
@@ -249,14 +258,32 @@ export class GroupConsumer {
         `the group consumer was refused or fenced for ${Math.round((now - this.#replacedAt[0]!) / 1000)} s (${this.#replacedAt.length} tries): another instance runs with INSTANCE_ID ${this.#options.instanceId}`,
       );
     }
-    if (this.#replacedAt.length > 0) await sleep(Math.min(REPLACE_MAX_BACKOFF_MS, 250 * 2 ** (this.#replacedAt.length - 1)));
+    const first = this.#replacedAt.length === 0;
+    if (!first) await sleep(Math.min(REPLACE_MAX_BACKOFF_MS, 250 * 2 ** (this.#replacedAt.length - 1)));
     this.#replacedAt.push(now);
     const old = this.#consumer;
     this.#rebalances.length = 0;
     this.#consumer = this.#create();
     this.#options.log.warn({ instanceId: this.#options.instanceId }, 'group consumer failed fatally: replacing it');
     await disconnectClient(old);
+    if (first && this.#options.protocol === 'consumer') await this.#releaseMembership();
     await this.#connect();
+  }
+
+  /**
+   * Removes the group's member with our group.instance.id (a crashed incarnation's, or
+   * the failed consumer's), so the new consumer is not refused until its session ends.
+   * Best effort: if it fails, the replacements wait the session out as before.
+   */
+  async #releaseMembership(): Promise<void> {
+    const { brokers, groupId, instanceId, clientId } = this.#options;
+    const started = Date.now();
+    try {
+      const result = await removeStaticMember({ brokers, groupId, instanceId, clientId, timeoutMs: RELEASE_TIMEOUT_MS });
+      this.#options.log.info({ instanceId, result, ms: Date.now() - started }, 'group consumer: released the membership our instance id held');
+    } catch (err) {
+      this.#options.log.warn({ err, instanceId }, 'group consumer: could not release the membership our instance id holds; waiting for its session to end');
+    }
   }
 
   async close(): Promise<void> {
