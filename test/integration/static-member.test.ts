@@ -40,9 +40,15 @@ async function crashedMember(groupId: string, instanceId: string): Promise<numbe
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  await waitFor('the first incarnation\'s assignment', () => (output.includes('assigned') ? true : undefined), 30_000);
-  child.kill('SIGKILL');
-  await once(child, 'exit');
+  const exited = once(child, 'exit');
+  try {
+    await waitFor('the first incarnation\'s assignment', () => (output.includes('assigned') ? true : undefined), 30_000);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; its output: ${output}`);
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
   return Date.now();
 }
 
