@@ -14,6 +14,7 @@
 import { join } from 'node:path';
 import { machine } from '../machine.js';
 import { gitInfo } from './git-info.js';
+import { ms } from './markdown.js';
 import { LoadOptionsError, parseLoadOptions, USAGE } from './options.js';
 import { planRuns } from './plan.js';
 import { Progress } from './progress.js';
@@ -65,6 +66,10 @@ try {
     progress.log(`--- ${i + 1}/${plan.length} ${spec.label}`);
     const run = await executeRun(spec, target, options, progress);
     if (run.status !== 'ok') progress.log(`${spec.label}: ${run.status}: ${run.reason}`);
+    if (spec.warmup === true) {
+      progress.log(`${spec.label}: p50 / p95 / p99 ${ms(run.latency?.p50)} / ${ms(run.latency?.p95)} / ${ms(run.latency?.p99)} ms`);
+      continue;
+    }
     runs.push(run);
     writeReport(out, report()); // after every run: a long run interrupted keeps what it measured
   }

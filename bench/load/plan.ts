@@ -10,7 +10,12 @@ export interface RunSpec {
   /** Offered orders/s (saga-rate, soak). */
   readonly rate?: number;
   readonly durationS: number;
+  /** A warm-up (--warmup): run, but left out of the report. */
+  readonly warmup?: boolean;
 }
+
+/** The warm-up's offered rate: enough to exercise every path, far from saturation. */
+export const WARMUP_RATE = 200;
 
 /**
  * `commitModeKnown` false (a build without COMMIT_MODE) collapses the modes to the
@@ -19,6 +24,7 @@ export interface RunSpec {
 export function planRuns(o: LoadOptions, commitModeKnown: boolean | undefined): RunSpec[] {
   const modes: readonly CommitMode[] = commitModeKnown === false ? ['default'] : o.commitModes;
   const runs: RunSpec[] = [];
+  if (o.warmupS > 0) runs.push({ scenario: 'saga-rate', label: `warm-up (saga ${WARMUP_RATE}/s, not reported)`, commitMode: modes[0] ?? 'default', rate: WARMUP_RATE, durationS: o.warmupS, warmup: true });
   for (const scenario of o.scenarios) {
     switch (scenario) {
       case 'saga-rate':

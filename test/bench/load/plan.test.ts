@@ -21,4 +21,14 @@ describe('the runs of one bench:load', () => {
     const runs = planRuns(options('--scenario', 'saga-rate', '--rates', '200,500', '--commit-modes', 'fixed,adaptive'), false);
     expect(runs.map((r) => r.label)).toEqual(['saga-rate 200/s', 'saga-rate 500/s']);
   });
+
+  it('--warmup: one saga run first, at 200/s in the first commit mode, marked as not reported', () => {
+    const runs = planRuns(options('--scenario', 'intake', '--commit-modes', 'fixed,adaptive', '--warmup', '45'), true);
+    expect(runs.map((r) => [r.label, r.commitMode, r.rate, r.durationS, r.warmup === true])).toEqual([
+      ['warm-up (saga 200/s, not reported)', 'fixed', 200, 45, true],
+      ['intake', 'default', undefined, 20, false],
+    ]);
+    expect(planRuns(options('--scenario', 'intake'), true).some((r) => r.warmup === true)).toBe(false);
+    expect(() => options('--scenario', 'intake', '--warmup', 'soon')).toThrow('--warmup must be a positive integer');
+  });
 });
