@@ -4,9 +4,22 @@
 // caught up, or every COMMIT_INTERVAL_MS) the cycle is closed in two phases:
 //
 //   prepareCommit every running task (cache flushed: changelog records into the
-//   transaction) → sendOffsetsToTransaction + commitTransaction (which waits for
-//   every record's acknowledgement) →
+//   transaction) → the cycle's outputs and the changelog records sent →
+//   sendOffsetsToTransaction + commitTransaction (which waits for every record's
+//   acknowledgement) →
 //   postCommit every task (the same changes into RocksDB, now and then a checkpoint).
+//
+// The outputs (decisions on `orders`, dead letters, repartitioned records) are held
+// in memory until the commit, not sent as they are processed, as Kafka Streams does.
+// A read_committed reader stops at the first offset of an open transaction (the last
+// stable offset), and the decisions go to `orders`, where the outbox relay's NEW
+// records go too: sent at once, they opened a transaction on every partition of
+// `orders` with the cycle's first decision and kept it open until the commit ended,
+// so a NEW record stayed invisible to the participants (and to this engine's own
+// orders-store) for most of every cycle. Sent at the commit, `orders` is blocked only
+// for the commit's own duration. Nothing becomes visible later than before: a
+// transaction's records are visible when it commits, whenever they were sent. The
+// held outputs are bounded by what one cycle processes (COMMIT_INTERVAL_MS at most).
 //
 // It keeps what a rollback needs: the next offset to commit per partition, and the
 // first offset taken since the last commit (where the consumer seeks back to).
@@ -15,7 +28,7 @@ import type { Config } from '../config.js';
 import type { TransactionalProducer } from '../kafka/transactional-producer.js';
 import { JOIN_STORE, ORDERS_STORE, changelogTopic } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
-import type { ChangelogPosition, InputRecord, PrepareCommitResult, ProcessResult } from '../stream/protocol.js';
+import type { ChangelogPosition, InputRecord, OutputRecord, PrepareCommitResult, ProcessResult } from '../stream/protocol.js';
 import { enterStep, type EngineCounters } from './counters.js';
 import type { GroupConsumer } from './group-consumer.js';
 import type { StreamThreads } from './stream-threads.js';
@@ -44,6 +57,8 @@ export class CommitCycle {
   readonly #uncommittedFrom = new Map<string, Kafka.TopicPartitionOffset>();
   readonly #lastMispartitionWarning = new Map<string, number>();
   readonly #pacer: CommitPacer;
+  /** Outputs of what was processed since the last commit, sent with the commit (see the head of this file). */
+  #outputs: (readonly OutputRecord[])[] = [];
   /** A transaction committed but its postCommit failed: the stores lack committed state, reopen them. */
   #reopenRequired = false;
   /** When the open transaction took its first records (Date.now()). */
@@ -86,7 +101,7 @@ export class CommitCycle {
     return r;
   }
 
-  /** Records of running tasks into the open transaction (their outputs sent in it). */
+  /** Records of running tasks into the open transaction (their outputs held for its commit). */
   async process(live: readonly Kafka.Message[]): Promise<void> {
     // Before anything can fail: where a rollback must seek back to.
     for (const m of live) {
@@ -116,9 +131,8 @@ export class CommitCycle {
         return this.#threads.run<ProcessResult>(partition, { type: 'process', partition, records });
       }),
     );
-    enterStep(this.#counters, 'process:send');
     for (const r of results) {
-      await this.#producer.send(r.outputs);
+      if (r.outputs.length > 0) this.#outputs.push(r.outputs);
       this.#counters.processed += r.processed;
       this.#counters.skipped += r.skipped;
       this.#counters.forwarded += r.forwarded;
@@ -177,6 +191,9 @@ export class CommitCycle {
     enterStep(this.#counters, 'commit:prepare');
     const prepared = await Promise.all(running.map((partition) => this.#threads.run<PrepareCommitResult>(partition, { type: 'prepareCommit', partition })));
     enterStep(this.#counters, 'commit:send');
+    const outputs = this.#outputs;
+    this.#outputs = [];
+    for (const o of outputs) await this.#producer.send(o);
     for (const p of prepared) await this.#producer.send(p.changelog);
     let t = lap('prepare', started);
     enterStep(this.#counters, 'commit:transaction');
@@ -217,6 +234,7 @@ export class CommitCycle {
   /** The open transaction is gone (aborted): nothing processed since the last commit counts. */
   dropConsumed(): void {
     this.#consumed.clear();
+    this.#outputs = [];
     this.#openedAt = undefined;
   }
 
@@ -230,6 +248,7 @@ export class CommitCycle {
   /** Everything processed since the last commit is dropped (a lost consumer, a failed final commit). */
   forget(): void {
     this.#consumed.clear();
+    this.#outputs = [];
     this.#uncommittedFrom.clear();
     this.#openedAt = undefined;
   }

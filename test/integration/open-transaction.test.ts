@@ -1,0 +1,74 @@
+// The engine's open transaction must not hide other producers' records on `orders`.
+// A read_committed reader stops at the first offset of an open transaction on a
+// partition (its last stable offset). The decisions go to `orders`, where the outbox
+// relay's NEW records go too: if the engine sent each decision as it was processed,
+// every partition of `orders` it decided an order on would be blocked from then until
+// the commit, and the NEW records behind it would reach the participants a commit
+// cycle late. The engine holds its outputs until the commit instead
+// (src/engine/commit-cycle.ts), so NEW records are visible while decisions wait for
+// their transaction.
+//
+// The commit interval is long (fixed mode, 10 s) so the window is wide: decisions for
+// one batch of answers are processed and held, NEW records are produced on every
+// partition meanwhile, and they must be readable before the decisions are.
+import { expect, it } from 'vitest';
+import { answers, sagaIo } from '../support/saga-io.js';
+import { startService } from '../support/service.js';
+import { waitFor } from '../support/wait.js';
+
+const ORDERS = 60;
+const io = sagaIo('open-transaction-test');
+
+async function processedRecords(baseUrl: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/actuator/prometheus`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('kafka_streams_task_process_total{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+const newOrder = (orderId: number): Buffer =>
+  Buffer.from(JSON.stringify({ orderId, customerId: 3, status: 'NEW', items: [{ itemId: orderId + 1, productId: 'P001', quantity: 1, productPrice: 10.0 }] }));
+
+it('NEW records on orders are visible while decisions wait for the open transaction', { timeout: 120_000 }, async () => {
+  const env = {
+    APPLICATION_ID: `open-txn-${Date.now()}`,
+    INSTANCE_ID: 'open-txn-pod-0',
+    COMMIT_MODE: 'fixed',
+    COMMIT_INTERVAL_MS: '10000',
+    OUTBOX_RELAY_ENABLED: 'false',
+  };
+  const service = await startService(env);
+  try {
+    const base = Date.now() * 100;
+    const keys = (from: number, n: number): Set<string> => new Set(Array.from({ length: n }, (_, i) => String(base + from + i * 7)));
+    const seen = (wanted: Set<string>): number => new Set(io.orders.records.filter((r) => wanted.has(r.key)).map((r) => r.key)).size;
+
+    // A first order decided and committed: the commit clock starts from that commit.
+    const first = keys(0, 1);
+    await io.producer.sendAll([...first].flatMap((k) => answers(Number(k))));
+    await waitFor('the first decision', () => (seen(first) === 1 ? true : undefined), 60_000);
+
+    // A batch of answers processed into the open transaction, decided on every partition.
+    const decided = keys(1, ORDERS);
+    const before = await processedRecords(service.baseUrl);
+    await io.producer.sendAll([...decided].flatMap((k) => answers(Number(k))));
+    await waitFor('the answers processed', async () => ((await processedRecords(service.baseUrl)) >= before + 2 * ORDERS ? true : undefined), 8000);
+
+    // NEW records from another producer, on every partition of orders.
+    const fresh = keys(10_000, ORDERS);
+    await io.producer.sendAll([...fresh].map((k) => ({ topic: 'orders', key: k, value: newOrder(Number(k)) })));
+    await waitFor('the NEW records visible', () => (seen(fresh) === ORDERS ? true : undefined), 5000);
+    // The decisions are still in the open transaction: nothing here waited for a commit.
+    expect(seen(decided)).toBe(0);
+
+    // And they arrive with the commit.
+    await waitFor('the decisions committed', () => (seen(decided) === ORDERS ? true : undefined), 30_000);
+  } catch (err) {
+    process.stderr.write(`--- service output (tail) ---\n${service.output().slice(-6000)}\n`);
+    throw err;
+  } finally {
+    await service.kill('SIGTERM');
+  }
+});
