@@ -120,6 +120,8 @@ function post(body: string): Promise<{ status: number; body: string }> {
 let accepted = 0;
 let refused = 0;
 let transportErrors = 0;
+/** What the transport errors were (their code, else their message), so a report says. */
+const transportErrorKinds: Record<string, number> = {};
 const started = recorder.start();
 const endAt = started + config.durationS * 1000;
 const nextDue = schedule(started, config.rate);
@@ -140,8 +142,10 @@ const sender = async (): Promise<void> => {
         refused++;
         recorder.error();
       }
-    } catch {
+    } catch (err) {
       transportErrors++;
+      const kind = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      transportErrorKinds[kind] = (transportErrorKinds[kind] ?? 0) + 1;
       recorder.error();
     }
   }
@@ -161,6 +165,7 @@ await recorder.finish(decidedPerSecond, {
   'POSTs accepted/s': Math.round(accepted / ((loadEnded - started) / 1000)),
   'refused (non-201)': refused,
   'transport errors': transportErrors,
+  ...(transportErrors > 0 ? { 'transport errors by kind': JSON.stringify(transportErrorKinds) } : {}),
   'orders decided': decided,
   [`undecided after ${config.drainS} s`]: sentAt.size,
   'offered rate': config.rate ?? `closed loop, ${config.connections} connections`,

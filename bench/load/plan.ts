@@ -34,6 +34,12 @@ export function planRuns(o: LoadOptions, commitModeKnown: boolean | undefined): 
           }
         }
         break;
+      case 'saga-saturation':
+        // Saturation per mode too: adaptive commits must not cost what fixed ones give.
+        for (const commitMode of modes) {
+          runs.push({ scenario, label: `saga-saturation${commitMode === 'default' ? '' : ` (${commitMode})`}`, commitMode, durationS: o.durationS });
+        }
+        break;
       case 'soak':
         runs.push({ scenario, label: `soak ${o.soakRate}/s ${o.soakMinutes} min`, commitMode: 'default', rate: o.soakRate, durationS: Math.round(o.soakMinutes * 60) });
         break;

@@ -5,14 +5,16 @@ import { planRuns } from '../../../bench/load/plan.js';
 const options = (...argv: string[]) => parseLoadOptions(argv, '/repo');
 
 describe('the runs of one bench:load', () => {
-  it('saga-rate once per commit mode and rate; the rest once, in the order asked', () => {
-    const runs = planRuns(options('--scenario', 'intake,saga-rate,soak', '--rates', '200,500', '--commit-modes', 'fixed,adaptive', '--soak-minutes', '1'), true);
+  it('saga-rate once per commit mode and rate, saga-saturation once per mode; the rest once, in the order asked', () => {
+    const runs = planRuns(options('--scenario', 'intake,saga-rate,saga-saturation,soak', '--rates', '200,500', '--commit-modes', 'fixed,adaptive', '--soak-minutes', '1'), true);
     expect(runs.map((r) => [r.label, r.commitMode, r.durationS])).toEqual([
       ['intake', 'default', 20],
       ['saga-rate 200/s (fixed)', 'fixed', 20],
       ['saga-rate 500/s (fixed)', 'fixed', 20],
       ['saga-rate 200/s (adaptive)', 'adaptive', 20],
       ['saga-rate 500/s (adaptive)', 'adaptive', 20],
+      ['saga-saturation (fixed)', 'fixed', 20],
+      ['saga-saturation (adaptive)', 'adaptive', 20],
       ['soak 500/s 1 min', 'default', 60],
     ]);
   });
@@ -20,6 +22,7 @@ describe('the runs of one bench:load', () => {
   it('a build without COMMIT_MODE runs the curve once', () => {
     const runs = planRuns(options('--scenario', 'saga-rate', '--rates', '200,500', '--commit-modes', 'fixed,adaptive'), false);
     expect(runs.map((r) => r.label)).toEqual(['saga-rate 200/s', 'saga-rate 500/s']);
+    expect(planRuns(options('--scenario', 'saga-saturation', '--commit-modes', 'fixed,adaptive'), false).map((r) => r.label)).toEqual(['saga-saturation']);
   });
 
   it('--warmup: one saga run first, at 200/s in the first commit mode, marked as not reported', () => {
