@@ -12,12 +12,21 @@
 // has fetched (bounded), hands it to the tasks' stream threads, and reports the tasks
 // that caught up. The loop never blocks on a restore, so the member keeps its place
 // in the group however long a restore takes.
+//
+// Steps overlap: a step hands its batch to the stream threads and returns without
+// waiting for the writes; the next step polls (and the loop goes on) while they run,
+// and waits for them only before it hands over its own batch. A task is reported
+// caught up only once every batch of it has been written, and a failed write fails
+// the step after it. Serial, a restore ran the kafka thread's share (consume, routing,
+// the hand-over) and the stream threads' writes one after the other, each idle while
+// the other worked: the stream threads were 15% busy during a 1M-record restore.
 import Kafka from 'node-rdkafka';
 import { EngineError } from '../errors.js';
 import { connectClient } from '../kafka/connect.js';
 import { pollBatch } from '../kafka/poll.js';
 import type { Logger } from '../logger.js';
-import type { ChangelogPosition, RestoreRecord } from '../stream/protocol.js';
+import type { ChangelogPosition } from '../stream/protocol.js';
+import { RestoreBatchBuilder, type RestoreBatch } from '../stream/restore-batch.js';
 
 export type ChangelogMode = 'restore' | 'standby';
 
@@ -67,7 +76,8 @@ export interface TaskRestoreProgress {
   readonly remaining: number | undefined;
 }
 
-export type ApplyBatch = (task: number, records: RestoreRecord[], positions: ChangelogPosition[]) => Promise<void>;
+/** Writes a task's batch to its stores; `batch.bytes` is the callee's (transferred). */
+export type ApplyBatch = (task: number, batch: RestoreBatch, positions: ChangelogPosition[]) => Promise<void>;
 
 const WATERMARK_TIMEOUT_MS = 10_000;
 const PROGRESS_LOG_MS = 2000;
@@ -86,6 +96,10 @@ export class ChangelogReader {
   #refreshing = false;
   /** Changelog records applied since start (metrics). */
   restoredTotal = 0;
+  /** The last step's batch, being written by the stream threads (see the head of this file). */
+  #inflight: Promise<void> | undefined;
+  /** The tasks with records in #inflight: not caught up before it is written. */
+  readonly #applying = new Set<number>();
 
   private constructor(consumer: Kafka.KafkaConsumer, options: ChangelogReaderOptions) {
     this.#consumer = consumer;
@@ -121,7 +135,7 @@ export class ChangelogReader {
   }
 
   get hasWork(): boolean {
-    return this.#readings.size > 0;
+    return this.#readings.size > 0 || this.#inflight !== undefined;
   }
 
   get hasRestoring(): boolean {
@@ -287,47 +301,77 @@ export class ChangelogReader {
    * it, and returns the tasks whose restore is complete (unregistered already).
    */
   async step(apply: ApplyBatch, waitMs: number): Promise<number[]> {
-    if (this.#owners.size === 0) return this.#finished();
+    if (this.#owners.size === 0) {
+      await this.#settle();
+      return this.#finished();
+    }
+    // A task read to its end needs nothing more from the broker: report it once written.
+    if (this.#inflight !== undefined && [...this.#applying].some((task) => this.#readings.get(task)?.mode === 'restore' && this.#readings.get(task)?.end.size === 0)) {
+      await this.#settle();
+    }
     let messages: Kafka.Message[];
     try {
       messages = await pollBatch(this.#consumer, this.#options.maxRecords ?? 5000, waitMs);
     } catch (err) {
+      await this.#settle().catch(() => undefined);
       throw new EngineError('ORD_ERR_KAFKA', `changelog read failed: ${(err as Error).message}`, { cause: err });
     }
-    const byTask = new Map<number, { records: RestoreRecord[]; positions: Map<string, number> }>();
+    // The previous batch is written (or its failure thrown) before this one is handed over.
+    await this.#settle();
+    const byTask = new Map<number, { reading: Reading; records: RestoreBatchBuilder; positions: Map<string, number> }>();
     for (const m of messages) {
       const task = this.#owners.get(`${m.topic}:${m.partition}`);
       const r = task === undefined ? undefined : this.#readings.get(task);
       if (task === undefined || r === undefined) continue; // unregistered since the fetch
       let batch = byTask.get(task);
-      if (batch === undefined) byTask.set(task, (batch = { records: [], positions: new Map() }));
-      batch.records.push({ topic: m.topic, key: m.key === null || m.key === undefined ? '' : m.key.toString(), value: m.value ?? null });
+      if (batch === undefined) byTask.set(task, (batch = { reading: r, records: new RestoreBatchBuilder(), positions: new Map() }));
+      batch.records.add(m.topic, typeof m.key === 'string' ? Buffer.from(m.key) : m.key, m.value);
       batch.positions.set(m.topic, m.offset + 1);
     }
-    await Promise.all(
-      [...byTask].map(async ([task, batch]) => {
-        const positions = [...batch.positions].map(([topic, offset]) => ({ topic, partition: task, offset }));
-        await apply(task, batch.records, positions);
-        const r = this.#readings.get(task);
-        if (r === undefined) return;
-        r.restored += batch.records.length;
-        for (const [topic, offset] of batch.positions) {
-          r.next.set(topic, offset);
-          if (r.promoted && offset >= (r.end.get(topic) ?? 0)) r.end.delete(topic);
-          if (r.mode === 'standby' && offset > (r.high.get(topic) ?? 0)) r.high.set(topic, offset);
-        }
-      }),
-    );
+    if (byTask.size > 0) {
+      for (const task of byTask.keys()) this.#applying.add(task);
+      const written = Promise.all(
+        [...byTask].map(async ([task, batch]) => {
+          const positions = [...batch.positions].map(([topic, offset]) => ({ topic, partition: task, offset }));
+          const count = batch.records.count;
+          await apply(task, batch.records.build(), positions);
+          // Re-registered meanwhile (a reopen): the new reading starts from its own positions.
+          const r = batch.reading;
+          if (this.#readings.get(task) !== r) return;
+          r.restored += count;
+          for (const [topic, offset] of batch.positions) {
+            r.next.set(topic, offset);
+            if (r.promoted && offset >= (r.end.get(topic) ?? 0)) r.end.delete(topic);
+            if (r.mode === 'standby' && offset > (r.high.get(topic) ?? 0)) r.high.set(topic, offset);
+          }
+        }),
+      ).then(() => undefined);
+      // Observed by the next step's #settle; this only keeps it from being reported unhandled meanwhile.
+      written.catch(() => undefined);
+      this.#inflight = written;
+    }
     this.restoredTotal += messages.length;
     this.#logProgress();
     this.#refreshStandbyLag();
     return this.#finished();
   }
 
+  /** Waits for the batch being written; its failure is thrown here. */
+  async #settle(): Promise<void> {
+    const inflight = this.#inflight;
+    if (inflight === undefined) return;
+    this.#inflight = undefined;
+    try {
+      await inflight;
+    } finally {
+      this.#applying.clear();
+    }
+  }
+
   #finished(): number[] {
     const done: number[] = [];
     for (const r of this.#readings.values()) {
-      if (r.mode !== 'restore' || r.end.size > 0) continue;
+      if (r.mode !== 'restore' || r.end.size > 0 || this.#applying.has(r.task)) continue;
       const seconds = (Date.now() - r.startedAt) / 1000;
       this.#options.log.info(
         { task: `0_${r.task}`, restored: r.restored, seconds, recordsPerSecond: seconds > 0 ? Math.round(r.restored / seconds) : r.restored },
@@ -386,6 +430,7 @@ export class ChangelogReader {
   }
 
   async close(): Promise<void> {
+    await this.#settle().catch(() => undefined);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 10_000);
       this.#consumer.disconnect(() => {

@@ -147,8 +147,9 @@ export class StreamThreads {
     return this.#pool.threads.find((w) => w.threadId === this.#slots[thread]);
   }
 
-  run<T>(partition: number, request: StreamRequest): Promise<T> {
-    return this.#runOn<T>(this.ownerOf(partition), request, []);
+  /** `transfer`: buffers the request owns, moved to the thread instead of cloned. */
+  run<T>(partition: number, request: StreamRequest, transfer: readonly ArrayBuffer[] = []): Promise<T> {
+    return this.#runOn<T>(this.ownerOf(partition), request, transfer);
   }
 
   runOnThread<T>(thread: number, request: StreamRequest): Promise<T> {
@@ -170,10 +171,10 @@ export class StreamThreads {
     return port1;
   }
 
-  async #runOn<T>(thread: number, request: StreamThreadRequest, transferList: MessagePort[]): Promise<T> {
+  async #runOn<T>(thread: number, request: StreamThreadRequest, transferList: readonly (MessagePort | ArrayBuffer)[]): Promise<T> {
     const task = { ...request, [Piscina.queueOptionsSymbol]: { thread } satisfies Pinned };
     try {
-      return (await this.#pool.run(task, { transferList })) as T;
+      return (await this.#pool.run(task, { transferList: [...transferList] })) as T;
     } catch (err) {
       // The thread's own failures arrive as WireErrors (stream-thread.ts); an Error is
       // piscina's: the thread died under the task.

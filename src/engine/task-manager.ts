@@ -11,7 +11,8 @@
 import type { Config } from '../config.js';
 import { recoveryOf } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { ChangelogPosition, OpenResult, RestoreRecord, TaskConfig } from '../stream/protocol.js';
+import type { ChangelogPosition, OpenResult, TaskConfig } from '../stream/protocol.js';
+import type { RestoreBatch } from '../stream/restore-batch.js';
 import type { ChangelogReader } from './changelog-reader.js';
 import type { TaskInfo } from './engine-state.js';
 import type { StreamThreads } from './stream-threads.js';
@@ -156,7 +157,7 @@ export class TaskManager {
   async restoreStep(waitMs: number): Promise<number[]> {
     if (!this.#reader.hasWork) return [];
     const done = await this.#reader.step(
-      (partition: number, records: RestoreRecord[], positions: ChangelogPosition[]) => this.#threads.run(partition, { type: 'restore', partition, records, positions }),
+      (partition: number, batch: RestoreBatch, positions: ChangelogPosition[]) => this.#threads.run(partition, { type: 'restore', partition, batch, positions }, [batch.bytes]),
       waitMs,
     );
     // Side by side: each rebuilds its join window from its store on its own thread.

@@ -3,6 +3,7 @@
 // partition travel together, never one message per record. Failures travel as
 // WireErrors (src/errors.ts), so they keep their code and recovery class.
 import type { WireError } from '../errors.js';
+import type { RestoreBatch } from './restore-batch.js';
 
 /** A consumed record handed to the task that owns its partition. */
 export interface InputRecord {
@@ -63,7 +64,7 @@ export type StreamRequest =
    * the checkpoint (written now and then, so a crash mid-restore resumes near where
    * it stopped).
    */
-  | { readonly type: 'restore'; readonly partition: number; readonly records: readonly RestoreRecord[]; readonly positions: readonly ChangelogPosition[] }
+  | { readonly type: 'restore'; readonly partition: number; readonly batch: RestoreBatch; readonly positions: readonly ChangelogPosition[] }
   /** Restore is complete: the task starts RUNNING. */
   | { readonly type: 'restored'; readonly partition: number }
   | { readonly type: 'process'; readonly partition: number; readonly records: readonly InputRecord[] }
@@ -79,12 +80,6 @@ export type StreamRequest =
   | { readonly type: 'wipe'; readonly task: TaskConfig }
   /** Stats of every task of this thread. */
   | { readonly type: 'stats' };
-
-export interface RestoreRecord {
-  readonly topic: string;
-  readonly key: string;
-  readonly value: Uint8Array | null;
-}
 
 export interface OpenResult {
   readonly restoreFrom: readonly ChangelogPosition[];

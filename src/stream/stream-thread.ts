@@ -93,7 +93,7 @@ async function run(req: StreamThreadRequest): Promise<unknown> {
       return { restoreFrom: await task(req.partition).promote(writer) } satisfies OpenResult;
     }
     case 'restore':
-      await task(req.partition).restore(req.records, req.positions);
+      await task(req.partition).restore(req.batch, req.positions);
       return true;
     case 'restored':
       await task(req.partition).markRestored();

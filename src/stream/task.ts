@@ -24,7 +24,8 @@ import type { CacheSliceWriter } from '../state/cache.js';
 import { RocksStore, type RocksStoreOptions } from '../state/rocksdb-store.js';
 import { JoinProcessor } from './join-processor.js';
 import { JoinWindow, parseJoinStoreKey, type JoinEntry } from './join-window.js';
-import type { ChangelogPosition, InputRecord, OutputRecord, ProcessResult, RestoreRecord, TaskConfig, TaskStats } from './protocol.js';
+import type { ChangelogPosition, InputRecord, OutputRecord, ProcessResult, TaskConfig, TaskStats } from './protocol.js';
+import { forEachRestoreRecord, type RestoreBatch } from './restore-batch.js';
 import { TableProcessor } from './table-processor.js';
 import { isCreation, isDecided } from './decided.js';
 import { transition, type TaskState } from './task-state.js';
@@ -175,17 +176,17 @@ export class Task {
    * now and then checkpoints the changelogs' positions after them: a restore cut short
    * by a crash, or a standby's copy, goes on from there.
    */
-  async restore(records: readonly RestoreRecord[], positions: readonly ChangelogPosition[] = [], now = Date.now()): Promise<void> {
+  async restore(batch: RestoreBatch, positions: readonly ChangelogPosition[] = [], now = Date.now()): Promise<void> {
     if (this.#state !== 'RESTORING' && this.#state !== 'STANDBY') throw new EngineError('ORD_ERR_ILLEGAL_STATE', `cannot restore task 0_${this.partition} in state ${this.#state}`);
     const byStore = new Map<RocksStore, { key: Buffer; value: Buffer | null }[]>();
-    for (const r of records) {
-      const store = r.topic === this.#join.changelog ? this.#join.db : this.#table.db;
+    forEachRestoreRecord(batch, (topic, key, value) => {
+      const store = topic === this.#join.changelog ? this.#join.db : this.#table.db;
       let list = byStore.get(store);
       if (list === undefined) byStore.set(store, (list = []));
-      list.push({ key: Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) });
-    }
+      list.push({ key, value });
+    });
     for (const p of positions) this.#checkpointDue.set(`${p.topic}:${p.partition}`, p.offset);
-    this.#sinceCheckpoint += records.length;
+    this.#sinceCheckpoint += batch.count;
     const checkpoint = this.#checkpointDue.size > 0 && (now - this.#lastCheckpoint >= CHECKPOINT_INTERVAL_MS || this.#sinceCheckpoint >= CHECKPOINT_RECORDS * 10);
     const stores = [...byStore];
     for (let i = 0; i < stores.length; i++) await stores[i]![0].write(stores[i]![1], { sync: checkpoint && i === stores.length - 1 });
