@@ -10,16 +10,18 @@
 //   postCommit every task (the same changes into RocksDB, now and then a checkpoint).
 //
 // The outputs (decisions on `orders`, dead letters, repartitioned records) are held
-// in memory until the commit, not sent as they are processed, as Kafka Streams does.
-// A read_committed reader stops at the first offset of an open transaction (the last
-// stable offset), and the decisions go to `orders`, where the outbox relay's NEW
-// records go too: sent at once, they opened a transaction on every partition of
-// `orders` with the cycle's first decision and kept it open until the commit ended,
-// so a NEW record stayed invisible to the participants (and to this engine's own
-// orders-store) for most of every cycle. Sent at the commit, `orders` is blocked only
-// for the commit's own duration. Nothing becomes visible later than before: a
-// transaction's records are visible when it commits, whenever they were sent. The
-// held outputs are bounded by what one cycle processes (COMMIT_INTERVAL_MS at most).
+// in memory until the commit, instead of being sent as they are processed (what Kafka
+// Streams does). A read_committed reader stops at the first offset of an open
+// transaction (the last stable offset), and the decisions go to `orders`, where the
+// outbox relay's NEW records go too: sent at once, they opened a transaction on every
+// partition of `orders` with the cycle's first decision and kept it open until the
+// commit ended, so a NEW record stayed invisible to the participants (and to this
+// engine's own orders-store) for most of every cycle. Sent at the commit, `orders` is
+// blocked only for the commit's own duration. Nothing becomes visible later than
+// before: a transaction's records are visible when it commits, whenever they were
+// sent. What is held is what one cycle processes, and at most a quarter of the
+// transactional producer's queue budget: past that, it goes into the open transaction
+// at once (a long COMMIT_INTERVAL_MS under heavy load), as everything did before.
 //
 // It keeps what a rollback needs: the next offset to commit per partition, and the
 // first offset taken since the last commit (where the consumer seeks back to).
@@ -59,6 +61,8 @@ export class CommitCycle {
   readonly #pacer: CommitPacer;
   /** Outputs of what was processed since the last commit, sent with the commit (see the head of this file). */
   #outputs: (readonly OutputRecord[])[] = [];
+  #outputBytes = 0;
+  readonly #maxHeldOutputBytes: number;
   /** A transaction committed but its postCommit failed: the stores lack committed state, reopen them. */
   #reopenRequired = false;
   /** When the open transaction took its first records (Date.now()). */
@@ -82,6 +86,7 @@ export class CommitCycle {
     this.#tasks = parts.tasks;
     this.#counters = counters;
     this.#timings = timings;
+    this.#maxHeldOutputBytes = (config.memory.kafkaKbytes.transactionalProducer * 1024) / 4;
     this.#pacer = new CommitPacer({ mode: config.commitMode, intervalMs: config.commitIntervalMs, minIntervalMs: config.commitMinIntervalMs }, Date.now());
   }
 
@@ -132,15 +137,29 @@ export class CommitCycle {
       }),
     );
     for (const r of results) {
-      if (r.outputs.length > 0) this.#outputs.push(r.outputs);
+      if (r.outputs.length > 0) this.#hold(r.outputs);
       this.#counters.processed += r.processed;
       this.#counters.skipped += r.skipped;
       this.#counters.forwarded += r.forwarded;
       this.#counters.duplicateDecisions += r.duplicates;
       for (const [topic, n] of Object.entries(r.mispartitioned)) this.#mispartitioned(topic, n);
     }
+    if (this.#outputBytes > this.#maxHeldOutputBytes) await this.#sendHeld();
     this.#openedAt ??= now;
     for (const m of live) this.#consumed.set(partitionKey(m.topic, m.partition), { topic: m.topic, partition: m.partition, offset: m.offset + 1 });
+  }
+
+  #hold(outputs: readonly OutputRecord[]): void {
+    this.#outputs.push(outputs);
+    for (const o of outputs) this.#outputBytes += o.key.length + (o.value?.byteLength ?? 0);
+  }
+
+  /** Everything held goes into the open transaction now. */
+  async #sendHeld(): Promise<void> {
+    const outputs = this.#outputs;
+    this.#outputs = [];
+    this.#outputBytes = 0;
+    for (const o of outputs) await this.#producer.send(o);
   }
 
   #mispartitioned(topic: string, n: number): void {
@@ -191,9 +210,7 @@ export class CommitCycle {
     enterStep(this.#counters, 'commit:prepare');
     const prepared = await Promise.all(running.map((partition) => this.#threads.run<PrepareCommitResult>(partition, { type: 'prepareCommit', partition })));
     enterStep(this.#counters, 'commit:send');
-    const outputs = this.#outputs;
-    this.#outputs = [];
-    for (const o of outputs) await this.#producer.send(o);
+    await this.#sendHeld();
     for (const p of prepared) await this.#producer.send(p.changelog);
     let t = lap('prepare', started);
     enterStep(this.#counters, 'commit:transaction');
@@ -235,6 +252,7 @@ export class CommitCycle {
   dropConsumed(): void {
     this.#consumed.clear();
     this.#outputs = [];
+    this.#outputBytes = 0;
     this.#openedAt = undefined;
   }
 
@@ -249,6 +267,7 @@ export class CommitCycle {
   forget(): void {
     this.#consumed.clear();
     this.#outputs = [];
+    this.#outputBytes = 0;
     this.#uncommittedFrom.clear();
     this.#openedAt = undefined;
   }

@@ -8,9 +8,12 @@
 // (src/engine/commit-cycle.ts), so NEW records are visible while decisions wait for
 // their transaction.
 //
-// The commit interval is long (fixed mode, 10 s) so the window is wide: decisions for
+// The commit interval is long (fixed mode, 10 or 20 s) so the window is wide: decisions for
 // one batch of answers are processed and held, NEW records are produced on every
-// partition meanwhile, and they must be readable before the decisions are.
+// partition meanwhile, and they must be readable before the decisions are. What is
+// held is bounded (a quarter of the transactional producer's queue budget): past it,
+// the decisions go into the open transaction at once, and then NEW records wait for
+// the commit as they always did.
 import { expect, it } from 'vitest';
 import { answers, sagaIo } from '../support/saga-io.js';
 import { startService } from '../support/service.js';
@@ -31,14 +34,23 @@ async function processedRecords(baseUrl: string): Promise<number> {
 const newOrder = (orderId: number): Buffer =>
   Buffer.from(JSON.stringify({ orderId, customerId: 3, status: 'NEW', items: [{ itemId: orderId + 1, productId: 'P001', quantity: 1, productPrice: 10.0 }] }));
 
-it('NEW records on orders are visible while decisions wait for the open transaction', { timeout: 120_000 }, async () => {
-  const env = {
+interface Window {
+  readonly orders: number;
+  readonly commitIntervalMs: number;
+  readonly memoryLimit?: string;
+  /** Whether NEW records produced while the decisions are uncommitted are readable before the commit. */
+  readonly newVisible: boolean;
+}
+
+async function decideInOpenTransaction({ orders, commitIntervalMs, memoryLimit, newVisible }: Window): Promise<void> {
+  const env: Record<string, string> = {
     APPLICATION_ID: `open-txn-${Date.now()}`,
     INSTANCE_ID: 'open-txn-pod-0',
     COMMIT_MODE: 'fixed',
-    COMMIT_INTERVAL_MS: '10000',
+    COMMIT_INTERVAL_MS: String(commitIntervalMs),
     OUTBOX_RELAY_ENABLED: 'false',
   };
+  if (memoryLimit !== undefined) env.MEMORY_LIMIT = memoryLimit;
   const service = await startService(env);
   try {
     const base = Date.now() * 100;
@@ -51,24 +63,42 @@ it('NEW records on orders are visible while decisions wait for the open transact
     await waitFor('the first decision', () => (seen(first) === 1 ? true : undefined), 60_000);
 
     // A batch of answers processed into the open transaction, decided on every partition.
-    const decided = keys(1, ORDERS);
+    const decided = keys(1, orders);
     const before = await processedRecords(service.baseUrl);
     await io.producer.sendAll([...decided].flatMap((k) => answers(Number(k))));
-    await waitFor('the answers processed', async () => ((await processedRecords(service.baseUrl)) >= before + 2 * ORDERS ? true : undefined), 8000);
+    await waitFor('the answers processed', async () => ((await processedRecords(service.baseUrl)) >= before + 2 * orders ? true : undefined), commitIntervalMs - 4000);
 
     // NEW records from another producer, on every partition of orders.
-    const fresh = keys(10_000, ORDERS);
+    const fresh = keys(10 * orders + 10, ORDERS);
     await io.producer.sendAll([...fresh].map((k) => ({ topic: 'orders', key: k, value: newOrder(Number(k)) })));
-    await waitFor('the NEW records visible', () => (seen(fresh) === ORDERS ? true : undefined), 5000);
-    // The decisions are still in the open transaction: nothing here waited for a commit.
-    expect(seen(decided)).toBe(0);
+    if (newVisible) {
+      await waitFor('the NEW records visible', () => (seen(fresh) === ORDERS ? true : undefined), 5000);
+      // The decisions are still in the open transaction: nothing here waited for a commit.
+      expect(seen(decided)).toBe(0);
+    } else {
+      // The decisions were sent into the open transaction on every partition: two
+      // seconds on, still before its commit, the NEW records wait behind it.
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(seen(decided)).toBe(0);
+      expect(seen(fresh)).toBe(0);
+    }
 
-    // And they arrive with the commit.
-    await waitFor('the decisions committed', () => (seen(decided) === ORDERS ? true : undefined), 30_000);
+    // Everything arrives with the commit.
+    await waitFor('the decisions committed', () => (seen(decided) === orders ? true : undefined), 30_000);
+    await waitFor('the NEW records visible', () => (seen(fresh) === ORDERS ? true : undefined), 10_000);
   } catch (err) {
     process.stderr.write(`--- service output (tail) ---\n${service.output().slice(-6000)}\n`);
     throw err;
   } finally {
     await service.kill('SIGTERM');
   }
+}
+
+it('NEW records on orders are visible while decisions wait for the open transaction', { timeout: 120_000 }, async () => {
+  await decideInOpenTransaction({ orders: ORDERS, commitIntervalMs: 10_000, newVisible: true });
+});
+
+it('past the held outputs\' bound (MEMORY_LIMIT=256Mi, the least: 1.4 MiB), decisions go into the open transaction at once', { timeout: 150_000 }, async () => {
+  // 15,000 decisions of about 170 bytes: 2.5 MB.
+  await decideInOpenTransaction({ orders: 15_000, commitIntervalMs: 20_000, memoryLimit: '256Mi', newVisible: false });
 });
