@@ -8,13 +8,14 @@
 // (src/engine/commit-cycle.ts), so NEW records are visible while decisions wait for
 // their transaction.
 //
-// The commit interval is long (fixed mode, 10 or 20 s) so the window is wide: decisions for
+// The commit interval is long (fixed mode, 10 s) so the window is wide: decisions for
 // one batch of answers are processed and held, NEW records are produced on every
 // partition meanwhile, and they must be readable before the decisions are. What is
 // held is bounded (a quarter of the transactional producer's queue budget): past it,
 // the decisions go into the open transaction at once, and then NEW records wait for
 // the commit as they always did.
 import { expect, it } from 'vitest';
+import type { OutgoingRecord } from '../../src/kafka/producer.js';
 import { answers, sagaIo } from '../support/saga-io.js';
 import { startService } from '../support/service.js';
 import { waitFor } from '../support/wait.js';
@@ -34,15 +35,29 @@ async function processedRecords(baseUrl: string): Promise<number> {
 const newOrder = (orderId: number): Buffer =>
   Buffer.from(JSON.stringify({ orderId, customerId: 3, status: 'NEW', items: [{ itemId: orderId + 1, productId: 'P001', quantity: 1, productPrice: 10.0 }] }));
 
+/** Both answers, each with `items` items: the decision carries the stock answer's items. */
+function answersWithItems(orderId: number, items: number): OutgoingRecord[] {
+  const dto = (status: string, source: string): Buffer =>
+    Buffer.from(
+      JSON.stringify({ orderId, customerId: 3, status, source, items: Array.from({ length: items }, (_, j) => ({ itemId: orderId + 1 + j, productId: 'P001', quantity: 1, productPrice: 10.0 })) }),
+    );
+  return [
+    { topic: 'payment-orders', key: String(orderId), value: dto('ACCEPT', 'PAYMENT') },
+    { topic: 'stock-orders', key: String(orderId), value: dto('ACCEPT', 'INVENTORY') },
+  ];
+}
+
 interface Window {
   readonly orders: number;
+  /** Items per answer (and so per decision): about 80 bytes each. */
+  readonly items: number;
   readonly commitIntervalMs: number;
   readonly memoryLimit?: string;
   /** Whether NEW records produced while the decisions are uncommitted are readable before the commit. */
   readonly newVisible: boolean;
 }
 
-async function decideInOpenTransaction({ orders, commitIntervalMs, memoryLimit, newVisible }: Window): Promise<void> {
+async function decideInOpenTransaction({ orders, items, commitIntervalMs, memoryLimit, newVisible }: Window): Promise<void> {
   const env: Record<string, string> = {
     APPLICATION_ID: `open-txn-${Date.now()}`,
     INSTANCE_ID: 'open-txn-pod-0',
@@ -65,7 +80,7 @@ async function decideInOpenTransaction({ orders, commitIntervalMs, memoryLimit, 
     // A batch of answers processed into the open transaction, decided on every partition.
     const decided = keys(1, orders);
     const before = await processedRecords(service.baseUrl);
-    await io.producer.sendAll([...decided].flatMap((k) => answers(Number(k))));
+    await io.producer.sendAll([...decided].flatMap((k) => answersWithItems(Number(k), items)));
     await waitFor('the answers processed', async () => ((await processedRecords(service.baseUrl)) >= before + 2 * orders ? true : undefined), commitIntervalMs - 4000);
 
     // NEW records from another producer, on every partition of orders.
@@ -95,10 +110,11 @@ async function decideInOpenTransaction({ orders, commitIntervalMs, memoryLimit, 
 }
 
 it('NEW records on orders are visible while decisions wait for the open transaction', { timeout: 120_000 }, async () => {
-  await decideInOpenTransaction({ orders: ORDERS, commitIntervalMs: 10_000, newVisible: true });
+  await decideInOpenTransaction({ orders: ORDERS, items: 1, commitIntervalMs: 10_000, newVisible: true });
 });
 
 it('past the held outputs\' bound (MEMORY_LIMIT=256Mi, the least: 1.4 MiB), decisions go into the open transaction at once', { timeout: 150_000 }, async () => {
-  // 15,000 decisions of about 170 bytes: 2.5 MB.
-  await decideInOpenTransaction({ orders: 15_000, commitIntervalMs: 20_000, memoryLimit: '256Mi', newVisible: false });
+  // 800 decisions of about 3.2 KB (40 items): 2.5 MB. Few records: every later test
+  // with a fresh application id replays the shared topics from their beginning.
+  await decideInOpenTransaction({ orders: 800, items: 40, commitIntervalMs: 10_000, memoryLimit: '256Mi', newVisible: false });
 });
