@@ -16,6 +16,8 @@
 // the commit as they always did.
 import { expect, it } from 'vitest';
 import type { OutgoingRecord } from '../../src/kafka/producer.js';
+import { partitionFor } from '../../src/kafka/partitioner.js';
+import { NUM_PARTITIONS } from '../support/env.js';
 import { answers, sagaIo } from '../support/saga-io.js';
 import { startService } from '../support/service.js';
 import { waitFor } from '../support/wait.js';
@@ -72,10 +74,20 @@ async function decideInOpenTransaction({ orders, items, commitIntervalMs, memory
     const keys = (from: number, n: number): Set<string> => new Set(Array.from({ length: n }, (_, i) => String(base + from + i * 7)));
     const seen = (wanted: Set<string>): number => new Set(io.orders.records.filter((r) => wanted.has(r.key)).map((r) => r.key)).size;
 
-    // A first order decided and committed: the commit clock starts from that commit.
-    const first = keys(0, 1);
+    // A first order on every partition decided and committed. A fresh application id
+    // replays the shared topics from their beginning (what earlier tests wrote): once
+    // each partition has decided an order sent now, that replay is over, and the
+    // processed-records count below counts this test's answers only. The commit clock
+    // starts from that commit.
+    const byPartition = new Map<number, string>();
+    for (let i = 0; byPartition.size < NUM_PARTITIONS; i++) {
+      const k = String(base + 5_000_000 + i * 7);
+      const partition = partitionFor(k, NUM_PARTITIONS);
+      if (!byPartition.has(partition)) byPartition.set(partition, k);
+    }
+    const first = new Set(byPartition.values());
     await io.producer.sendAll([...first].flatMap((k) => answers(Number(k))));
-    await waitFor('the first decision', () => (seen(first) === 1 ? true : undefined), 60_000);
+    await waitFor('a first decision on every partition', () => (seen(first) === first.size ? true : undefined), 90_000);
 
     // A batch of answers processed into the open transaction, decided on every partition.
     const decided = keys(1, orders);
@@ -91,11 +103,13 @@ async function decideInOpenTransaction({ orders, items, commitIntervalMs, memory
       // The decisions are still in the open transaction: nothing here waited for a commit.
       expect(seen(decided)).toBe(0);
     } else {
-      // The decisions were sent into the open transaction on every partition: two
-      // seconds on, still before its commit, the NEW records wait behind it.
+      // Past the bound what was held went into the open transaction (what came after
+      // it may be held again, below the bound): two seconds on, still before the
+      // commit, the NEW records on those partitions wait behind it. Unbounded, all
+      // 60 would be readable here.
       await new Promise((r) => setTimeout(r, 2000));
       expect(seen(decided)).toBe(0);
-      expect(seen(fresh)).toBe(0);
+      expect(seen(fresh)).toBeLessThan(ORDERS);
     }
 
     // Everything arrives with the commit.
