@@ -2,10 +2,13 @@
 // on the thread that owns its stores (the affinity balancer below); piscina gives the
 // worker lifecycle, error propagation and run-time histograms. The pool is fixed-size
 // and never idles workers out, so a thread's identity is stable for its tasks.
-// Batches travel as plain structured-cloned arrays: bench/dispatch.bench.ts found
-// msgpackr with a transferred buffer no faster (1000 records: within 5%; 100: 5-17%
-// slower), and piscina's run() ~50 µs per round trip dearer than a bare MessagePort,
-// which at a few hundred round trips a second is noise beside what it gives.
+// Process batches travel as plain structured-cloned arrays: bench/dispatch.bench.ts
+// found msgpackr with a transferred buffer no faster (1000 records: within 5%; 100:
+// 5-17% slower), and piscina's run() ~50 µs per round trip dearer than a bare
+// MessagePort, which at a few hundred round trips a second is noise beside what it
+// gives. Restore batches are the exception: a restore moves every record of a store's
+// history, and packed into one transferred buffer (src/stream/restore-batch.ts) it
+// went from 133k to 154-168k records/s (npm run bench:restore).
 //
 // A thread that dies (an uncaught error in it) is replaced by piscina. Its replacement
 // takes the same thread index (slot), so the tasks pinned to that index stay pinned
