@@ -144,7 +144,10 @@ export class CommitCycle {
       this.#counters.duplicateDecisions += r.duplicates;
       for (const [topic, n] of Object.entries(r.mispartitioned)) this.#mispartitioned(topic, n);
     }
-    if (this.#outputBytes > this.#maxHeldOutputBytes) await this.#sendHeld();
+    if (this.#outputBytes > this.#maxHeldOutputBytes) {
+      enterStep(this.#counters, 'process:send');
+      await this.#sendHeld();
+    }
     this.#openedAt ??= now;
     for (const m of live) this.#consumed.set(partitionKey(m.topic, m.partition), { topic: m.topic, partition: m.partition, offset: m.offset + 1 });
   }
