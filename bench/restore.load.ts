@@ -86,13 +86,32 @@ async function connectProducer(): Promise<Kafka.Producer> {
   return producer;
 }
 
+/**
+ * A partition's watermarks. On a broker where ensureTopics has just created the topic,
+ * the producer's metadata does not know its partitions yet (Local: Unknown partition):
+ * asked again until it does, for up to 30 s.
+ */
+async function watermarks(producer: Kafka.Producer, topic: string, partition: number): Promise<Kafka.WatermarkOffsets> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await call<Kafka.WatermarkOffsets>((cb) => {
+        producer.queryWatermarkOffsets(topic, partition, 10_000, cb);
+      });
+    } catch (err) {
+      const code = (err as Kafka.LibrdKafkaError).code;
+      const unknown = code === Kafka.CODES.ERRORS.ERR__UNKNOWN_PARTITION || code === Kafka.CODES.ERRORS.ERR_UNKNOWN_TOPIC_OR_PART;
+      if (!unknown || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 /** Records in the changelog now (high minus low watermark over its partitions). */
 async function changelogRecords(producer: Kafka.Producer): Promise<number> {
   let n = 0;
   for (let p = 0; p < NUM_PARTITIONS; p++) {
-    const o = await call<Kafka.WatermarkOffsets>((cb) => {
-      producer.queryWatermarkOffsets(changelog, p, 10_000, cb);
-    });
+    const o = await watermarks(producer, changelog, p);
     n += o.highOffset - o.lowOffset;
   }
   return n;
@@ -144,9 +163,7 @@ async function skipInputs(producer: Kafka.Producer): Promise<void> {
     const ends: Kafka.TopicPartitionOffset[] = [];
     for (const topic of topics) {
       for (let partition = 0; partition < NUM_PARTITIONS; partition++) {
-        const { highOffset } = await call<Kafka.WatermarkOffsets>((cb) => {
-          producer.queryWatermarkOffsets(topic, partition, 10_000, cb);
-        });
+        const { highOffset } = await watermarks(producer, topic, partition);
         ends.push({ topic, partition, offset: highOffset });
       }
     }
