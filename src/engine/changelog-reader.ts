@@ -20,13 +20,17 @@
 // the step after it. Serial, a restore ran the kafka thread's share (consume, routing,
 // the hand-over) and the stream threads' writes one after the other, each idle while
 // the other worked: the stream threads were 15% busy during a 1M-record restore.
-import Kafka from 'node-rdkafka';
+//
+// The consumer is not node-rdkafka's but the addon's (src/native/changelog-fetcher.ts):
+// its fetch hands over each partition's records packed in one ArrayBuffer, the layout
+// the stream threads read (src/stream/restore-batch.ts), which is transferred to them as
+// it is. node-rdkafka's per-record JS objects were half of the kafka thread's time in a
+// restore, and its ceiling.
 import { EngineError } from '../errors.js';
-import { connectClient } from '../kafka/connect.js';
-import { pollBatch } from '../kafka/poll.js';
 import type { Logger } from '../logger.js';
+import { ChangelogFetcher, type NativeFetchedBatch, type NativeFetchResult } from '../native/changelog-fetcher.js';
 import type { ChangelogPosition } from '../stream/protocol.js';
-import { RestoreBatchBuilder, type RestoreBatch } from '../stream/restore-batch.js';
+import type { RestoreBatch } from '../stream/restore-batch.js';
 
 export type ChangelogMode = 'restore' | 'standby';
 
@@ -35,6 +39,8 @@ interface Reading {
   readonly mode: ChangelogMode;
   /** Next offset to read, per changelog topic. */
   readonly next: Map<string, number>;
+  /** Next offset fetched (handed to a stream thread, perhaps not written yet), per changelog topic. */
+  readonly fetched: Map<string, number>;
   /** Restore: the end offset to reach, per changelog topic (deleted once reached). */
   readonly end: Map<string, number>;
   /** Standby: the high watermark last seen, per changelog topic (for the lag). */
@@ -58,9 +64,12 @@ export interface ChangelogReaderOptions {
   readonly brokers: string;
   readonly clientId: string;
   readonly log: Logger;
-  readonly onClientError?: (err: Kafka.LibrdKafkaError) => void;
+  /** A client error librdkafka reported (it retries on its own): for health and logs. */
+  readonly onClientError?: (err: { code: number; message: string }) => void;
   /** Records taken per step (bounded memory per step). */
   readonly maxRecords?: number;
+  /** Key and value bytes taken per step at most (bounded memory per step; default 16 MiB). */
+  readonly maxBytes?: number;
 }
 
 export interface RestoreProgress {
@@ -80,11 +89,12 @@ export interface TaskRestoreProgress {
 export type ApplyBatch = (task: number, batch: RestoreBatch, positions: ChangelogPosition[]) => Promise<void>;
 
 const WATERMARK_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 const PROGRESS_LOG_MS = 2000;
 const STANDBY_LAG_REFRESH_MS = 5000;
 
 export class ChangelogReader {
-  readonly #consumer: Kafka.KafkaConsumer;
+  readonly #fetcher: ChangelogFetcher;
   readonly #options: ChangelogReaderOptions;
   readonly #readings = new Map<number, Reading>();
   /** `topic:partition` → task, for routing fetched records. */
@@ -101,37 +111,38 @@ export class ChangelogReader {
   /** The tasks with records in #inflight: not caught up before it is written. */
   readonly #applying = new Set<number>();
 
-  private constructor(consumer: Kafka.KafkaConsumer, options: ChangelogReaderOptions) {
-    this.#consumer = consumer;
+  private constructor(fetcher: ChangelogFetcher, options: ChangelogReaderOptions) {
+    this.#fetcher = fetcher;
     this.#options = options;
   }
 
-  static async connect(options: ChangelogReaderOptions): Promise<ChangelogReader> {
-    const consumer = new Kafka.KafkaConsumer(
-      {
-        'metadata.broker.list': options.brokers,
-        // A group id is required by librdkafka's consumer; nothing is ever committed
-        // or subscribed under it.
-        'group.id': `${options.clientId}-unused`,
-        'client.id': options.clientId,
-        'enable.auto.commit': false,
-        'enable.auto.offset.store': false,
-        'enable.partition.eof': true,
-        'isolation.level': 'read_committed',
-        'fetch.max.bytes': 16 * 1024 * 1024,
-        // A changelog with nothing past the checkpoint reports its end after one empty
-        // fetch, which the broker holds this long: the restore of a warm task waits it.
-        'fetch.wait.max.ms': 50,
-        'queued.max.messages.kbytes': options.queueKbytes ?? 16 * 1024,
-        'reconnect.backoff.max.ms': 1000,
-      },
-      { 'auto.offset.reset': 'earliest' },
-    );
-    if (options.onClientError !== undefined) consumer.on('event.error', options.onClientError);
-    await connectClient(consumer, { what: 'changelog reader', log: options.log });
-    const reader = new ChangelogReader(consumer, options);
-    consumer.on('partition.eof', (eof) => reader.#onEof(eof.topic, eof.partition, eof.offset));
-    return reader;
+  /**
+   * Creates the reader's consumer. It connects when it is first assigned partitions
+   * (the engine's other clients have waited for a broker already); a broker that is
+   * away then only makes its steps come back empty, as librdkafka retries.
+   */
+  static connect(options: ChangelogReaderOptions): Promise<ChangelogReader> {
+    const fetcher = new ChangelogFetcher({
+      'bootstrap.servers': options.brokers,
+      // A group id is required by librdkafka's consumer; nothing is ever committed
+      // or subscribed under it.
+      'group.id': `${options.clientId}-unused`,
+      'client.id': options.clientId,
+      'enable.auto.commit': false,
+      'enable.auto.offset.store': false,
+      'enable.partition.eof': true,
+      'isolation.level': 'read_committed',
+      'fetch.max.bytes': 16 * 1024 * 1024,
+      // A changelog with nothing past the checkpoint reports its end after one empty
+      // fetch, which the broker holds this long: the restore of a warm task waits it.
+      'fetch.wait.max.ms': 50,
+      'queued.max.messages.kbytes': options.queueKbytes ?? 16 * 1024,
+      'reconnect.backoff.max.ms': 1000,
+      'auto.offset.reset': 'earliest',
+      // librdkafka would print its logs to stderr: its errors come back with the fetches.
+      log_level: 0,
+    });
+    return Promise.resolve(new ChangelogReader(fetcher, options));
   }
 
   get hasWork(): boolean {
@@ -184,8 +195,8 @@ export class ChangelogReader {
    */
   register(task: number, from: readonly ChangelogPosition[], mode: ChangelogMode): void {
     this.unregister(task);
-    const reading: Reading = { task, mode, next: new Map(), end: new Map(), high: new Map(), startedAt: Date.now(), restored: 0, total: 0, totalKnown: false, promoted: false };
-    const added: Kafka.TopicPartitionOffset[] = [];
+    const reading: Reading = { task, mode, next: new Map(), fetched: new Map(), end: new Map(), high: new Map(), startedAt: Date.now(), restored: 0, total: 0, totalKnown: false, promoted: false };
+    const added: ChangelogPosition[] = [];
     for (const p of from) {
       reading.next.set(p.topic, p.offset);
       if (mode === 'restore') reading.end.set(p.topic, Number.POSITIVE_INFINITY);
@@ -196,7 +207,7 @@ export class ChangelogReader {
     // Incremental: the other readings' partitions are left as they are. (Replacing the
     // whole assignment of a plain consumer while librdkafka still stops partitions of
     // the previous one trips an assertion in rd_kafka_assignment_partition_stopped.)
-    this.#consumer.incrementalAssign(added);
+    this.#fetcher.assign(added);
     void this.#lookUpEnds(reading, from);
   }
 
@@ -231,6 +242,7 @@ export class ChangelogReader {
       task,
       mode: 'restore',
       next: standby.next,
+      fetched: standby.fetched,
       end: new Map([...standby.next.keys()].map((topic) => [topic, Number.POSITIVE_INFINITY])),
       high: new Map(),
       startedAt: Date.now(),
@@ -275,14 +287,14 @@ export class ChangelogReader {
   /** Stops reading a task's changelogs (closed, or made active elsewhere). */
   unregister(task: number): void {
     if (!this.#readings.delete(task)) return;
-    const removed: Kafka.TopicPartition[] = [];
+    const removed: { topic: string; partition: number }[] = [];
     for (const [k, t] of this.#owners) {
       if (t !== task) continue;
       this.#owners.delete(k);
       this.#eofAt.delete(k);
       removed.push({ topic: k.slice(0, k.lastIndexOf(':')), partition: task });
     }
-    if (removed.length > 0) this.#consumer.incrementalUnassign(removed);
+    if (removed.length > 0) this.#fetcher.unassign(removed);
   }
 
   #onEof(topic: string, partition: number, offset: number): void {
@@ -290,9 +302,12 @@ export class ChangelogReader {
     const r = task === undefined ? undefined : this.#readings.get(task);
     if (r === undefined) return;
     this.#eofAt.set(`${topic}:${partition}`, offset);
-    // The end may be a transaction marker, which no record reaches: EOF closes it.
-    // A promoted standby's end is the high watermark looked up at promotion (unknown: not yet).
-    if (r.mode === 'restore' && offset >= (r.promoted ? (r.end.get(topic) ?? 0) : (r.next.get(topic) ?? 0))) r.end.delete(topic);
+    // The end may be a transaction marker, which no record reaches: EOF closes it. An
+    // EOF comes after the records before it, which have been fetched (#finished waits
+    // for them to be written). A promoted standby's end is the high watermark looked up
+    // at promotion (unknown: not yet).
+    const at = r.fetched.get(topic) ?? r.next.get(topic) ?? 0;
+    if (r.mode === 'restore' && offset >= (r.promoted ? (r.end.get(topic) ?? 0) : at)) r.end.delete(topic);
     if (r.mode === 'standby') r.high.set(topic, Math.max(r.high.get(topic) ?? 0, offset));
   }
 
@@ -309,37 +324,38 @@ export class ChangelogReader {
     if (this.#inflight !== undefined && [...this.#applying].some((task) => this.#readings.get(task)?.mode === 'restore' && this.#readings.get(task)?.end.size === 0)) {
       await this.#settle();
     }
-    let messages: Kafka.Message[];
+    let fetched: NativeFetchResult;
     try {
-      messages = await pollBatch(this.#consumer, this.#options.maxRecords ?? 5000, waitMs);
+      fetched = await this.#fetcher.fetch({ maxRecords: this.#options.maxRecords ?? 5000, maxBytes: this.#options.maxBytes ?? DEFAULT_MAX_BYTES, waitMs });
     } catch (err) {
       await this.#settle().catch(() => undefined);
       throw new EngineError('ORD_ERR_KAFKA', `changelog read failed: ${(err as Error).message}`, { cause: err });
     }
+    for (const e of fetched.errors) this.#options.onClientError?.(e);
     // The previous batch is written (or its failure thrown) before this one is handed over.
     await this.#settle();
-    const byTask = new Map<number, { reading: Reading; records: RestoreBatchBuilder; positions: Map<string, number> }>();
-    for (const m of messages) {
-      const task = this.#owners.get(`${m.topic}:${m.partition}`);
-      const r = task === undefined ? undefined : this.#readings.get(task);
-      if (task === undefined || r === undefined) continue; // unregistered since the fetch
-      let batch = byTask.get(task);
-      if (batch === undefined) byTask.set(task, (batch = { reading: r, records: new RestoreBatchBuilder(), positions: new Map() }));
-      batch.records.add(m.topic, typeof m.key === 'string' ? Buffer.from(m.key) : m.key, m.value);
-      batch.positions.set(m.topic, m.offset + 1);
+    const handed: { task: number; reading: Reading; batch: NativeFetchedBatch }[] = [];
+    let taken = 0;
+    for (const batch of fetched.batches) {
+      const task = batch.partition;
+      const r = this.#readings.get(task);
+      // Unregistered since the fetch (a task's changelogs are assigned and unassigned together).
+      if (r === undefined || batch.topics.some((topic) => this.#owners.get(`${topic}:${task}`) !== task)) continue;
+      for (const p of batch.positions) r.fetched.set(p.topic, p.offset);
+      handed.push({ task, reading: r, batch });
+      taken += batch.count;
     }
-    if (byTask.size > 0) {
-      for (const task of byTask.keys()) this.#applying.add(task);
+    for (const eof of fetched.eofs) this.#onEof(eof.topic, eof.partition, eof.offset);
+    if (handed.length > 0) {
+      for (const { task } of handed) this.#applying.add(task);
       const written = Promise.all(
-        [...byTask].map(async ([task, batch]) => {
-          const positions = [...batch.positions].map(([topic, offset]) => ({ topic, partition: task, offset }));
-          const count = batch.records.count;
-          await apply(task, batch.records.build(), positions);
+        handed.map(async ({ task, reading: r, batch }) => {
+          const positions = batch.positions.map((p) => ({ topic: p.topic, partition: task, offset: p.offset }));
+          await apply(task, { topics: batch.topics, count: batch.count, bytes: batch.bytes }, positions);
           // Re-registered meanwhile (a reopen): the new reading starts from its own positions.
-          const r = batch.reading;
           if (this.#readings.get(task) !== r) return;
-          r.restored += count;
-          for (const [topic, offset] of batch.positions) {
+          r.restored += batch.count;
+          for (const { topic, offset } of batch.positions) {
             r.next.set(topic, offset);
             if (r.promoted && offset >= (r.end.get(topic) ?? 0)) r.end.delete(topic);
             if (r.mode === 'standby' && offset > (r.high.get(topic) ?? 0)) r.high.set(topic, offset);
@@ -350,7 +366,7 @@ export class ChangelogReader {
       written.catch(() => undefined);
       this.#inflight = written;
     }
-    this.restoredTotal += messages.length;
+    this.restoredTotal += taken;
     this.#logProgress();
     this.#refreshStandbyLag();
     return this.#finished();
@@ -420,20 +436,20 @@ export class ChangelogReader {
     }
   }
 
-  #watermarks(topic: string, partition: number): Promise<Kafka.WatermarkOffsets> {
-    return new Promise((resolve, reject) => {
-      this.#consumer.queryWatermarkOffsets(topic, partition, WATERMARK_TIMEOUT_MS, (err, o) => {
-        if (err) reject(new EngineError('ORD_ERR_KAFKA', `watermarks of ${topic}:${partition}: ${err.message}`, { cause: err }));
-        else resolve(o);
-      });
-    });
+  async #watermarks(topic: string, partition: number): Promise<{ lowOffset: number; highOffset: number }> {
+    try {
+      return await this.#fetcher.watermarks(topic, partition, WATERMARK_TIMEOUT_MS);
+    } catch (err) {
+      throw new EngineError('ORD_ERR_KAFKA', `watermarks of ${topic}:${partition}: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   async close(): Promise<void> {
     await this.#settle().catch(() => undefined);
+    // librdkafka's close can wait on a broker that is gone: the client is left to finish it.
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 10_000);
-      this.#consumer.disconnect(() => {
+      void this.#fetcher.close().finally(() => {
         clearTimeout(timer);
         resolve();
       });

@@ -168,7 +168,7 @@ export class StreamEngine {
         brokers: config.kafkaBootstrapServers,
         clientId: `${config.applicationId}-${config.instanceId}-restore-consumer`,
         log: log.child({ component: 'restore' }),
-        onClientError: options.health.listener('restore-consumer'),
+        onClientError: (err) => options.health.report('restore-consumer', err),
         maxRecords: config.restoreMaxPollRecords,
         queueKbytes: config.memory.kafkaKbytes.changelogConsumer,
       }),

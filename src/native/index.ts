@@ -1,28 +1,5 @@
-// The N-API addon (native/, built by node-gyp during npm ci), loaded with
-// node-gyp-build and typed here. Arguments are checked on this side; the C++ side
-// only converts and computes.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import load from 'node-gyp-build';
-
-interface Binding {
-  murmur2(key: Buffer | string): number;
-  partition(key: string, numPartitions: number): number;
-}
-
-/** The package root: where binding.gyp is, from src/ (tests) or dist/src/ (runtime). */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'binding.gyp'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('binding.gyp not found above ' + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-  return dir;
-}
-
-const binding = load(packageRoot()) as Binding;
+// Kafka's murmur2 and default partitioner, in C++ (native/murmur2.cc).
+import { binding } from './binding.js';
 
 /** Kafka's murmur2 of the key's bytes (a string is taken as UTF-8), as a signed 32-bit int. */
 export function nativeMurmur2(key: Buffer | string): number {

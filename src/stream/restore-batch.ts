@@ -8,6 +8,10 @@
 // the hand-over is one copy of the bytes into the buffer and a transfer; the stream
 // thread writes RocksDB from views into it.
 //
+// The changelog reader's consumer packs fetched records into this layout natively
+// (native/changelog-fetcher.cc), one buffer per partition; RestoreBatchBuilder is the
+// same packing in JavaScript (tests, and any caller holding records as objects).
+//
 // Layout, per record: u8 topic index (into `topics`), u32 key length, the key, i32
 // value length (-1: a tombstone), the value. Little-endian. A record without a key
 // has a key of length 0.

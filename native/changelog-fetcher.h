@@ -1,0 +1,28 @@
+// A plain librdkafka consumer whose fetched records reach JavaScript packed, one
+// ArrayBuffer per partition (see changelog-fetcher.cc).
+#pragma once
+#include <napi.h>
+
+#include <memory>
+
+namespace order_engine {
+
+class ChangelogFetcher : public Napi::ObjectWrap<ChangelogFetcher> {
+ public:
+  struct Handle;
+
+  static Napi::Function Define(Napi::Env env);
+  explicit ChangelogFetcher(const Napi::CallbackInfo& info);
+
+ private:
+  bool Usable(Napi::Env env);
+  Napi::Value Assign(const Napi::CallbackInfo& info);
+  Napi::Value Unassign(const Napi::CallbackInfo& info);
+  Napi::Value Fetch(const Napi::CallbackInfo& info);
+  Napi::Value Watermarks(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<Handle> handle_;
+};
+
+}  // namespace order_engine
