@@ -137,6 +137,11 @@ export class ChangelogReader {
       // fetch, which the broker holds this long: the restore of a warm task waits it.
       'fetch.wait.max.ms': 50,
       'queued.max.messages.kbytes': options.queueKbytes ?? 16 * 1024,
+      // A partition whose prefetched records pass the queue's bounds is not fetched
+      // again for this long (librdkafka's default is 1 s). A restore drains the queue
+      // in a fraction of that and then waited out the rest: with the default, a 1M-record
+      // restore spent about half its time in empty steps (183k records/s against 467k).
+      'fetch.queue.backoff.ms': 10,
       'reconnect.backoff.max.ms': 1000,
       'auto.offset.reset': 'earliest',
       // librdkafka would print its logs to stderr: its errors come back with the fetches.
