@@ -98,16 +98,67 @@ struct FetchResult {
 
 std::string ErrorText(rd_kafka_resp_err_t err) { return rd_kafka_err2str(err); }
 
+Napi::Array ErrorsToJs(Napi::Env env, const std::vector<ClientError>& list) {
+  Napi::Array out = Napi::Array::New(env, list.size());
+  for (uint32_t e = 0; e < list.size(); e++) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("code", Napi::Number::New(env, list[e].code));
+    o.Set("message", Napi::String::New(env, list[e].message));
+    o.Set("fatal", Napi::Boolean::New(env, list[e].fatal));
+    out.Set(e, o);
+  }
+  return out;
+}
+
 }  // namespace
 
 // The handle is shared with the workers that use it. Workers hold `use` shared while
 // they call librdkafka; close() takes it exclusively, so it destroys the client only
 // once no call is running, and a worker that runs after it finds no client. A fetcher
 // collected without close() is destroyed by its last owner.
+//
+// Client errors (a broker away, say) reach `OnError` through rd_kafka_poll, which
+// serves the client's own queue: the records' queue is served by fetches only, and a
+// reader with nothing assigned does not fetch, so its errors are taken by
+// TakeErrors() instead. At most kMaxErrors wait; older ones are counted, not kept.
+constexpr size_t kMaxErrors = 100;
+
 struct ChangelogFetcher::Handle {
   rd_kafka_t* rk = nullptr;
   std::atomic<bool> closed{false};
   std::shared_mutex use;
+  std::mutex errorsMutex;
+  std::vector<ClientError> errors;
+  size_t dropped = 0;
+
+  static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+    auto* self = static_cast<Handle*>(opaque);
+    const bool fatal = err == RD_KAFKA_RESP_ERR__FATAL;
+    std::string text = reason != nullptr ? reason : ErrorText(static_cast<rd_kafka_resp_err_t>(err));
+    if (fatal) {
+      char why[512];
+      if (rd_kafka_fatal_error(rk, why, sizeof(why)) != RD_KAFKA_RESP_ERR_NO_ERROR) text = why;
+    }
+    std::lock_guard<std::mutex> lock(self->errorsMutex);
+    if (self->errors.size() == kMaxErrors) {
+      self->errors.erase(self->errors.begin());
+      self->dropped++;
+    }
+    self->errors.push_back({err, text, fatal});
+  }
+
+  // Serves the client's queue (error callbacks) and moves what it reported to `out`.
+  // Called with `use` held shared and rk set.
+  void ServeErrors(std::vector<ClientError>& out) {
+    rd_kafka_poll(rk, 0);
+    std::lock_guard<std::mutex> lock(errorsMutex);
+    if (dropped > 0) {
+      out.push_back({RD_KAFKA_RESP_ERR__FAIL, std::to_string(dropped) + " earlier client errors were not kept", false});
+      dropped = 0;
+    }
+    for (auto& e : errors) out.push_back(std::move(e));
+    errors.clear();
+  }
 
   void Destroy() {
     std::unique_lock<std::shared_mutex> lock(use);
@@ -168,6 +219,7 @@ class FetchWorker : public Napi::AsyncWorker {
       }
       rd_kafka_message_destroy(m);
     }
+    handle_->ServeErrors(result_.errors);
   }
 
   void OnOK() override {
@@ -206,15 +258,7 @@ class FetchWorker : public Napi::AsyncWorker {
       eofs.Set(e, o);
     }
     out.Set("eofs", eofs);
-    Napi::Array errors = Napi::Array::New(env, result_.errors.size());
-    for (uint32_t e = 0; e < result_.errors.size(); e++) {
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("code", Napi::Number::New(env, result_.errors[e].code));
-      o.Set("message", Napi::String::New(env, result_.errors[e].message));
-      o.Set("fatal", Napi::Boolean::New(env, result_.errors[e].fatal));
-      errors.Set(e, o);
-    }
-    out.Set("errors", errors);
+    out.Set("errors", ErrorsToJs(env, result_.errors));
     Callback().Call({env.Null(), out});
   }
 
@@ -297,6 +341,7 @@ Napi::Function ChangelogFetcher::Define(Napi::Env env) {
                          InstanceMethod<&ChangelogFetcher::Unassign>("unassign"),
                          InstanceMethod<&ChangelogFetcher::Fetch>("fetch"),
                          InstanceMethod<&ChangelogFetcher::Watermarks>("watermarks"),
+                         InstanceMethod<&ChangelogFetcher::TakeErrors>("takeErrors"),
                          InstanceMethod<&ChangelogFetcher::Close>("close"),
                      });
 }
@@ -306,6 +351,11 @@ ChangelogFetcher::ChangelogFetcher(const Napi::CallbackInfo& info) : Napi::Objec
   Napi::Env env = info.Env();
   Napi::Object config = info[0].As<Napi::Object>();
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  auto handle = std::make_shared<Handle>();
+  // Partition EOFs and per-partition errors come out of rd_kafka_consumer_poll as
+  // messages with err set; the client's errors reach OnError (rd_kafka_poll).
+  rd_kafka_conf_set_opaque(conf, handle.get());
+  rd_kafka_conf_set_error_cb(conf, &Handle::OnError);
   char err[512];
   Napi::Array keys = config.GetPropertyNames();
   for (uint32_t i = 0; i < keys.Length(); i++) {
@@ -323,9 +373,7 @@ ChangelogFetcher::ChangelogFetcher(const Napi::CallbackInfo& info) : Napi::Objec
     Napi::Error::New(env, std::string("changelog fetcher: ") + err).ThrowAsJavaScriptException();
     return;
   }
-  // Errors and partition EOFs come out of rd_kafka_consumer_poll as messages with err set.
-  rd_kafka_poll_set_consumer(rk);
-  handle_ = std::make_shared<Handle>();
+  handle_ = std::move(handle);
   handle_->rk = rk;
 }
 
@@ -386,6 +434,18 @@ Napi::Value ChangelogFetcher::Watermarks(const Napi::CallbackInfo& info) {
                                       info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value());
   worker->Queue();
   return env.Undefined();
+}
+
+// takeErrors(): [{ code, message, fatal }], the client errors reported since the last
+// fetch or call. Never waits: while a close holds the client, nothing.
+Napi::Value ChangelogFetcher::TakeErrors(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<ClientError> taken;
+  if (handle_ != nullptr) {
+    std::shared_lock<std::shared_mutex> lock(handle_->use, std::try_to_lock);
+    if (lock.owns_lock() && handle_->rk != nullptr) handle_->ServeErrors(taken);
+  }
+  return ErrorsToJs(env, taken);
 }
 
 // close(cb(err)): leaves the partitions and destroys the client, once no call is running.

@@ -20,6 +20,7 @@ class ChangelogFetcher : public Napi::ObjectWrap<ChangelogFetcher> {
   Napi::Value Unassign(const Napi::CallbackInfo& info);
   Napi::Value Fetch(const Napi::CallbackInfo& info);
   Napi::Value Watermarks(const Napi::CallbackInfo& info);
+  Napi::Value TakeErrors(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   std::shared_ptr<Handle> handle_;

@@ -90,6 +90,8 @@ export type ApplyBatch = (task: number, batch: RestoreBatch, positions: Changelo
 
 const WATERMARK_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+/** With nothing to read, the consumer's client errors are taken this often (serveIdle). */
+const IDLE_SERVE_MS = 1000;
 const PROGRESS_LOG_MS = 2000;
 const STANDBY_LAG_REFRESH_MS = 5000;
 
@@ -102,6 +104,7 @@ export class ChangelogReader {
   /** `topic:partition` → the offset of its last partition EOF (librdkafka reports each end once). */
   readonly #eofAt = new Map<string, number>();
   #lastProgressLog = 0;
+  #lastIdleServe = 0;
   #lastLagRefresh = 0;
   #refreshing = false;
   /** Changelog records applied since start (metrics). */
@@ -148,6 +151,18 @@ export class ChangelogReader {
       log_level: 0,
     });
     return Promise.resolve(new ChangelogReader(fetcher, options));
+  }
+
+  /**
+   * Between steps with nothing to read: takes the client errors librdkafka reported
+   * meanwhile (a broker away), which only a fetch takes otherwise and which it keeps
+   * until then. Never waits; at most once a second.
+   */
+  serveIdle(): void {
+    const now = Date.now();
+    if (now - this.#lastIdleServe < IDLE_SERVE_MS) return;
+    this.#lastIdleServe = now;
+    for (const e of this.#fetcher.takeErrors()) this.#options.onClientError?.(e);
   }
 
   get hasWork(): boolean {

@@ -155,7 +155,10 @@ export class TaskManager {
    * caught up go RUNNING. Returns them, so the loop resumes their partitions.
    */
   async restoreStep(waitMs: number): Promise<number[]> {
-    if (!this.#reader.hasWork) return [];
+    if (!this.#reader.hasWork) {
+      this.#reader.serveIdle();
+      return [];
+    }
     const done = await this.#reader.step(
       (partition: number, batch: RestoreBatch, positions: ChangelogPosition[]) => this.#threads.run(partition, { type: 'restore', partition, batch, positions }, [batch.bytes]),
       waitMs,

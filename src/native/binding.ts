@@ -29,6 +29,7 @@ export interface NativeChangelogFetcher {
   unassign(partitions: { topic: string; partition: number }[]): void;
   fetch(maxRecords: number, maxBytes: number, waitMs: number, cb: Callback<NativeFetchResult>): void;
   watermarks(topic: string, partition: number, timeoutMs: number, cb: Callback<{ lowOffset: number; highOffset: number }>): void;
+  takeErrors(): NativeFetchResult['errors'];
   close(cb: (err: Error | null) => void): void;
 }
 

@@ -4,7 +4,8 @@
 // for every record, which was half of the kafka thread's time in a restore.
 //
 // One fetch at a time; close() waits for it. Partition EOFs and client errors come back
-// with the records of the fetch that met them.
+// with the records of the fetch that met them; takeErrors() serves the errors of a
+// fetcher that has nothing to fetch (librdkafka keeps them until served).
 import { binding, type NativeChangelogFetcher, type NativeFetchResult } from './binding.js';
 
 export type { NativeFetchedBatch, NativeFetchResult } from './binding.js';
@@ -81,6 +82,11 @@ export class ChangelogFetcher {
     return new Promise((resolve, reject) => {
       this.#native.watermarks(topic, partition, Math.max(0, Math.trunc(timeoutMs)), (err, o) => (err ? reject(err) : resolve(o)));
     });
+  }
+
+  /** The client errors reported since the last fetch or call (a broker away...); never waits. */
+  takeErrors(): NativeFetchResult['errors'] {
+    return this.#closed ? [] : this.#native.takeErrors();
   }
 
   /** Waits for a running fetch, then closes the client (idempotent). */

@@ -164,6 +164,25 @@ it('takes at most maxRecords records per fetch, across partitions', { timeout: 3
   expect(total).toBe(highOffset + 2);
 });
 
+it('reports client errors (no broker there) to takeErrors while it has nothing to fetch, and to fetches', { timeout: 30_000 }, async () => {
+  const away = new ChangelogFetcher({ 'bootstrap.servers': '127.0.0.1:1', 'group.id': 'changelog-fetcher-away', 'reconnect.backoff.max.ms': 200, log_level: 0 });
+  fetchers.push(away);
+  away.assign([{ topic: main, partition: 0, offset: 0 }]);
+  const errors: { code: number; message: string }[] = [];
+  const deadline = Date.now() + 10_000;
+  while (errors.length === 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    errors.push(...away.takeErrors());
+  }
+  // Local: Broker transport failure (-195) or All broker connections are down (-187).
+  expect(errors.some((e) => e.code === -195 || e.code === -187)).toBe(true);
+  // What comes later is handed to the next fetch.
+  let fromFetch: { code: number }[] = [];
+  const until = Date.now() + 10_000;
+  while (fromFetch.length === 0 && Date.now() < until) fromFetch = (await away.fetch({ maxRecords: 10, maxBytes: 1 << 20, waitMs: 300 })).errors;
+  expect(fromFetch.length).toBeGreaterThan(0);
+});
+
 it('refuses bad arguments, one fetch at a time, and use after close', async () => {
   const f = fetcher();
   expect(() => f.assign([{ topic: main, partition: -1, offset: 0 }])).toThrow(RangeError);
