@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "changelog-fetcher.h"
+#include "packed-consumer.h"
 #include "murmur2.h"
 
 namespace {
@@ -56,7 +56,7 @@ Napi::Value Partition(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("murmur2", Napi::Function::New(env, Murmur2, "murmur2"));
   exports.Set("partition", Napi::Function::New(env, Partition, "partition"));
-  exports.Set("ChangelogFetcher", order_engine::ChangelogFetcher::Define(env));
+  exports.Set("PackedConsumer", order_engine::PackedConsumer::Define(env));
   return exports;
 }
 

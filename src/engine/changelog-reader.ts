@@ -21,14 +21,14 @@
 // the hand-over) and the stream threads' writes one after the other, each idle while
 // the other worked: the stream threads were 15% busy during a 1M-record restore.
 //
-// The consumer is not node-rdkafka's but the addon's (src/native/changelog-fetcher.ts):
+// The consumer is not node-rdkafka's but the addon's (src/native/packed-consumer.ts):
 // its fetch hands over each partition's records packed in one ArrayBuffer, the layout
 // the stream threads read (src/stream/restore-batch.ts), which is transferred to them as
 // it is. node-rdkafka's per-record JS objects were half of the kafka thread's time in a
 // restore, and its ceiling.
 import { EngineError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { ChangelogFetcher, type NativeFetchedBatch, type NativeFetchResult } from '../native/changelog-fetcher.js';
+import { PackedConsumer, type NativeFetchedBatch, type NativeFetchResult } from '../native/packed-consumer.js';
 import type { ChangelogPosition } from '../stream/protocol.js';
 import type { RestoreBatch } from '../stream/restore-batch.js';
 
@@ -96,7 +96,7 @@ const PROGRESS_LOG_MS = 2000;
 const STANDBY_LAG_REFRESH_MS = 5000;
 
 export class ChangelogReader {
-  readonly #fetcher: ChangelogFetcher;
+  readonly #fetcher: PackedConsumer;
   readonly #options: ChangelogReaderOptions;
   readonly #readings = new Map<number, Reading>();
   /** `topic:partition` → task, for routing fetched records. */
@@ -114,7 +114,7 @@ export class ChangelogReader {
   /** The tasks with records in #inflight: not caught up before it is written. */
   readonly #applying = new Set<number>();
 
-  private constructor(fetcher: ChangelogFetcher, options: ChangelogReaderOptions) {
+  private constructor(fetcher: PackedConsumer, options: ChangelogReaderOptions) {
     this.#fetcher = fetcher;
     this.#options = options;
   }
@@ -125,7 +125,7 @@ export class ChangelogReader {
    * away then only makes its steps come back empty, as librdkafka retries.
    */
   static connect(options: ChangelogReaderOptions): Promise<ChangelogReader> {
-    const fetcher = new ChangelogFetcher({
+    const fetcher = new PackedConsumer({
       'bootstrap.servers': options.brokers,
       // A group id is required by librdkafka's consumer; nothing is ever committed
       // or subscribed under it.

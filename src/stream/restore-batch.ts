@@ -9,7 +9,7 @@
 // thread writes RocksDB from views into it.
 //
 // The changelog reader's consumer packs fetched records into this layout natively
-// (native/changelog-fetcher.cc), one buffer per partition; RestoreBatchBuilder is the
+// (native/packed-consumer.cc), one buffer per partition; RestoreBatchBuilder is the
 // same packing in JavaScript (tests, and any caller holding records as objects).
 //
 // Layout, per record: u8 topic index (into `topics`), u32 key length, the key, i32

@@ -1,4 +1,4 @@
-// The addon's changelog consumer (src/native/changelog-fetcher.ts) against a real
+// The addon's packed consumer (src/native/packed-consumer.ts) against a real
 // broker: what it hands over must be exactly what a read_committed consumer sees
 // (aborted transactions and their markers left out, per partition in offset order),
 // packed as the stream threads read it, with the partition ends and watermarks that
@@ -7,15 +7,15 @@ import Kafka from 'node-rdkafka';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureTopics } from '../../src/kafka/admin.js';
 import { DeliveringProducer } from '../../src/kafka/producer.js';
-import { ChangelogFetcher, type NativeFetchResult } from '../../src/native/changelog-fetcher.js';
+import { PackedConsumer, type NativeFetchResult } from '../../src/native/packed-consumer.js';
 import { forEachRestoreRecord } from '../../src/stream/restore-batch.js';
 import { KAFKA_BOOTSTRAP_SERVERS } from '../support/env.js';
 
 const run = Date.now();
-const main = `changelog-fetcher-${run}`;
-const other = `changelog-fetcher-other-${run}`;
+const main = `packed-consumer-${run}`;
+const other = `packed-consumer-other-${run}`;
 let producer: DeliveringProducer;
-const fetchers: ChangelogFetcher[] = [];
+const consumers: PackedConsumer[] = [];
 
 interface Seen {
   topic: string;
@@ -24,8 +24,8 @@ interface Seen {
   value: string | null;
 }
 
-function fetcher(): ChangelogFetcher {
-  const f = new ChangelogFetcher({
+function plainConsumer(): PackedConsumer {
+  const f = new PackedConsumer({
     'bootstrap.servers': KAFKA_BOOTSTRAP_SERVERS,
     'group.id': `${main}-unused`,
     'enable.auto.commit': false,
@@ -35,7 +35,7 @@ function fetcher(): ChangelogFetcher {
     'auto.offset.reset': 'earliest',
     log_level: 0,
   });
-  fetchers.push(f);
+  consumers.push(f);
   return f;
 }
 
@@ -51,7 +51,7 @@ function unpack(result: NativeFetchResult, into: Seen[]): void {
 }
 
 /** Fetches until every partition in `ends` has reported its end; returns what was read and the EOF offsets. */
-async function readToEnd(f: ChangelogFetcher, ends: readonly string[]): Promise<{ seen: Seen[]; eof: Map<string, number>; positions: Map<string, number> }> {
+async function readToEnd(f: PackedConsumer, ends: readonly string[]): Promise<{ seen: Seen[]; eof: Map<string, number>; positions: Map<string, number> }> {
   const seen: Seen[] = [];
   const eof = new Map<string, number>();
   const positions = new Map<string, number>();
@@ -68,7 +68,7 @@ async function readToEnd(f: ChangelogFetcher, ends: readonly string[]): Promise<
 }
 
 beforeAll(async () => {
-  producer = await DeliveringProducer.connect({ brokers: KAFKA_BOOTSTRAP_SERVERS, clientId: 'changelog-fetcher-test', deliveryTimeoutMs: 10_000 });
+  producer = await DeliveringProducer.connect({ brokers: KAFKA_BOOTSTRAP_SERVERS, clientId: 'packed-consumer-test', deliveryTimeoutMs: 10_000 });
   await ensureTopics(KAFKA_BOOTSTRAP_SERVERS, producer.client, [
     { name: main, partitions: 2, replicationFactor: 1, coPartitioned: false, config: {} },
     { name: other, partitions: 1, replicationFactor: 1, coPartitioned: false, config: {} },
@@ -97,12 +97,12 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const f of fetchers) await f.close();
+  for (const f of consumers) await f.close();
   await producer?.close();
 });
 
 it('hands over exactly the committed records, per partition in order, packed, with each partition\'s end', { timeout: 30_000 }, async () => {
-  const f = fetcher();
+  const f = plainConsumer();
   f.assign([
     { topic: main, partition: 0, offset: 0 },
     { topic: main, partition: 1, offset: 0 },
@@ -128,7 +128,7 @@ it('hands over exactly the committed records, per partition in order, packed, wi
 });
 
 it('starts a partition at the offset it is assigned from, and stops reading one that is unassigned', { timeout: 30_000 }, async () => {
-  const f = fetcher();
+  const f = plainConsumer();
   f.assign([{ topic: main, partition: 0, offset: 4 }]);
   const first = await readToEnd(f, [`${main}:0`]);
   expect(first.seen.map((s) => s.key)).toEqual(['a4', 'a5', 'a6']);
@@ -144,7 +144,7 @@ it('starts a partition at the offset it is assigned from, and stops reading one 
 });
 
 it('takes at most maxRecords records per fetch, across partitions', { timeout: 30_000 }, async () => {
-  const f = fetcher();
+  const f = plainConsumer();
   f.assign([
     { topic: main, partition: 0, offset: 0 },
     { topic: main, partition: 1, offset: 0 },
@@ -165,8 +165,8 @@ it('takes at most maxRecords records per fetch, across partitions', { timeout: 3
 });
 
 it('reports client errors (no broker there) to takeErrors while it has nothing to fetch, and to fetches', { timeout: 30_000 }, async () => {
-  const away = new ChangelogFetcher({ 'bootstrap.servers': '127.0.0.1:1', 'group.id': 'changelog-fetcher-away', 'reconnect.backoff.max.ms': 200, log_level: 0 });
-  fetchers.push(away);
+  const away = new PackedConsumer({ 'bootstrap.servers': '127.0.0.1:1', 'group.id': 'packed-consumer-away', 'reconnect.backoff.max.ms': 200, log_level: 0 });
+  consumers.push(away);
   away.assign([{ topic: main, partition: 0, offset: 0 }]);
   const errors: { code: number; message: string }[] = [];
   const deadline = Date.now() + 10_000;
@@ -184,11 +184,11 @@ it('reports client errors (no broker there) to takeErrors while it has nothing t
 });
 
 it('refuses bad arguments, one fetch at a time, and use after close', async () => {
-  const f = fetcher();
+  const f = plainConsumer();
   expect(() => f.assign([{ topic: main, partition: -1, offset: 0 }])).toThrow(RangeError);
   expect(() => f.assign([{ topic: '', partition: 0, offset: 0 }])).toThrow(TypeError);
   expect(() => f.fetch({ maxRecords: 0, maxBytes: 1, waitMs: 0 })).toThrow(RangeError);
-  expect(() => new ChangelogFetcher({ 'no.such.property': 'x' })).toThrow(/no\.such\.property/);
+  expect(() => new PackedConsumer({ 'no.such.property': 'x' })).toThrow(/no\.such\.property/);
   const running = f.fetch({ maxRecords: 1, maxBytes: 1, waitMs: 300 });
   await expect(f.fetch({ maxRecords: 1, maxBytes: 1, waitMs: 0 })).rejects.toThrow(/already running/);
   await running;

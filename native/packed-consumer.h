@@ -1,5 +1,5 @@
-// A plain librdkafka consumer whose fetched records reach JavaScript packed, one
-// ArrayBuffer per partition (see changelog-fetcher.cc).
+// A librdkafka consumer whose fetched records reach JavaScript packed, one ArrayBuffer
+// per partition (see packed-consumer.cc).
 #pragma once
 #include <napi.h>
 
@@ -7,17 +7,19 @@
 
 namespace order_engine {
 
-class ChangelogFetcher : public Napi::ObjectWrap<ChangelogFetcher> {
+class PackedConsumer : public Napi::ObjectWrap<PackedConsumer> {
  public:
   struct Handle;
 
   static Napi::Function Define(Napi::Env env);
-  explicit ChangelogFetcher(const Napi::CallbackInfo& info);
+  explicit PackedConsumer(const Napi::CallbackInfo& info);
 
  private:
   bool Usable(Napi::Env env);
   Napi::Value Assign(const Napi::CallbackInfo& info);
   Napi::Value Unassign(const Napi::CallbackInfo& info);
+  Napi::Value Subscribe(const Napi::CallbackInfo& info);
+  Napi::Value Commit(const Napi::CallbackInfo& info);
   Napi::Value Fetch(const Napi::CallbackInfo& info);
   Napi::Value Watermarks(const Napi::CallbackInfo& info);
   Napi::Value TakeErrors(const Napi::CallbackInfo& info);

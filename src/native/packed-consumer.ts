@@ -1,14 +1,27 @@
-// A plain librdkafka consumer (never a group member, never committing) that hands over
-// what it fetched as one packed ArrayBuffer per partition (native/changelog-fetcher.cc):
-// the changelog reader's consumer. node-rdkafka builds a JS object with copied Buffers
-// for every record, which was half of the kafka thread's time in a restore.
+// A librdkafka consumer (native/packed-consumer.cc) that hands over what it fetched as
+// one packed ArrayBuffer per partition, in the layout of src/stream/restore-batch.ts:
+//   - the changelog reader's: manual assignment, partition EOFs, every record;
+//   - the status projector's: a group member that commits, keeping only the records
+//     whose value holds one of a few byte strings (valueContains), with their offsets.
+// node-rdkafka builds a JS object with copied Buffers for every record, which was half
+// of the kafka thread's time in a restore.
 //
 // One fetch at a time; close() waits for it. Partition EOFs and client errors come back
 // with the records of the fetch that met them; takeErrors() serves the errors of a
-// fetcher that has nothing to fetch (librdkafka keeps them until served).
-import { binding, type NativeChangelogFetcher, type NativeFetchResult } from './binding.js';
+// consumer that has nothing to fetch (librdkafka keeps them until served).
+import { binding, type NativeClientError, type NativeFetchResult, type NativePackedConsumer } from './binding.js';
 
-export type { NativeFetchedBatch, NativeFetchResult } from './binding.js';
+export type { NativeClientError, NativeFetchedBatch, NativeFetchResult } from './binding.js';
+
+export interface PackedConsumerOptions {
+  /**
+   * Keep only records whose value holds one of these strings (UTF-8 bytes, anywhere in
+   * it); the others, and tombstones, only move their partition's position. Empty: all.
+   */
+  readonly valueContains?: readonly string[];
+  /** Report each kept record's offset (`offsets` of its batch). */
+  readonly offsets?: boolean;
+}
 
 export interface FetchOptions {
   /** Records taken at most. */
@@ -33,16 +46,30 @@ function checkPartitions(list: readonly { topic: string; partition: number; offs
   }
 }
 
-export class ChangelogFetcher {
-  readonly #native: NativeChangelogFetcher;
+export class PackedConsumer {
+  readonly #native: NativePackedConsumer;
   #fetching: Promise<NativeFetchResult> | undefined;
   #closed = false;
 
-  /** librdkafka properties (global and default-topic ones), as strings. */
-  constructor(config: Readonly<Record<string, string | number | boolean>>) {
+  /** `config`: librdkafka properties (global and default-topic ones). */
+  constructor(config: Readonly<Record<string, string | number | boolean>>, options: PackedConsumerOptions = {}) {
     const strings: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) strings[k] = String(v);
-    this.#native = new binding.ChangelogFetcher(strings);
+    const valueContains = [...(options.valueContains ?? [])];
+    if (valueContains.some((v) => typeof v !== 'string' || v.length === 0)) throw new TypeError('valueContains holds non-empty strings only');
+    this.#native = new binding.PackedConsumer(strings, { valueContains, offsets: options.offsets === true });
+  }
+
+  /** Joins the group (group.id) for these topics; librdkafka assigns and revokes, and each fetch reports the assignment. */
+  subscribe(topics: readonly string[]): void {
+    if (topics.length === 0 || topics.some((t) => typeof t !== 'string' || t.length === 0)) throw new TypeError('subscribe takes one topic name or more');
+    this.#native.subscribe([...topics]);
+  }
+
+  /** Commits the group's offsets (the next offset to read per partition) asynchronously; a failure comes back as a client error. */
+  commit(offsets: readonly TopicPartitionOffset[]): void {
+    checkPartitions(offsets, true);
+    if (offsets.length > 0) this.#native.commit(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
   }
 
   /** Adds partitions to the assignment, each read from its offset. */
@@ -58,7 +85,7 @@ export class ChangelogFetcher {
   }
 
   fetch(options: FetchOptions): Promise<NativeFetchResult> {
-    if (this.#closed) return Promise.reject(new Error('the changelog fetcher is closed'));
+    if (this.#closed) return Promise.reject(new Error('the packed consumer is closed'));
     if (this.#fetching !== undefined) return Promise.reject(new Error('a fetch is already running'));
     const { maxRecords, maxBytes, waitMs } = options;
     if (!Number.isInteger(maxRecords) || maxRecords < 1 || maxRecords > 2 ** 31 - 1) throw new RangeError(`maxRecords must be a positive integer, got ${maxRecords}`);
@@ -78,14 +105,14 @@ export class ChangelogFetcher {
   /** The partition's low and high watermarks, asked of its leader. */
   watermarks(topic: string, partition: number, timeoutMs: number): Promise<{ lowOffset: number; highOffset: number }> {
     checkPartitions([{ topic, partition }], false);
-    if (this.#closed) return Promise.reject(new Error('the changelog fetcher is closed'));
+    if (this.#closed) return Promise.reject(new Error('the packed consumer is closed'));
     return new Promise((resolve, reject) => {
       this.#native.watermarks(topic, partition, Math.max(0, Math.trunc(timeoutMs)), (err, o) => (err ? reject(err) : resolve(o)));
     });
   }
 
   /** The client errors reported since the last fetch or call (a broker away...); never waits. */
-  takeErrors(): NativeFetchResult['errors'] {
+  takeErrors(): NativeClientError[] {
     return this.#closed ? [] : this.#native.takeErrors();
   }
 
