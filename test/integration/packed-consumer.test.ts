@@ -183,6 +183,37 @@ it('reports client errors (no broker there) to takeErrors while it has nothing t
   expect(fromFetch.length).toBeGreaterThan(0);
 });
 
+it('keeps only the records whose value holds one of the strings, with their offsets; the others only move the position', { timeout: 30_000 }, async () => {
+  const f = new PackedConsumer(
+    { 'bootstrap.servers': KAFKA_BOOTSTRAP_SERVERS, 'group.id': `${main}-filter`, 'enable.partition.eof': true, 'isolation.level': 'read_committed', 'auto.offset.reset': 'earliest', log_level: 0 },
+    { valueContains: ['va2', 'va5'], offsets: true },
+  );
+  consumers.push(f);
+  f.assign([{ topic: main, partition: 0, offset: 0 }, { topic: main, partition: 1, offset: 0 }]);
+  const kept: [string, number][] = [];
+  const positions = new Map<number, number>();
+  const ends = new Set<number>();
+  const deadline = Date.now() + 20_000;
+  while (ends.size < 2 && Date.now() < deadline) {
+    const r = await f.fetch({ maxRecords: 100, maxBytes: 1 << 20, waitMs: 200 });
+    for (const b of r.batches) {
+      let i = 0;
+      forEachRestoreRecord(b, (_topic, key) => kept.push([key.toString(), b.offsets![i++]!]));
+      expect(i).toBe(b.count);
+      for (const p of b.positions) positions.set(b.partition, p.offset);
+    }
+    for (const e of r.eofs) ends.add(e.partition);
+  }
+  expect(kept).toEqual([
+    ['a2', 2],
+    ['a5', 5],
+  ]);
+  // main/1 had nothing to keep (its tombstone included): its position still passed its records.
+  expect(positions.get(1)).toBe(6);
+  expect(positions.get(0)).toBe((await f.watermarks(main, 0, 10_000)).highOffset);
+  expect(() => new PackedConsumer({ 'bootstrap.servers': KAFKA_BOOTSTRAP_SERVERS }, { valueContains: [''] })).toThrow(TypeError);
+});
+
 it('refuses bad arguments, one fetch at a time, and use after close', async () => {
   const f = plainConsumer();
   expect(() => f.assign([{ topic: main, partition: -1, offset: 0 }])).toThrow(RangeError);
