@@ -1,5 +1,5 @@
 // What the status projector takes from a batch of `orders` records (pure, no I/O):
-// the last final decision per order, and the offsets to commit once Postgres has it.
+// the last final decision per order.
 //
 // `orders` carries more than decisions: the outbox's NEW records, tombstones, and
 // whatever a foreign producer wrote. Only a final status (the saga's decisions, and
@@ -71,15 +71,4 @@ export interface NextOffset {
   readonly partition: number;
   /** The next offset to read: one past the last record of the batch on that partition. */
   readonly offset: number;
-}
-
-/** The commit that marks every record of the batch done, one entry per partition. */
-export function nextOffsets(records: readonly ProjectableRecord[]): NextOffset[] {
-  const next = new Map<string, NextOffset>();
-  for (const r of records) {
-    const key = `${r.topic}:${r.partition}`;
-    const seen = next.get(key);
-    if (seen === undefined || seen.offset <= r.offset) next.set(key, { topic: r.topic, partition: r.partition, offset: r.offset + 1 });
-  }
-  return [...next.values()];
 }

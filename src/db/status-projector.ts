@@ -15,22 +15,36 @@
 // say) would otherwise be retried forever and stall every decision behind it: the
 // batch is then written row by row, and the refused row is logged with its partition
 // and offset and passed over.
-import Kafka from 'node-rdkafka';
+//
+// The consumer is the addon's (src/native/packed-consumer.ts), which keeps only the
+// records whose value names a final status and packs them, on a libuv worker: under
+// intake every record on `orders` is a NEW one, and node-rdkafka's JS object for each,
+// only to be passed over here, cost the kafka thread a fifth of its POSTs per second.
+// The offsets committed still cover every record polled, kept or not.
 import type pg from 'pg';
 import { compareIds } from '../domain/id64.js';
 import { parseOrderDto } from '../domain/order-dto.js';
 import { recoveryOf } from '../errors.js';
-import { connectClient, disconnectClient } from '../kafka/connect.js';
 import { groupProtocolConfig, type GroupProtocol } from '../kafka/group-protocol.js';
-import { pollBatch } from '../kafka/poll.js';
 import { TOPIC_ORDERS } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
+import { PackedConsumer, type NativeClientError, type NativeFetchResult } from '../native/packed-consumer.js';
+import { forEachRestoreRecord } from '../stream/restore-batch.js';
 import { dbError } from './pool.js';
-import { nextOffsets, projectDecisions, type Decision } from './status-projection.js';
+import { FINAL_STATUSES, projectDecisions, type Decision, type NextOffset, type ProjectableRecord } from './status-projection.js';
 
-const ERR_ASSIGN = Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS;
-const ERR_REVOKE = Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS;
-const ERR_FATAL = Kafka.CODES.ERRORS.ERR__FATAL;
+/** librdkafka's ERR__FATAL: the consumer is done for and is replaced. */
+const ERR_FATAL = -150;
+/** Records per poll, and the key and value bytes of the records kept per poll at most. */
+const MAX_POLL_RECORDS = 1000;
+const MAX_POLL_BYTES = 16 * 1024 * 1024;
+const POLL_WAIT_MS = 100;
+/**
+ * Offsets of applied batches are committed at most this often: a commit per poll was
+ * 3% of the kafka thread under intake (a poll brings what arrived in the last few ms),
+ * and an offset not yet committed only replays batches Postgres already has.
+ */
+const COMMIT_INTERVAL_MS = 500;
 
 export interface StatusProjectorStats {
   /** Rows whose status or source changed. */
@@ -53,7 +67,7 @@ export interface StatusProjectorOptions {
   /** Longest wait between two attempts at a batch while Postgres is down. */
   readonly maxRetryDelayMs?: number;
   /** librdkafka's error events (broker down...), for health and metrics. */
-  readonly onClientError?: (err: Kafka.LibrdKafkaError) => void;
+  readonly onClientError?: (err: { code: number; message: string }) => void;
 }
 
 const UPDATE_STATUSES = `
@@ -62,85 +76,70 @@ const UPDATE_STATUSES = `
    where o.id = t.id and (o.status is distinct from t.status or o.source is distinct from t.source)`;
 
 export class StatusProjector {
-  #consumer: Kafka.KafkaConsumer;
-  /** A new connected consumer, to replace one that hit a fatal error. */
-  readonly #connect: () => Promise<Kafka.KafkaConsumer>;
-  /**
-   * The assigned `orders` partitions, kept from the rebalance events: librdkafka's
-   * assignments() is a synchronous round trip to its own main thread, which took 4.5%
-   * of this (the kafka) thread's time at 2,000 orders/s when asked once per batch.
-   */
-  readonly #owned = new Set<number>();
+  #consumer: PackedConsumer;
+  readonly #create: () => PackedConsumer;
+  /** The assigned `orders` partitions, as the last fetch reported them. */
+  #owned = new Set<number>();
+  /** Next offsets of batches Postgres took, not committed yet, per `orders` partition. */
+  readonly #pending = new Map<number, number>();
+  #lastCommit = 0;
   readonly #pool: pg.Pool;
   readonly #log: Logger;
   readonly #maxRetryDelayMs: number;
+  readonly #onClientError: (err: NativeClientError) => void;
   readonly stats: StatusProjectorStats = { updated: 0, batches: 0, failures: 0, refused: 0, consumeErrors: 0 };
   #running = true;
   /** Ends the current back-off wait early (close). */
   #wake: (() => void) | undefined;
   readonly #loop: Promise<void>;
 
-  private constructor(consumer: Kafka.KafkaConsumer, connect: () => Promise<Kafka.KafkaConsumer>, pool: pg.Pool, log: Logger, options: StatusProjectorOptions) {
-    this.#consumer = consumer;
-    this.#connect = connect;
+  private constructor(create: () => PackedConsumer, pool: pg.Pool, log: Logger, options: StatusProjectorOptions) {
+    this.#create = create;
+    this.#consumer = create();
     this.#pool = pool;
     this.#log = log;
     this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 5000;
-    this.#track(consumer);
+    this.#onClientError = options.onClientError ?? ((err) => log.warn({ err: err.message, code: err.code }, 'status projector: consumer error'));
     this.#loop = this.#run();
   }
 
-  static async start(brokers: string, groupId: string, pool: pg.Pool, log: Logger, options: StatusProjectorOptions = {}): Promise<StatusProjector> {
-    const connect = async (): Promise<Kafka.KafkaConsumer> => {
-      const consumer = StatusProjector.#create(brokers, groupId, log, options);
-      await connectClient(consumer, { what: 'status projector', log });
+  /** Joins the group; a broker that is not there yet only delays the first records (librdkafka retries). */
+  static start(brokers: string, groupId: string, pool: pg.Pool, log: Logger, options: StatusProjectorOptions = {}): Promise<StatusProjector> {
+    const create = (): PackedConsumer => {
+      const consumer = StatusProjector.#createConsumer(brokers, groupId, options);
+      consumer.subscribe([TOPIC_ORDERS]);
       return consumer;
     };
-    const consumer = await connect();
-    const projector = new StatusProjector(consumer, connect, pool, log, options);
-    consumer.subscribe([TOPIC_ORDERS]);
-    return projector;
+    return Promise.resolve(new StatusProjector(create, pool, log, options));
   }
 
-  static #create(brokers: string, groupId: string, log: Logger, options: StatusProjectorOptions): Kafka.KafkaConsumer {
-    const consumer = new Kafka.KafkaConsumer(
+  static #createConsumer(brokers: string, groupId: string, options: StatusProjectorOptions): PackedConsumer {
+    return new PackedConsumer(
       {
-        'metadata.broker.list': brokers,
+        'bootstrap.servers': brokers,
         'group.id': groupId,
         'enable.auto.commit': false,
+        'enable.auto.offset.store': false,
         'isolation.level': 'read_committed',
         // Classic: after a broker restart the group waits out the session of the
         // membership this member left behind (librdkafka's default, 45 s, was how long
         // decisions waited to reach Postgres); 6 s is the broker's smallest
-        // (group.min.session.timeout.ms). KIP-848 has no such wait.
-        ...groupProtocolConfig(options.groupProtocol ?? 'consumer', { assignor: 'cooperative-sticky', sessionTimeoutMs: 6000 }),
+        // (group.min.session.timeout.ms). KIP-848 has no such wait. librdkafka assigns
+        // and revokes by itself (incrementally, for cooperative-sticky).
+        ...(groupProtocolConfig(options.groupProtocol ?? 'consumer', { assignor: 'cooperative-sticky', sessionTimeoutMs: 6000 }) as Readonly<Record<string, string | number>>),
         'reconnect.backoff.max.ms': 1000,
-        // node-rdkafka assigns and revokes (incrementally, for cooperative-sticky).
-        rebalance_cb: true,
-        offset_commit_cb: (err: Kafka.LibrdKafkaError | null) => {
-          // A lost commit only replays batches Postgres already has: harmless, but worth a line.
-          if (err) log.warn({ err }, 'status projector: offset commit failed (those batches will be replayed, harmlessly)');
-        },
+        // A catch-up (Postgres back after an outage) drains the prefetch queue faster
+        // than librdkafka's default second before it fetches a full partition again.
+        'fetch.queue.backoff.ms': 10,
+        'auto.offset.reset': 'earliest',
+        // librdkafka would print its logs to stderr: its errors come back with the fetches.
+        log_level: 0,
         ...options.consumerConfig,
       },
-      { 'auto.offset.reset': 'earliest' },
+      // A final status's name is in the value of every record that can change a row;
+      // a record that merely names one elsewhere is parsed and passed over.
+      { valueContains: [...FINAL_STATUSES], offsets: true },
     );
-    // Broker trouble: counted and logged (rate-limited) by the health monitor when given one.
-    consumer.on('event.error', options.onClientError ?? ((err) => log.warn({ err }, 'status projector: consumer error')));
-    return consumer;
-  }
-
-  /**
-   * Deltas under cooperative-sticky and KIP-848; the whole set under an eager protocol.
-   * Either way: assigned partitions are added, revoked (or lost) ones removed.
-   */
-  #track(consumer: Kafka.KafkaConsumer): void {
-    consumer.on('rebalance', (err, assignment) => {
-      if (consumer !== this.#consumer) return;
-      this.#log.info({ event: err.message, partitions: assignment.map((a) => a.partition) }, 'status projector: rebalance');
-      if (err.code === ERR_ASSIGN) for (const a of assignment) this.#owned.add(a.partition);
-      else if (err.code === ERR_REVOKE) for (const a of assignment) this.#owned.delete(a.partition);
-    });
   }
 
   /**
@@ -150,14 +149,13 @@ export class StatusProjector {
    * one read and did not commit is read again, which the idempotent update allows.
    */
   async #replaceConsumer(): Promise<void> {
-    this.#owned.clear();
-    await disconnectClient(this.#consumer, 5000);
+    this.#owned = new Set();
+    this.#pending.clear();
+    const old = this.#consumer;
+    await Promise.race([old.close().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
     for (let attempt = 0; this.#running; attempt++) {
       try {
-        const next = await this.#connect();
-        this.#consumer = next;
-        this.#track(next);
-        next.subscribe([TOPIC_ORDERS]);
+        this.#consumer = this.#create();
         this.#log.warn('status projector: its consumer hit a fatal error and was replaced');
         return;
       } catch (err) {
@@ -172,31 +170,57 @@ export class StatusProjector {
     return [...this.#owned].sort((a, b) => a - b);
   }
 
+  #track(assignment: NativeFetchResult['assignment']): void {
+    if (assignment === undefined) return;
+    const now = new Set(assignment.filter((a) => a.topic === TOPIC_ORDERS).map((a) => a.partition));
+    if (now.size === this.#owned.size && [...now].every((p) => this.#owned.has(p))) return;
+    this.#log.info({ partitions: [...now].sort((a, b) => a - b), before: this.assignment }, 'status projector: rebalance');
+    this.#owned = now;
+    // A partition gone elsewhere is not committed for: its new owner reads on from the
+    // group's offset, which this one's pending offset could move (backwards, if it has
+    // gone further). What was applied and not committed is replayed there, harmlessly.
+    for (const partition of this.#pending.keys()) if (!now.has(partition)) this.#pending.delete(partition);
+  }
+
   async #run(): Promise<void> {
     while (this.#running) {
-      let messages: Kafka.Message[];
+      let fetched: NativeFetchResult;
       try {
-        messages = await pollBatch(this.#consumer, 1000, 100);
+        fetched = await this.#consumer.fetch({ maxRecords: MAX_POLL_RECORDS, maxBytes: MAX_POLL_BYTES, waitMs: POLL_WAIT_MS });
       } catch (err) {
-        // The loop must outlive a failed poll (a broker away, the poll interval
-        // exceeded while Postgres was down): the next poll rejoins the group.
         this.stats.consumeErrors++;
         this.#log.warn({ err }, 'status projector: consume failed; retrying');
-        const e = err as Partial<Kafka.LibrdKafkaError>;
-        if (e.isFatal === true || e.code === ERR_FATAL) await this.#replaceConsumer();
-        else await this.#pause(1000);
+        await this.#pause(1000);
         continue;
       }
-      if (messages.length === 0) continue;
-      const { decisions } = projectDecisions(messages, parseOrderDto);
+      this.#track(fetched.assignment);
+      for (const e of fetched.errors) if (!e.polled) this.#onClientError(e);
+      const records: ProjectableRecord[] = [];
+      const offsets: NextOffset[] = [];
+      for (const batch of fetched.batches) {
+        let i = 0;
+        forEachRestoreRecord(batch, (topic, _key, value) => {
+          records.push({ topic, partition: batch.partition, offset: batch.offsets?.[i] ?? -1, value });
+          i++;
+        });
+        for (const p of batch.positions) offsets.push({ topic: p.topic, partition: batch.partition, offset: p.offset });
+      }
+      const { decisions } = projectDecisions(records, parseOrderDto);
       if (decisions.size > 0 && !(await this.#apply([...decisions.values()]))) {
-        this.#log.warn(
-          { decisions: decisions.size, offsets: nextOffsets(messages) },
-          'status projector: stopping before Postgres took the batch; its offsets stay uncommitted and the next start replays it',
-        );
+        this.#log.warn({ decisions: decisions.size, offsets }, 'status projector: stopping before Postgres took the batch; its offsets stay uncommitted and the next start replays it');
         return;
       }
-      this.#commit(messages);
+      for (const o of offsets) if (o.topic === TOPIC_ORDERS && this.#owned.has(o.partition)) this.#pending.set(o.partition, o.offset);
+      if (Date.now() - this.#lastCommit >= COMMIT_INTERVAL_MS) this.#commit();
+      // The loop must outlive a failed poll (a broker away, the poll interval exceeded
+      // while Postgres was down): the next poll rejoins the group.
+      const polled = fetched.errors.filter((e) => e.polled || e.fatal);
+      if (polled.length > 0) {
+        this.stats.consumeErrors++;
+        this.#log.warn({ errors: polled.map((e) => ({ code: e.code, message: e.message })) }, 'status projector: consume failed; retrying');
+        if (polled.some((e) => e.fatal || e.code === ERR_FATAL)) await this.#replaceConsumer();
+        else await this.#pause(1000);
+      }
     }
   }
 
@@ -249,13 +273,16 @@ export class StatusProjector {
     this.stats.updated += res.rowCount ?? 0;
   }
 
-  #commit(messages: readonly Kafka.Message[]): void {
-    // Only partitions still assigned: a batch read just before a revocation must not
-    // move the new owner's committed offset (backwards, if it has gone further).
-    const offsets = nextOffsets(messages).filter((o) => o.topic === TOPIC_ORDERS && this.#owned.has(o.partition));
-    if (offsets.length === 0) return;
-    // Asynchronous: a lost commit only replays an idempotent batch, and a synchronous
-    // one would block the main thread, which every librdkafka handle shares.
+  /** Commits the pending offsets (those of batches Postgres took, on partitions still owned). */
+  #commit(): void {
+    this.#lastCommit = Date.now();
+    if (this.#pending.size === 0) return;
+    // Only partitions still assigned (#track drops the others): the assignment changes
+    // only inside a fetch, so it is the one the last fetch reported.
+    const offsets = [...this.#pending].map(([partition, offset]) => ({ topic: TOPIC_ORDERS, partition, offset }));
+    this.#pending.clear();
+    // Asynchronous: a lost commit only replays an idempotent batch (its failure is
+    // reported as a client error).
     try {
       this.#consumer.commit(offsets);
     } catch (err) {
@@ -279,7 +306,9 @@ export class StatusProjector {
     this.#running = false;
     this.#wake?.();
     await this.#loop;
-    // librdkafka's close waits for the commits in flight before leaving the group.
-    await disconnectClient(this.#consumer);
+    this.#commit();
+    // librdkafka's close waits for the commits in flight before leaving the group; it
+    // can wait on a broker that is gone, so the client is left to finish it after 10 s.
+    await Promise.race([this.#consumer.close().catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
   }
 }

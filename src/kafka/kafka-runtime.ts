@@ -97,7 +97,7 @@ export class KafkaRuntime {
       `${config.applicationId}-status-projector`,
       pool,
       log.child({ component: 'status-projector' }),
-      { onClientError: health.listener('status-projector'), groupProtocol: config.groupProtocol },
+      { onClientError: (err) => health.report('status-projector', err), groupProtocol: config.groupProtocol },
     );
     return new KafkaRuntime(producer, relay, projector, () => pool.end(), dlqPartitions, cluster);
   }

@@ -1,7 +1,7 @@
 // What the status projector takes from a batch of `orders` records: the last final
 // decision per order, and one commit offset per partition past every record read.
 import { describe, expect, it } from 'vitest';
-import { FINAL_STATUSES, nextOffsets, projectDecisions, type ProjectableRecord } from '../../src/db/status-projection.js';
+import { FINAL_STATUSES, projectDecisions, type ProjectableRecord } from '../../src/db/status-projection.js';
 import { parseOrderDto } from '../../src/domain/order-dto.js';
 
 let nextOffset = 0;
@@ -66,25 +66,5 @@ describe('projectDecisions', () => {
   it('carries a source Postgres may refuse unchanged: refusing it is the projector\'s call, not the parser\'s', () => {
     const p = projectDecisions([record(dto(1, 'REJECTED', 'INV\u0000ENTORY'))], parseOrderDto);
     expect(p.decisions.get(1)?.source).toBe('INV\u0000ENTORY');
-  });
-});
-
-describe('nextOffsets', () => {
-  it('commits one past the last record of each partition, whatever else the records were', () => {
-    const records: ProjectableRecord[] = [
-      { topic: 'orders', partition: 0, offset: 10 },
-      { topic: 'orders', partition: 3, offset: 4 },
-      { topic: 'orders', partition: 0, offset: 11, value: null },
-      { topic: 'orders', partition: 3, offset: 5, value: Buffer.from('garbage') },
-      { topic: 'orders', partition: 0, offset: 12 },
-    ];
-    expect(nextOffsets(records)).toEqual([
-      { topic: 'orders', partition: 0, offset: 13 },
-      { topic: 'orders', partition: 3, offset: 6 },
-    ]);
-  });
-
-  it('commits nothing for an empty batch', () => {
-    expect(nextOffsets([])).toEqual([]);
   });
 });

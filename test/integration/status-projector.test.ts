@@ -1,5 +1,6 @@
 // The status projector on the real broker and Postgres: a decision Postgres refuses
 // does not stall the ones behind it, and the loop goes on through rebalances.
+import Kafka from 'node-rdkafka';
 import { pino } from 'pino';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -126,4 +127,32 @@ it('projects every decision while a second instance joins the group and the firs
   const round4 = await newOrders(60);
   await decide(round4.map((orderId) => ({ orderId, status: 'CONFIRMED' })));
   await waitFor('round 4 after the first instance left', () => allConfirmed(round4));
+});
+
+// The projector's consumer keeps only records that name a final status; the offsets it
+// commits must still pass every record it polled, or a restart (and every rebalance)
+// would read the NEW records again, and a group lag metric would never reach zero.
+it('commits past the records it passes over, as well as past its decisions', async () => {
+  const group = `projector-pass-over-${Date.now()}`;
+  await projector(group);
+  const ids = await newOrders(24);
+  const delivered = await producer.deliverAll(
+    ids.map((orderId) => ({ topic: 'orders', key: String(orderId), value: serializeOrderDto({ orderId, customerId: 1, status: 'NEW', source: null, items: [{ itemId: 1, productId: 'P001', quantity: 1, productPrice: 10.5 }] }) })),
+  );
+  const ends = new Map<number, number>();
+  for (const d of delivered) ends.set(d.partition, Math.max(ends.get(d.partition) ?? 0, d.offset + 1));
+  const reader = new Kafka.KafkaConsumer({ 'metadata.broker.list': KAFKA_BOOTSTRAP_SERVERS, 'group.id': group }, {});
+  await new Promise<void>((resolve, reject) => reader.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
+  try {
+    const committed = (): Promise<Kafka.TopicPartitionOffset[]> =>
+      new Promise((resolve, reject) => reader.committed([...ends.keys()].map((partition) => ({ topic: 'orders', partition })), 5000, (err, tps) => (err ? reject(err) : resolve(tps))));
+    await waitFor('the group\'s offsets past the NEW records', async () => {
+      const now = await committed();
+      return now.every((tp) => tp.offset >= (ends.get(tp.partition) ?? 0)) ? true : undefined;
+    });
+  } finally {
+    await new Promise<void>((resolve) => reader.disconnect(() => resolve()));
+  }
+  // Nothing of them reached Postgres: they were NEW already.
+  expect([...(await statusOf(ids)).values()].every((r) => r.status === 'NEW')).toBe(true);
 });
