@@ -235,15 +235,12 @@ struct PackedConsumer::Handle {
 
 namespace {
 
-class FetchWorker : public Napi::AsyncWorker {
+// A worker that calls librdkafka: holds the client (shared) while it runs, and fails if
+// close() destroyed it first.
+class ClientWorker : public Napi::AsyncWorker {
  public:
-  FetchWorker(Napi::Function cb, std::shared_ptr<PackedConsumer::Handle> handle, int maxRecords,
-              size_t maxBytes, int waitMs)
-      : Napi::AsyncWorker(cb, "packed-consumer-fetch"),
-        handle_(std::move(handle)),
-        maxRecords_(maxRecords),
-        maxBytes_(maxBytes),
-        waitMs_(waitMs) {}
+  ClientWorker(Napi::Function cb, const char* name, std::shared_ptr<PackedConsumer::Handle> handle)
+      : Napi::AsyncWorker(cb, name), handle_(std::move(handle)) {}
 
   void Execute() override {
     std::shared_lock<std::shared_mutex> lock(handle_->use);
@@ -251,6 +248,24 @@ class FetchWorker : public Napi::AsyncWorker {
       SetError("the packed consumer is closed");
       return;
     }
+    Run();
+  }
+
+ protected:
+  virtual void Run() = 0;
+  std::shared_ptr<PackedConsumer::Handle> handle_;
+};
+
+class FetchWorker : public ClientWorker {
+ public:
+  FetchWorker(Napi::Function cb, std::shared_ptr<PackedConsumer::Handle> handle, int maxRecords,
+              size_t maxBytes, int waitMs)
+      : ClientWorker(cb, "packed-consumer-fetch", std::move(handle)),
+        maxRecords_(maxRecords),
+        maxBytes_(maxBytes),
+        waitMs_(waitMs) {}
+
+  void Run() override {
     int taken = 0;
     size_t bytes = 0;
     int wait = waitMs_;
@@ -347,29 +362,22 @@ class FetchWorker : public Napi::AsyncWorker {
   }
 
  private:
-  std::shared_ptr<PackedConsumer::Handle> handle_;
   const int maxRecords_;
   const size_t maxBytes_;
   const int waitMs_;
   FetchResult result_;
 };
 
-class WatermarksWorker : public Napi::AsyncWorker {
+class WatermarksWorker : public ClientWorker {
  public:
   WatermarksWorker(Napi::Function cb, std::shared_ptr<PackedConsumer::Handle> handle, std::string topic,
                    int32_t partition, int timeoutMs)
-      : Napi::AsyncWorker(cb, "packed-consumer-watermarks"),
-        handle_(std::move(handle)),
+      : ClientWorker(cb, "packed-consumer-watermarks", std::move(handle)),
         topic_(std::move(topic)),
         partition_(partition),
         timeoutMs_(timeoutMs) {}
 
-  void Execute() override {
-    std::shared_lock<std::shared_mutex> lock(handle_->use);
-    if (handle_->rk == nullptr) {
-      SetError("the packed consumer is closed");
-      return;
-    }
+  void Run() override {
     const rd_kafka_resp_err_t err =
         rd_kafka_query_watermark_offsets(handle_->rk, topic_.c_str(), partition_, &low_, &high_, timeoutMs_);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) SetError(ErrorText(err));
@@ -384,7 +392,6 @@ class WatermarksWorker : public Napi::AsyncWorker {
   }
 
  private:
-  std::shared_ptr<PackedConsumer::Handle> handle_;
   const std::string topic_;
   const int32_t partition_;
   const int timeoutMs_;
@@ -477,38 +484,28 @@ bool PackedConsumer::Usable(Napi::Env env) {
   return true;
 }
 
-// assign([{ topic, partition, offset }]): adds to the assignment (incremental).
-Napi::Value PackedConsumer::Assign(const Napi::CallbackInfo& info) {
+// assign([{ topic, partition, offset }]) and unassign([{ topic, partition }]): add to
+// and remove from the assignment (incremental).
+Napi::Value PackedConsumer::Assign(const Napi::CallbackInfo& info) { return ChangeAssignment(info, true); }
+Napi::Value PackedConsumer::Unassign(const Napi::CallbackInfo& info) { return ChangeAssignment(info, false); }
+
+Napi::Value PackedConsumer::ChangeAssignment(const Napi::CallbackInfo& info, bool add) {
   Napi::Env env = info.Env();
   if (!Usable(env)) return env.Undefined();
-  rd_kafka_topic_partition_list_t* list = PartitionList(info[0].As<Napi::Array>(), true);
-  rd_kafka_error_t* error = rd_kafka_incremental_assign(handle_->rk, list);
+  rd_kafka_topic_partition_list_t* list = PartitionList(info[0].As<Napi::Array>(), add);
+  rd_kafka_error_t* error = add ? rd_kafka_incremental_assign(handle_->rk, list) : rd_kafka_incremental_unassign(handle_->rk, list);
   rd_kafka_topic_partition_list_destroy(list);
   if (error != nullptr) {
     const std::string text = rd_kafka_error_string(error);
     rd_kafka_error_destroy(error);
-    Napi::Error::New(env, "packed consumer assign: " + text).ThrowAsJavaScriptException();
+    Napi::Error::New(env, std::string("packed consumer ") + (add ? "assign: " : "unassign: ") + text).ThrowAsJavaScriptException();
   }
   return env.Undefined();
 }
 
-// unassign([{ topic, partition }]): removes from the assignment (incremental).
-Napi::Value PackedConsumer::Unassign(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Usable(env)) return env.Undefined();
-  rd_kafka_topic_partition_list_t* list = PartitionList(info[0].As<Napi::Array>(), false);
-  rd_kafka_error_t* error = rd_kafka_incremental_unassign(handle_->rk, list);
-  rd_kafka_topic_partition_list_destroy(list);
-  if (error != nullptr) {
-    const std::string text = rd_kafka_error_string(error);
-    rd_kafka_error_destroy(error);
-    Napi::Error::New(env, "packed consumer unassign: " + text).ThrowAsJavaScriptException();
-  }
-  return env.Undefined();
-}
-
-// subscribe([topic]): joins the consumer group (group.id) for these topics; librdkafka
-// assigns and revokes the partitions itself, and each fetch reports the assignment.
+// subscribe([topic]): joins the consumer group (group.id) for these topics; partitions
+// are assigned and revoked inside a fetch's poll (OnRebalance), and each fetch reports
+// the assignment.
 Napi::Value PackedConsumer::Subscribe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Usable(env)) return env.Undefined();

@@ -18,6 +18,7 @@ class PackedConsumer : public Napi::ObjectWrap<PackedConsumer> {
   bool Usable(Napi::Env env);
   Napi::Value Assign(const Napi::CallbackInfo& info);
   Napi::Value Unassign(const Napi::CallbackInfo& info);
+  Napi::Value ChangeAssignment(const Napi::CallbackInfo& info, bool add);
   Napi::Value Subscribe(const Napi::CallbackInfo& info);
   Napi::Value Commit(const Napi::CallbackInfo& info);
   Napi::Value Fetch(const Napi::CallbackInfo& info);

@@ -60,7 +60,7 @@ export class PackedConsumer {
     this.#native = new binding.PackedConsumer(strings, { valueContains, offsets: options.offsets === true });
   }
 
-  /** Joins the group (group.id) for these topics; librdkafka assigns and revokes, and each fetch reports the assignment. */
+  /** Joins the group (group.id) for these topics: partitions are assigned and revoked inside a fetch's poll, and each fetch reports the assignment. */
   subscribe(topics: readonly string[]): void {
     if (topics.length === 0 || topics.some((t) => typeof t !== 'string' || t.length === 0)) throw new TypeError('subscribe takes one topic name or more');
     this.#native.subscribe([...topics]);
