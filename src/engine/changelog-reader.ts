@@ -56,6 +56,12 @@ interface Reading {
    * holds the high watermarks looked up at promotion instead.
    */
   promoted: boolean;
+  /**
+   * Its checkpoint is past the end of a changelog: the store holds what the changelog no
+   * longer does (the topics were recreated, a new Kafka cluster, a truncated log). Read
+   * on, it would never reach its end: the task is wiped instead (takeAhead()).
+   */
+  ahead: boolean;
 }
 
 export interface ChangelogReaderOptions {
@@ -90,6 +96,9 @@ export type ApplyBatch = (task: number, batch: RestoreBatch, positions: Changelo
 
 const WATERMARK_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+/** A changelog's end is asked this many times, this far apart, before it is left unknown. */
+const LOOKUP_ATTEMPTS = 30;
+const LOOKUP_RETRY_MS = 1000;
 /** With nothing to read, the consumer's client errors are taken this often (serveIdle). */
 const IDLE_SERVE_MS = 1000;
 const PROGRESS_LOG_MS = 2000;
@@ -215,7 +224,7 @@ export class ChangelogReader {
    */
   register(task: number, from: readonly ChangelogPosition[], mode: ChangelogMode): void {
     this.unregister(task);
-    const reading: Reading = { task, mode, next: new Map(), fetched: new Map(), end: new Map(), high: new Map(), startedAt: Date.now(), restored: 0, total: 0, totalKnown: false, promoted: false };
+    const reading: Reading = { task, mode, next: new Map(), fetched: new Map(), end: new Map(), high: new Map(), startedAt: Date.now(), restored: 0, total: 0, totalKnown: false, promoted: false, ahead: false };
     const added: ChangelogPosition[] = [];
     for (const p of from) {
       reading.next.set(p.topic, p.offset);
@@ -233,12 +242,21 @@ export class ChangelogReader {
 
   async #lookUpEnds(reading: Reading, from: readonly ChangelogPosition[]): Promise<void> {
     for (const p of from) {
-      try {
-        const { highOffset } = await this.#watermarks(p.topic, p.partition);
-        if (reading.mode === 'standby') reading.high.set(p.topic, Math.max(reading.high.get(p.topic) ?? 0, highOffset));
-        else reading.total += Math.max(0, highOffset - p.offset);
-      } catch {
-        // progress and lag only: they stay unknown
+      // Asked again while the broker does not answer: besides progress and lag, the end
+      // tells a store that is ahead of its changelog, which nothing else does.
+      for (let attempt = 0; attempt < LOOKUP_ATTEMPTS && this.#readings.get(reading.task) === reading; attempt++) {
+        try {
+          const { highOffset } = await this.#watermarks(p.topic, p.partition);
+          if (reading.mode === 'standby') reading.high.set(p.topic, Math.max(reading.high.get(p.topic) ?? 0, highOffset));
+          else reading.total += Math.max(0, highOffset - p.offset);
+          if (highOffset < p.offset) {
+            reading.ahead = true;
+            this.#options.log.warn({ task: `0_${reading.task}`, changelog: p.topic, checkpoint: p.offset, end: highOffset }, 'a store is ahead of its changelog: its checkpoint is past the changelog\'s end');
+          }
+          break;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, LOOKUP_RETRY_MS));
+        }
       }
     }
     reading.totalKnown = true;
@@ -270,6 +288,7 @@ export class ChangelogReader {
       total: 0,
       totalKnown: false,
       promoted: true,
+      ahead: false,
     };
     this.#readings.set(task, reading);
     void this.#lookUpPromotedEnds(reading);
@@ -302,6 +321,16 @@ export class ChangelogReader {
   #reached(topic: string, task: number, high: number): boolean {
     const r = this.#readings.get(task);
     return (this.#eofAt.get(`${topic}:${task}`) ?? -1) >= high || (r?.next.get(topic) ?? 0) >= high;
+  }
+
+  /**
+   * The tasks whose stores are ahead of their changelogs (see Reading.ahead), no longer
+   * read: the caller wipes them and registers them again from nothing.
+   */
+  takeAhead(): number[] {
+    const ahead = [...this.#readings.values()].filter((r) => r.ahead).map((r) => r.task);
+    for (const task of ahead) this.unregister(task);
+    return ahead;
   }
 
   /** Stops reading a task's changelogs (closed, or made active elsewhere). */

@@ -89,20 +89,21 @@ afterAll(async () => {
   rmSync(infraDir, { recursive: true, force: true });
 }, 60_000);
 
+function serviceEnv(): Record<string, string> {
+  return {
+    KAFKA_BOOTSTRAP_SERVERS: broker.bootstrapServers,
+    APPLICATION_ID,
+    INSTANCE_ID: `readiness-${process.pid}`,
+    OUTBOX_RELAY_ENABLED: 'false',
+    // Small restore steps: the restore then lasts seconds even on an idle machine,
+    // well past the HTTP thread's start, so the test sees it whatever the machine's speed.
+    RESTORE_MAX_POLL_RECORDS: '20',
+  };
+}
+
 describe('readiness', () => {
   it('is DOWN with the restoring tasks in its details until every active task is restored, then UP; liveness UP throughout', async () => {
-    service = await startService(
-      {
-        KAFKA_BOOTSTRAP_SERVERS: broker.bootstrapServers,
-        APPLICATION_ID,
-        INSTANCE_ID: `readiness-${process.pid}`,
-        OUTBOX_RELAY_ENABLED: 'false',
-        // Small restore steps: the restore then lasts seconds even on an idle machine,
-        // well past the HTTP thread's start, so the test sees it whatever the machine's speed.
-        RESTORE_MAX_POLL_RECORDS: '20',
-      },
-      { until: 'live', readyTimeoutMs: 60_000 },
-    );
+    service = await startService(serviceEnv(), { until: 'live', readyTimeoutMs: 60_000 });
     const seen = await watch(service.baseUrl, 'the service to be ready after its restore', (o) => o.readiness === 200, 240_000);
     const summary = seen.map((o) => `${o.at - seen[0]!.at} ms ${o.readiness} ${JSON.stringify(o.body.components.streams)}`).join('\n');
     for (const o of seen) expect(o.liveness).toBe(200);
@@ -143,5 +144,19 @@ describe('readiness', () => {
     for (const o of [...outage, ...during, ...back]) expect(o.liveness).toBe(200);
     expect(back.at(-1)!.body.components.kafka!.status).toBe('UP');
     console.log(`DOWN ${down.at - outage[0]!.at} ms after the kill; UP ${back.at(-1)!.at - back[0]!.at} ms after the restart`);
+  }, 300_000);
+
+  // Regression: a state directory whose checkpoints are past the changelogs' end (here
+  // the broker's data was reset, as a new Kafka cluster or recreated topics leave it)
+  // restored forever: the reader waited for an end below where it started, and the
+  // service never became ready. Such a store is wiped and restored from nothing.
+  it('wipes and restores a store whose checkpoint is past its changelog\'s end (the broker\'s data reset), and gets ready', async () => {
+    await service!.kill('SIGTERM');
+    service = undefined;
+    await broker.start(); // killed, its data removed, started empty
+    service = await startService(serviceEnv(), { readyTimeoutMs: 120_000 });
+    expect(service.output()).toContain('ahead of its changelog');
+    // What the old changelog held is gone from the store too.
+    expect((await fetch(`${service.baseUrl}/api/orders/store/5000000`)).status).toBe(404);
   }, 300_000);
 });
