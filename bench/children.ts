@@ -74,7 +74,12 @@ export function spawnService(port: number, env: Record<string, string>, dir = '.
 export async function startService(port: number, env: Record<string, string>, dir = '.', nodeArgs: readonly string[] = []): Promise<Child> {
   const service = spawnService(port, env, dir, nodeArgs);
   const url = `http://127.0.0.1:${port}/actuator/health/readiness`;
-  await until('service', () => fetch(url).then((r) => r.ok, () => false), service.process, 120_000);
+  // Not ready: stopped before the error goes up, or it would stay behind in the bench's
+  // consumer groups and skew the next run.
+  await until('service', () => fetch(url).then((r) => r.ok, () => false), service.process, 120_000).catch(async (err: unknown) => {
+    await service.stop();
+    throw err;
+  });
   return service;
 }
 
@@ -89,8 +94,12 @@ export async function startSimulators(env: Record<string, string>, dir = '.'): P
   child.stdout.on('data', (d: Buffer) => {
     if (!ready && d.toString().includes('"msg":"simulators ready"')) ready = true;
   });
-  await until('simulators', () => ready, child, 60_000);
-  return { process: child, stop: stopper(child) };
+  const stop = stopper(child);
+  await until('simulators', () => ready, child, 60_000).catch(async (err: unknown) => {
+    await stop();
+    throw err;
+  });
+  return { process: child, stop };
 }
 
 /** The resident memory of a process now and at its peak (Linux /proc), in MiB. */

@@ -51,7 +51,10 @@ const stopAll = async (): Promise<void> => {
 };
 process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
 children.push(await startSimulators({ SIM_APPLICATION_ID: 'bench', SIM_PAYMENT_REJECT_RATE: args['reject-rate'], SIM_INVENTORY_REJECT_RATE: args['reject-rate'] }));
-const service = await startService(port, { APPLICATION_ID: 'order-service-bench', INSTANCE_ID: 'bench-0' });
+const service = await startService(port, { APPLICATION_ID: 'order-service-bench', INSTANCE_ID: 'bench-0' }).catch(async (err: unknown) => {
+  await stopAll(); // the simulators, which would go on answering in the bench's groups
+  throw err;
+});
 children.push(service);
 const base = `http://127.0.0.1:${port}`;
 
