@@ -370,7 +370,21 @@ export class Task {
     }
   }
 
-  async #writeCheckpoint(now: number): Promise<void> {
+  /**
+   * Checkpoint writes one at a time. A restore's periodic write and a close can overlap
+   * on the stream thread (a close arrives while a restore batch is being written); both
+   * wrote `.checkpoint.tmp` and renamed it, and the second rename failed (ENOENT), which
+   * stopped an instance in a clean-clone CI run of the cluster fault test.
+   */
+  #checkpointing: Promise<void> = Promise.resolve();
+
+  #writeCheckpoint(now: number): Promise<void> {
+    const next = this.#checkpointing.then(() => this.#writeCheckpointNow(now));
+    this.#checkpointing = next.catch(() => undefined);
+    return next;
+  }
+
+  async #writeCheckpointNow(now: number): Promise<void> {
     const checkpoint = await readCheckpoint(this.dir);
     for (const [k, offset] of this.#checkpointDue) checkpoint.set(k, offset);
     await writeCheckpoint(this.dir, checkpoint);
