@@ -27,6 +27,8 @@ import { connectClient } from './connect.js';
 import { txnBackoffMs, txnErrorAction } from './txn-errors.js';
 
 const ERR_QUEUE_FULL = Kafka.CODES.ERRORS.ERR__QUEUE_FULL;
+/** What the reports of records purged by an abort (or a close) fail with. */
+const PURGED = new Set<number>([Kafka.CODES.ERRORS.ERR__PURGE_QUEUE, Kafka.CODES.ERRORS.ERR__PURGE_INFLIGHT]);
 /** librdkafka's recommended timeout for transactional calls: the transaction's remaining time. */
 const REMAINING_TXN_TIME = -1;
 /**
@@ -72,7 +74,14 @@ export class TransactionalProducer {
   #producer: Kafka.Producer;
   readonly #options: TransactionalProducerOptions;
   #state: TxnState = 'READY';
-  /** Bumped by every abort: delivery reports of purged records from before it are ignored. */
+  /**
+   * Bumped by every abort. At least once, each record carries it (the opaque) and the
+   * reports of records sent before an abort are ignored. Exactly once, records carry
+   * nothing: node-rdkafka keeps a per-record opaque as a V8 persistent handle, created
+   * at produce and resolved at the report, which cost about 2 µs of the kafka thread per
+   * record (measured with 200,000 records against the local broker: 4.5 µs of CPU per
+   * record with it, 2.2 without). See #listen for why exactly once needs no generation.
+   */
   #generation = 0;
   #pending = 0;
   #drained: (() => void)[] = [];
@@ -144,8 +153,21 @@ export class TransactionalProducer {
 
   #listen(producer: Kafka.Producer): void {
     producer.on('delivery-report', (err, report) => {
-      // Reports of records from an aborted (purged) transaction: not this one's business.
-      if (report.opaque !== this.#generation || producer !== this.#producer) return;
+      // Reports of a replaced producer, or of records from an aborted transaction: not
+      // this one's business. Exactly once, an abort purges what it has not sent (those
+      // reports fail with a purge error, ignored here), and what had been sent before it
+      // may still report here after it:
+      // - a success adds an end (takeEnds) of an aborted record. That is still a safe
+      //   checkpoint: every committed record of that changelog partition is before it
+      //   (one writer per partition, fenced by the transactional id), and the stores
+      //   hold all of those.
+      // - a failure is latched and fails the next transaction once more, before it sends
+      //   anything (send checks first): one more rollback after one that was already
+      //   under way, never a record lost or doubled.
+      // `#pending` is not waited on exactly once (commitTransaction flushes), so a late
+      // report only has to keep it from going below zero.
+      if (producer !== this.#producer) return;
+      if (this.#options.exactlyOnce ? err !== null && err !== undefined && PURGED.has(err.code) : report.opaque !== this.#generation) return;
       if (err) {
         if (this.#error === undefined) {
           this.#error = err;
@@ -155,8 +177,13 @@ export class TransactionalProducer {
         const k = `${report.topic}:${report.partition}`;
         this.#ends.set(k, Math.max(this.#ends.get(k) ?? 0, report.offset + 1));
       }
-      if (--this.#pending === 0) this.#wake();
+      if (this.#pending > 0 && --this.#pending === 0) this.#wake();
     });
+  }
+
+  /** Carried by each record at least once only (see #generation). */
+  get #opaque(): number | undefined {
+    return this.#options.exactlyOnce ? undefined : this.#generation;
   }
 
   get state(): TxnState {
@@ -179,7 +206,7 @@ export class TransactionalProducer {
       for (;;) {
         try {
           const value = r.value === null ? null : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
-          this.#producer.produce(r.topic, r.partition, value, r.key, Date.now(), this.#generation, r.headers as Kafka.MessageHeader[] | undefined);
+          this.#producer.produce(r.topic, r.partition, value, r.key, Date.now(), this.#opaque, r.headers as Kafka.MessageHeader[] | undefined);
           this.#pending++;
           break;
         } catch (err) {
