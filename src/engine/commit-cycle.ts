@@ -44,6 +44,29 @@ const MISPARTITION_WARN_MS = 60_000;
 
 export const partitionKey = (topic: string, partition: number): string => `${topic}:${partition}`;
 
+interface PartitionSpan {
+  readonly topic: string;
+  readonly partition: number;
+  first: number;
+  last: number;
+}
+
+/** The first and last offset of each `topic:partition` in a batch, keyed as partitionKey. */
+export function partitionSpans(records: readonly Pick<Kafka.Message, 'topic' | 'partition' | 'offset'>[]): Map<string, PartitionSpan> {
+  const spans = new Map<string, PartitionSpan>();
+  let current: PartitionSpan | undefined;
+  for (const m of records) {
+    if (current === undefined || current.partition !== m.partition || current.topic !== m.topic) {
+      const k = partitionKey(m.topic, m.partition);
+      current = spans.get(k);
+      if (current === undefined) spans.set(k, (current = { topic: m.topic, partition: m.partition, first: m.offset, last: m.offset }));
+    }
+    if (m.offset < current.first) current.first = m.offset;
+    if (m.offset > current.last) current.last = m.offset;
+  }
+  return spans;
+}
+
 export class CommitCycle {
   readonly #config: Config;
   readonly #log: Logger;
@@ -108,10 +131,12 @@ export class CommitCycle {
 
   /** Records of running tasks into the open transaction (their outputs held for its commit). */
   async process(live: readonly Kafka.Message[]): Promise<void> {
-    // Before anything can fail: where a rollback must seek back to.
-    for (const m of live) {
-      const k = partitionKey(m.topic, m.partition);
-      if (!this.#uncommittedFrom.has(k)) this.#uncommittedFrom.set(k, { topic: m.topic, partition: m.partition, offset: m.offset });
+    // Before anything can fail: where a rollback must seek back to. Per partition, the
+    // first and last record of this batch (a poll returns a partition's records in
+    // order); one key per run of records of the same partition, not one per record.
+    const spans = partitionSpans(live);
+    for (const [k, span] of spans) {
+      if (!this.#uncommittedFrom.has(k)) this.#uncommittedFrom.set(k, { topic: span.topic, partition: span.partition, offset: span.first });
     }
     // The join's clock (TIMESTAMP_EXTRACTOR). By default the record's own Kafka
     // timestamp: a replay after a crash or an outage then joins exactly what the live
@@ -149,7 +174,7 @@ export class CommitCycle {
       await this.#sendHeld();
     }
     this.#openedAt ??= now;
-    for (const m of live) this.#consumed.set(partitionKey(m.topic, m.partition), { topic: m.topic, partition: m.partition, offset: m.offset + 1 });
+    for (const [k, span] of spans) this.#consumed.set(k, { topic: span.topic, partition: span.partition, offset: span.last + 1 });
   }
 
   #hold(outputs: readonly OutputRecord[]): void {
