@@ -41,6 +41,10 @@ import { groupByPartition } from './thread-assignment.js';
 
 /** One warning per topic per this long about records on the wrong partition. */
 const MISPARTITION_WARN_MS = 60_000;
+/** Exactly once: the changelogs' ends are read this often, or after this many changelog records (a task's checkpoint thresholds, task.ts). */
+const ENDS_INTERVAL_MS = 5000;
+const ENDS_RECORDS = 10_000;
+const ENDS_TIMEOUT_MS = 5000;
 
 export const partitionKey = (topic: string, partition: number): string => `${topic}:${partition}`;
 
@@ -90,6 +94,13 @@ export class CommitCycle {
   #reopenRequired = false;
   /** When the open transaction took its first records (Date.now()). */
   #openedAt: number | undefined;
+  /** Exactly once: changelog ends read after a commit, handed to the tasks with the next one (#askEnds). */
+  readonly #candidateEnds = new Map<string, number>();
+  /** Bumped whenever partitions may have changed hands or state was rolled back: ends read before are dropped. */
+  #endsEpoch = 0;
+  #endsQuery: Promise<void> | undefined;
+  #endsAskedAt = 0;
+  #changelogSinceAsked = 0;
   /** The last commit's phases in ms (open: from its first records to the commit's start), and the partitions whose offsets it committed (logged after a run of failures). */
   lastCommit: { readonly openMs: number; readonly prepareMs: number; readonly transactionMs: number; readonly postCommitMs: number; readonly partitions: number } | undefined;
 
@@ -239,7 +250,11 @@ export class CommitCycle {
     const prepared = await Promise.all(running.map((partition) => this.#threads.run<PrepareCommitResult>(partition, { type: 'prepareCommit', partition })));
     enterStep(this.#counters, 'commit:send');
     await this.#sendHeld();
-    for (const p of prepared) await this.#producer.send(p.changelog);
+    let changelogRecords = 0;
+    for (const p of prepared) {
+      await this.#producer.send(p.changelog);
+      changelogRecords += p.changelog.length;
+    }
     let t = lap('prepare', started);
     enterStep(this.#counters, 'commit:transaction');
     await this.#producer.commit([...this.#consumed.values()], this.#consumer.client);
@@ -247,7 +262,7 @@ export class CommitCycle {
     this.#consumed.clear();
     this.#uncommittedFrom.clear();
     this.#openedAt = undefined;
-    const ends = this.#producer.takeEnds();
+    const ends = this.#producer.exactlyOnce ? this.#takeCandidateEnds() : this.#producer.takeEnds();
     const changelogs = [changelogTopic(this.#config.applicationId, ORDERS_STORE), changelogTopic(this.#config.applicationId, JOIN_STORE)];
     enterStep(this.#counters, 'commit:postCommit');
     try {
@@ -268,6 +283,7 @@ export class CommitCycle {
       throw err;
     }
     lap('postCommit', t);
+    if (this.#producer.exactlyOnce) this.#askEnds(running, changelogs, changelogRecords);
     this.lastCommit = { openMs, prepareMs: Math.round(phaseMs.prepare), transactionMs: Math.round(phaseMs.transaction), postCommitMs: Math.round(phaseMs.postCommit), partitions };
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.#counters.commits++;
@@ -276,8 +292,58 @@ export class CommitCycle {
     return true;
   }
 
+  /**
+   * Exactly once, where the producer has no delivery reports, a checkpoint's changelog
+   * ends are the changelogs' high watermarks, read after a commit (in the background,
+   * one partition at a time, every ENDS_INTERVAL_MS or ENDS_RECORDS changelog records)
+   * and handed to the tasks only with the next successful commit. A high watermark read
+   * then is a safe checkpoint: the changelog partition of a task has one writer, this
+   * instance, while it holds the task; the records below the mark are those of
+   * transactions committed by now (in the stores once that commit's postCommit ran),
+   * aborted ones (which no restore reads) and markers. Whether the task stayed ours
+   * until then is what the wait proves: the next commit's offsets go with this
+   * member's generation, which another member's taking the partition would have ended
+   * (the commit then fails), and a revocation, a rollback or a lost consumer drops what
+   * was read (#dropEnds). Kafka Streams takes the same ends from each record's
+   * acknowledgement, which here cost more than anything else on the kafka thread
+   * (transactional-producer.ts).
+   */
+  #askEnds(running: readonly number[], changelogs: readonly string[], changelogRecords: number): void {
+    this.#changelogSinceAsked += changelogRecords;
+    if (this.#endsQuery !== undefined || running.length === 0) return;
+    const now = Date.now();
+    if (now - this.#endsAskedAt < ENDS_INTERVAL_MS && this.#changelogSinceAsked < ENDS_RECORDS) return;
+    this.#endsAskedAt = now;
+    this.#changelogSinceAsked = 0;
+    const epoch = this.#endsEpoch;
+    const partitions = running.flatMap((partition) => changelogs.map((topic) => ({ topic, partition })));
+    this.#endsQuery = this.#producer
+      .highWatermarks(partitions, ENDS_TIMEOUT_MS)
+      .then(
+        (ends) => {
+          if (epoch === this.#endsEpoch) for (const [k, offset] of ends) this.#candidateEnds.set(k, offset);
+        },
+        (err: unknown) => this.#log.debug({ err }, 'changelog ends not read: the next checkpoint waits for the next reading'),
+      )
+      .finally(() => {
+        this.#endsQuery = undefined;
+      });
+  }
+
+  #takeCandidateEnds(): Map<string, number> {
+    const ends = new Map(this.#candidateEnds);
+    this.#candidateEnds.clear();
+    return ends;
+  }
+
+  #dropEnds(): void {
+    this.#endsEpoch++;
+    this.#candidateEnds.clear();
+  }
+
   /** The open transaction is gone (aborted): nothing processed since the last commit counts. */
   dropConsumed(): void {
+    this.#dropEnds();
     this.#consumed.clear();
     this.#outputs = [];
     this.#outputBytes = 0;
@@ -286,6 +352,7 @@ export class CommitCycle {
 
   /** A partition left this member: nothing of it is committed or rewound any more. */
   forgetPartition(topic: string, partition: number): void {
+    this.#dropEnds();
     const k = partitionKey(topic, partition);
     this.#consumed.delete(k);
     this.#uncommittedFrom.delete(k);
@@ -293,6 +360,7 @@ export class CommitCycle {
 
   /** Everything processed since the last commit is dropped (a lost consumer, a failed final commit). */
   forget(): void {
+    this.#dropEnds();
     this.#consumed.clear();
     this.#outputs = [];
     this.#outputBytes = 0;

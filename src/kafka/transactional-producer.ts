@@ -2,8 +2,17 @@
 // transaction spans one commit interval and holds the tasks' outputs, their changelog
 // records and the consumed offsets (sendOffsetsToTransaction with the consumer's group
 // metadata, KIP-447), so all of them commit or none. Under at_least_once the same
-// calls degrade to a flush and a synchronous offset commit. The first failed delivery
-// is latched and fails the next commit (RecordCollectorImpl.checkForException).
+// calls degrade to a flush and a synchronous offset commit.
+//
+// Delivery reports only at least once, where the flush waits for them and the first
+// failed one is latched and fails the next commit (RecordCollectorImpl.checkForException).
+// Exactly once, commitTransaction itself waits for every record and fails if any did,
+// so a report per record would only carry its offset (the changelog ends a checkpoint
+// needs, which the commit cycle takes from high watermarks instead: commit-cycle.ts).
+// They were the largest single cost of the kafka thread: node-rdkafka builds a JS
+// object per report, property by property, and resolves its opaque (a V8 persistent
+// handle made at produce). Under a saga at 1,000 orders/s, 18% of that thread's samples
+// were under its delivery-report dispatcher (perf with --perf-basic-prof).
 //
 // The transaction's own lifecycle, with what moves it (txn-errors.ts classifies):
 //
@@ -27,8 +36,6 @@ import { connectClient } from './connect.js';
 import { txnBackoffMs, txnErrorAction } from './txn-errors.js';
 
 const ERR_QUEUE_FULL = Kafka.CODES.ERRORS.ERR__QUEUE_FULL;
-/** What the reports of records purged by an abort (or a close) fail with. */
-const PURGED = new Set<number>([Kafka.CODES.ERRORS.ERR__PURGE_QUEUE, Kafka.CODES.ERRORS.ERR__PURGE_INFLIGHT]);
 /** librdkafka's recommended timeout for transactional calls: the transaction's remaining time. */
 const REMAINING_TXN_TIME = -1;
 /**
@@ -74,14 +81,7 @@ export class TransactionalProducer {
   #producer: Kafka.Producer;
   readonly #options: TransactionalProducerOptions;
   #state: TxnState = 'READY';
-  /**
-   * Bumped by every abort. At least once, each record carries it (the opaque) and the
-   * reports of records sent before an abort are ignored. Exactly once, records carry
-   * nothing: node-rdkafka keeps a per-record opaque as a V8 persistent handle, created
-   * at produce and resolved at the report, which cost about 2 µs of the kafka thread per
-   * record (measured with 200,000 records against the local broker: 4.5 µs of CPU per
-   * record with it, 2.2 without). See #listen for why exactly once needs no generation.
-   */
+  /** Bumped by every abort: delivery reports of purged records from before it are ignored (at least once). */
   #generation = 0;
   #pending = 0;
   #drained: (() => void)[] = [];
@@ -110,7 +110,8 @@ export class TransactionalProducer {
       {
         'metadata.broker.list': options.brokers,
         'client.id': options.transactionalId,
-        dr_cb: true,
+        // Delivery reports at least once only (see the head of this file).
+        dr_cb: !options.exactlyOnce,
         'enable.idempotence': true,
         'linger.ms': 1,
         'compression.codec': 'lz4',
@@ -133,7 +134,10 @@ export class TransactionalProducer {
     );
     if (options.onClientError !== undefined) producer.on('event.error', options.onClientError);
     await connectClient(producer, { what: 'transactional producer', log: options.log });
-    producer.setPollInterval(1);
+    // Polling serves the delivery reports (at least once) and the error events; the
+    // transactional calls wait on their own. Without reports, 1,000 polls a second
+    // would only look for errors.
+    producer.setPollInterval(options.exactlyOnce ? 50 : 1);
     // A restarted instance with the same transactional.id fences its predecessor and
     // aborts the transaction it left open, so read_committed readers are not held up.
     if (options.exactlyOnce) {
@@ -153,21 +157,8 @@ export class TransactionalProducer {
 
   #listen(producer: Kafka.Producer): void {
     producer.on('delivery-report', (err, report) => {
-      // Reports of a replaced producer, or of records from an aborted transaction: not
-      // this one's business. Exactly once, an abort purges what it has not sent (those
-      // reports fail with a purge error, ignored here), and what had been sent before it
-      // may still report here after it:
-      // - a success adds an end (takeEnds) of an aborted record. That is still a safe
-      //   checkpoint: every committed record of that changelog partition is before it
-      //   (one writer per partition, fenced by the transactional id), and the stores
-      //   hold all of those.
-      // - a failure is latched and fails the next transaction once more, before it sends
-      //   anything (send checks first): one more rollback after one that was already
-      //   under way, never a record lost or doubled.
-      // `#pending` is not waited on exactly once (commitTransaction flushes), so a late
-      // report only has to keep it from going below zero.
-      if (producer !== this.#producer) return;
-      if (this.#options.exactlyOnce ? err !== null && err !== undefined && PURGED.has(err.code) : report.opaque !== this.#generation) return;
+      // Reports of a replaced producer, or of records from an aborted (purged) transaction: not this one's business.
+      if (report.opaque !== this.#generation || producer !== this.#producer) return;
       if (err) {
         if (this.#error === undefined) {
           this.#error = err;
@@ -177,13 +168,8 @@ export class TransactionalProducer {
         const k = `${report.topic}:${report.partition}`;
         this.#ends.set(k, Math.max(this.#ends.get(k) ?? 0, report.offset + 1));
       }
-      if (this.#pending > 0 && --this.#pending === 0) this.#wake();
+      if (--this.#pending === 0) this.#wake();
     });
-  }
-
-  /** Carried by each record at least once only (see #generation). */
-  get #opaque(): number | undefined {
-    return this.#options.exactlyOnce ? undefined : this.#generation;
   }
 
   get state(): TxnState {
@@ -206,8 +192,12 @@ export class TransactionalProducer {
       for (;;) {
         try {
           const value = r.value === null ? null : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
-          this.#producer.produce(r.topic, r.partition, value, r.key, Date.now(), this.#opaque, r.headers as Kafka.MessageHeader[] | undefined);
-          this.#pending++;
+          if (this.#options.exactlyOnce) {
+            this.#producer.produce(r.topic, r.partition, value, r.key, Date.now(), undefined, r.headers as Kafka.MessageHeader[] | undefined);
+          } else {
+            this.#producer.produce(r.topic, r.partition, value, r.key, Date.now(), this.#generation, r.headers as Kafka.MessageHeader[] | undefined);
+            this.#pending++;
+          }
           break;
         } catch (err) {
           if ((err as Kafka.LibrdKafkaError).code !== ERR_QUEUE_FULL) throw new EngineError('ORD_ERR_KAFKA', `produce failed: ${(err as Error).message}`, { cause: err });
@@ -236,13 +226,36 @@ export class TransactionalProducer {
     this.counters.waiting = '';
   }
 
+  get exactlyOnce(): boolean {
+    return this.#options.exactlyOnce;
+  }
+
   /**
-   * The end offsets delivered since the last call. Reports of a committed transaction
-   * may still be on their way: those come with a later call (an abort drops them).
+   * At least once: the end offsets delivered since the last call. Reports of a flushed
+   * batch may still be on their way: those come with a later call (an abort drops
+   * them). Exactly once there are no reports: see highWatermarks.
    */
   takeEnds(): Map<string, number> {
     const ends = new Map(this.#ends);
     this.#ends.clear();
+    return ends;
+  }
+
+  /**
+   * Each partition's high watermark, keyed `topic:partition`; a partition the broker
+   * did not answer for is left out. One request at a time: each holds a libuv thread
+   * while it waits, and a broker that is away must not take the whole pool (see
+   * docs/performance.md, "A broker restart starved libuv's threadpool").
+   */
+  async highWatermarks(partitions: readonly { readonly topic: string; readonly partition: number }[], timeoutMs: number): Promise<Map<string, number>> {
+    const ends = new Map<string, number>();
+    for (const { topic, partition } of partitions) {
+      const producer = this.#producer;
+      const high = await new Promise<number | undefined>((resolve) => {
+        producer.queryWatermarkOffsets(topic, partition, timeoutMs, (err, o) => resolve(err ? undefined : o.highOffset));
+      });
+      if (high !== undefined && high >= 0) ends.set(`${topic}:${partition}`, high);
+    }
     return ends;
   }
 
@@ -262,12 +275,6 @@ export class TransactionalProducer {
     }
     await this.#call('commitTransaction', (cb) => this.#producer.commitTransaction(REMAINING_TXN_TIME, cb));
     this.#state = 'READY';
-    // Every record is acknowledged now. Their reports (the changelog ends) reach this
-    // thread later, and are not waited for: under load that took 40 to 230 ms per commit
-    // (measured at 500 orders/s), three times the transaction itself, and held up the
-    // next batch. A report arriving late adds its end to the next commit's (takeEnds):
-    // a checkpoint may then lag, which only means a longer restore, never one that
-    // skips a record.
   }
 
   /**
