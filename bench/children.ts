@@ -114,11 +114,15 @@ export function memoryOf(pid: number | undefined): { rssMiB: number; peakRssMiB:
   }
 }
 
-/** CPU time (user + system) a process has used so far, in ms (Linux /proc; 100 ticks/s). */
-export function cpuMsOf(pid: number | undefined): number {
+/**
+ * CPU time (user + system) a process has used so far, in ms (Linux /proc; 100 ticks/s).
+ * With `thread`, that thread's only: the service's main thread (thread = pid) is its
+ * kafka thread.
+ */
+export function cpuMsOf(pid: number | undefined, thread?: number): number {
   if (pid === undefined) return NaN;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {

@@ -6,7 +6,10 @@
 // orders (every --store-sample'th) is then read from /api/orders/store/{id} until the
 // store shows the decision, as a client told its order is done would read it: that
 // gives POST → decision in the store, and how long the store trails the topic. Last,
-// the store's cache hit rate and sizes from the service's metrics.
+// the store's cache hit rate and sizes from the service's metrics, and the CPU time
+// the service spent per 1,000 decided orders from the first POST to the end of the
+// drain (/proc): its kafka thread (the main thread, the one the stream engine, the
+// outbox relay and the status projector share) and the whole process.
 //
 // Without --rate the load is closed: `connections` loops POST as fast as they are
 // answered, which finds the saturation throughput (latency then is mostly queueing).
@@ -20,7 +23,7 @@ import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import Kafka from 'node-rdkafka';
 import { pollBatch } from '../src/kafka/poll.js';
-import { memoryOf, startService, startSimulators, type Child } from './children.js';
+import { cpuMsOf, memoryOf, startService, startSimulators, type Child } from './children.js';
 import { printMachine, saveResults } from './machine.js';
 
 const { values: args } = parseArgs({
@@ -51,7 +54,8 @@ const stopAll = async (): Promise<void> => {
 };
 process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
 children.push(await startSimulators({ SIM_APPLICATION_ID: 'bench', SIM_PAYMENT_REJECT_RATE: args['reject-rate'], SIM_INVENTORY_REJECT_RATE: args['reject-rate'] }));
-const service = await startService(port, { APPLICATION_ID: 'order-service-bench', INSTANCE_ID: 'bench-0' }).catch(async (err: unknown) => {
+// BENCH_SERVICE_DIR: another checkout's build, driven by this bench (before/after in one sitting).
+const service = await startService(port, { APPLICATION_ID: 'order-service-bench', INSTANCE_ID: 'bench-0' }, process.env.BENCH_SERVICE_DIR ?? '.').catch(async (err: unknown) => {
   await stopAll(); // the simulators, which would go on answering in the bench's groups
   throw err;
 });
@@ -129,6 +133,8 @@ const storeLags: number[] = [];
 /** What each store read answered: the decision, an earlier state of the order, or an HTTP status. */
 const storeAnswers: Record<string, number> = {};
 let storeNeverShown = 0;
+const servicePid = service.process.pid;
+const cpuBefore = { kafkaThread: cpuMsOf(servicePid, servicePid), process: cpuMsOf(servicePid) };
 const started = performance.now();
 const endAt = started + durationS * 1000;
 const nextDue = schedule(started, rate);
@@ -198,7 +204,9 @@ while (toWatch.length > 0 && performance.now() < drainDeadline) await new Promis
 reading = false;
 await Promise.all(watchers);
 const metrics = await fetch(`${base}/actuator/prometheus`).then((r) => r.text());
-const memory = memoryOf(service.process.pid);
+const memory = memoryOf(servicePid);
+// From the first POST to the end of the drain: what the service spent on this run's orders.
+const cpuMs = { kafkaThread: cpuMsOf(servicePid, servicePid) - cpuBefore.kafkaThread, process: cpuMsOf(servicePid) - cpuBefore.process };
 await readLoop;
 await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
 await stopAll();
@@ -232,6 +240,7 @@ const figures = {
   'sampled decisions never shown by the store': storeNeverShown + (watchDropped > 0 ? ` (${watchDropped} not sampled: queue full)` : ''),
   'store reads': JSON.stringify(storeAnswers),
   'service RSS now / peak MiB': memory === undefined ? 'n/a' : `${memory.rssMiB} / ${memory.peakRssMiB}`,
+  'service CPU ms per 1,000 decided: kafka thread / whole process': `${Math.round((cpuMs.kafkaThread / latencies.length) * 1000)} / ${Math.round((cpuMs.process / latencies.length) * 1000)}`,
 };
 console.table(figures);
 console.log('decisions:', counts);
