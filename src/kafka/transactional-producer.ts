@@ -192,12 +192,10 @@ export class TransactionalProducer {
       for (;;) {
         try {
           const value = r.value === null ? null : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
-          if (this.#options.exactlyOnce) {
-            this.#producer.produce(r.topic, r.partition, value, r.key, Date.now(), undefined, r.headers as Kafka.MessageHeader[] | undefined);
-          } else {
-            this.#producer.produce(r.topic, r.partition, value, r.key, Date.now(), this.#generation, r.headers as Kafka.MessageHeader[] | undefined);
-            this.#pending++;
-          }
+          // Exactly once, no opaque: there are no reports to carry it to.
+          const opaque = this.#options.exactlyOnce ? undefined : this.#generation;
+          this.#producer.produce(r.topic, r.partition, value, r.key, Date.now(), opaque, r.headers as Kafka.MessageHeader[] | undefined);
+          if (opaque !== undefined) this.#pending++;
           break;
         } catch (err) {
           if ((err as Kafka.LibrdKafkaError).code !== ERR_QUEUE_FULL) throw new EngineError('ORD_ERR_KAFKA', `produce failed: ${(err as Error).message}`, { cause: err });
