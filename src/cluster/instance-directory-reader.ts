@@ -11,6 +11,7 @@ import Kafka from 'node-rdkafka';
 import type { Logger } from '../logger.js';
 import { connectClient } from '../kafka/connect.js';
 import { pollBatch } from '../kafka/poll.js';
+import { queryWatermarks } from '../kafka/watermarks.js';
 import type { InstanceDirectory } from './instance-directory.js';
 import { decodeInstanceRecord, type InstanceRecord } from './instance-record.js';
 
@@ -69,9 +70,7 @@ export class InstanceDirectoryReader {
     await connectClient(consumer, { what: 'instance directory reader', log: options.log });
     // Without the end offset every record counts as just seen: a dead instance's last
     // record looks alive for one TTL (a forward to it then fails fast). Not worth failing the start.
-    const { highOffset } = await new Promise<Kafka.WatermarkOffsets>((resolve, reject) => {
-      consumer.queryWatermarkOffsets(options.topic, 0, 10_000, (err, o) => (err ? reject(err) : resolve(o)));
-    }).catch((err: unknown) => {
+    const { highOffset } = await queryWatermarks(consumer, options.topic, 0, 10_000).catch((err: unknown) => {
       options.log.warn({ err }, 'instance directory: the topic\'s end offset is unknown; records read at start count as just seen');
       return { highOffset: 0, lowOffset: 0 };
     });

@@ -14,6 +14,7 @@ import { outboxIdOf, type ScanRange, type Watermarks } from '../db/outbox-positi
 import { EngineError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { pollBatch } from './poll.js';
+import { queryWatermarks } from './watermarks.js';
 
 const kafkaError = (what: string) => (err: Kafka.LibrdKafkaError) => new EngineError('ORD_ERR_KAFKA', `${what}: ${err.message}`, { cause: err });
 
@@ -47,11 +48,12 @@ export class OutboxTail implements OutboxLog {
     return Promise.all(
       partitions.map(
         (p) =>
-          new Promise<Watermarks>((resolve, reject) => {
-            this.#client.queryWatermarkOffsets(topic, p.id, 10_000, (err, o) =>
-              err ? reject(kafkaError(`watermarks of ${topic}-${p.id}`)(err)) : resolve({ topic, partition: p.id, low: o.lowOffset, high: o.highOffset }),
-            );
-          }),
+          queryWatermarks(this.#client, topic, p.id, 10_000).then(
+            (o): Watermarks => ({ topic, partition: p.id, low: o.lowOffset, high: o.highOffset }),
+            (err: Kafka.LibrdKafkaError) => {
+              throw kafkaError(`watermarks of ${topic}-${p.id}`)(err);
+            },
+          ),
       ),
     );
   }

@@ -34,6 +34,7 @@ import type { Logger } from '../logger.js';
 import type { OutputRecord } from '../stream/protocol.js';
 import { connectClient } from './connect.js';
 import { txnBackoffMs, txnErrorAction } from './txn-errors.js';
+import { queryWatermarks } from './watermarks.js';
 
 const ERR_QUEUE_FULL = Kafka.CODES.ERRORS.ERR__QUEUE_FULL;
 /** librdkafka's recommended timeout for transactional calls: the transaction's remaining time. */
@@ -248,10 +249,10 @@ export class TransactionalProducer {
   async highWatermarks(partitions: readonly { readonly topic: string; readonly partition: number }[], timeoutMs: number): Promise<Map<string, number>> {
     const ends = new Map<string, number>();
     for (const { topic, partition } of partitions) {
-      const producer = this.#producer;
-      const high = await new Promise<number | undefined>((resolve) => {
-        producer.queryWatermarkOffsets(topic, partition, timeoutMs, (err, o) => resolve(err ? undefined : o.highOffset));
-      });
+      const high = await queryWatermarks(this.#producer, topic, partition, timeoutMs).then(
+        (o) => o.highOffset,
+        () => undefined,
+      );
       if (high !== undefined && high >= 0) ends.set(`${topic}:${partition}`, high);
     }
     return ends;

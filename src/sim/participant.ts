@@ -11,6 +11,7 @@ import { parseOrderDto, serializeOrderDto, type OrderDto } from '../domain/order
 import { connectClient } from '../kafka/connect.js';
 import { groupProtocolConfig, type GroupProtocol } from '../kafka/group-protocol.js';
 import { pollBatch } from '../kafka/poll.js';
+import { queryWatermarks } from '../kafka/watermarks.js';
 import type { OutgoingRecord } from '../kafka/producer.js';
 import { TOPIC_ORDERS } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
@@ -269,9 +270,7 @@ export class Participant {
     return Promise.all(
       committed.map(async (tp) => {
         if (tp.offset !== OFFSET_INVALID && tp.offset >= 0) return { topic: tp.topic, partition: tp.partition, offset: tp.offset };
-        const { highOffset } = await new Promise<Kafka.WatermarkOffsets>((resolve, reject) => {
-          consumer.queryWatermarkOffsets(tp.topic, tp.partition, METADATA_TIMEOUT_MS, (err, o) => (err ? reject(err) : resolve(o)));
-        });
+        const { highOffset } = await queryWatermarks(consumer, tp.topic, tp.partition, METADATA_TIMEOUT_MS);
         return { topic: tp.topic, partition: tp.partition, offset: highOffset };
       }),
     );
