@@ -79,6 +79,8 @@ export interface Config {
   readonly outboxRelayEnabled: boolean;
   /** A relay's claim older than this may be settled by another instance (its records checked on the topic). */
   readonly outboxLeaseMs: number;
+  /** The relay vacuums outbox_claims every this many rows it completes, and outbox every ten times that; 0: leave it to autovacuum. */
+  readonly outboxVacuumRows: number;
   /** Whether this instance takes part in the scheduled jobs (src/jobs/): each run happens once across all instances that do. */
   readonly jobsEnabled: boolean;
   /** The stuck-order job runs once per this period (aligned to multiples of it since the epoch: every minute on the minute by default). */
@@ -161,6 +163,7 @@ const settings: readonly Setting<Exclude<keyof Config, Derived> | AccessSettingK
   { env: 'OUTBOX_POLL_MS', key: 'outboxPollMs', schema: int(10, 60_000), default: 1000 },
   { env: 'OUTBOX_RELAY_ENABLED', key: 'outboxRelayEnabled', schema: { type: 'boolean' }, default: true },
   { env: 'OUTBOX_LEASE_MS', key: 'outboxLeaseMs', schema: int(4000, 3_600_000), default: 60_000 },
+  { env: 'OUTBOX_VACUUM_ROWS', key: 'outboxVacuumRows', schema: int(0, 100_000_000), default: 10_000 },
   // The original runs its republish job every minute for orders NEW for 5 minutes.
   // Periods are whole seconds, at most 12 h (src/jobs/job-scheduler.ts).
   { env: 'JOBS_ENABLED', key: 'jobsEnabled', schema: { type: 'boolean' }, default: true },

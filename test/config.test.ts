@@ -56,6 +56,7 @@ describe('loadConfig', () => {
       outboxPollMs: 1000,
       outboxRelayEnabled: true,
       outboxLeaseMs: 60_000,
+      outboxVacuumRows: 10_000,
       jobsEnabled: true,
       stuckOrdersPeriodMs: 60_000,
       stuckOrdersAgeMs: 300_000,

@@ -33,6 +33,7 @@ import type { OutboxDoorbell } from './outbox-doorbell.js';
 import { initialPositions, nextOffsets, OUTBOX_ID_HEADER, type PartitionOffset } from './outbox-positions.js';
 import { recoverOrphans, type OutboxLog } from './outbox-recovery.js';
 import { isUnavailable } from './pool.js';
+import type { TableVacuum } from './table-vacuum.js';
 
 export interface OutboxPublisher {
   deliverAll(records: readonly OutgoingRecord[]): Promise<readonly Delivery[]>;
@@ -204,6 +205,7 @@ export class OutboxRelay {
   #positioned = false;
   /** Where committers announce new rows (src/db/outbox-doorbell.ts); none in tests that call wake(). */
   readonly #bell: OutboxDoorbell | undefined;
+  readonly #vacuum: TableVacuum | undefined;
   /**
    * True from a claim until its mark, and at start: rows of this instance may be
    * claimed and unmarked, so they are settled before the next claim. A next batch
@@ -214,9 +216,11 @@ export class OutboxRelay {
   #lastAdvance = 0;
   #lastPurge = 0;
 
-  constructor(pool: pg.Pool, publisher: OutboxPublisher, topics: OutboxLog, options: OutboxRelayOptions, log: Logger, bell?: OutboxDoorbell) {
+  /** `vacuum`: told of every row completed (src/db/table-vacuum.ts). */
+  constructor(pool: pg.Pool, publisher: OutboxPublisher, topics: OutboxLog, options: OutboxRelayOptions, log: Logger, bell?: OutboxDoorbell, vacuum?: TableVacuum) {
     this.#pool = pool;
     this.#bell = bell;
+    this.#vacuum = vacuum;
     this.#publisher = publisher;
     this.#topics = topics;
     this.#options = options;
@@ -262,6 +266,7 @@ export class OutboxRelay {
     this.#running = false;
     clearInterval(this.#timer);
     await this.#draining;
+    await this.#vacuum?.idle();
   }
 
   /** One pass; false when it failed (logged and counted here). */
@@ -337,6 +342,7 @@ export class OutboxRelay {
     await this.#pool.query(MARK, [rows.map((r) => r.id), this.#options.instanceId, ...positionColumns(nextOffsets(deliveries))]);
     this.stats.published += rows.length;
     this.stats.batches++;
+    this.#vacuum?.note(rows.length);
     return rows.length;
   }
 

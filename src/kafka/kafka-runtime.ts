@@ -11,6 +11,7 @@ import type { OutboxDoorbell } from '../db/outbox-doorbell.js';
 import { OutboxRelay, type OutboxStats } from '../db/outbox-relay.js';
 import { createPool } from '../db/pool.js';
 import { StatusProjector } from '../db/status-projector.js';
+import { TableVacuum } from '../db/table-vacuum.js';
 import type { Logger } from '../logger.js';
 import { ensureTopics } from './admin.js';
 import type { KafkaHealth } from './kafka-health.js';
@@ -74,6 +75,19 @@ export class KafkaRuntime {
 
     const pool = createPool({ connectionString: config.databaseUrl, max: 3, applicationName: `${config.applicationId}-outbox` });
     const outboxLog = log.child({ component: 'outbox' });
+    // The outbox's queue tables, vacuumed on their own connection as rows go through them.
+    const vacuumPool = config.outboxVacuumRows > 0 ? createPool({ connectionString: config.databaseUrl, max: 1, applicationName: `${config.applicationId}-vacuum` }) : undefined;
+    const vacuum =
+      vacuumPool === undefined
+        ? undefined
+        : new TableVacuum(
+            vacuumPool,
+            [
+              { tables: ['outbox_claims'], everyRows: config.outboxVacuumRows },
+              { tables: ['outbox'], everyRows: config.outboxVacuumRows * 10 },
+            ],
+            outboxLog,
+          );
     const relay = new OutboxRelay(
       pool,
       producer,
@@ -89,6 +103,7 @@ export class KafkaRuntime {
       },
       outboxLog,
       bell,
+      vacuum,
     );
     if (config.outboxRelayEnabled) relay.start();
     else log.warn('outbox relay disabled (OUTBOX_RELAY_ENABLED=false): new orders stay in the outbox');
@@ -99,7 +114,10 @@ export class KafkaRuntime {
       log.child({ component: 'status-projector' }),
       { onClientError: (err) => health.report('status-projector', err), groupProtocol: config.groupProtocol },
     );
-    return new KafkaRuntime(producer, relay, projector, () => pool.end(), dlqPartitions, cluster);
+    const closePools = async (): Promise<void> => {
+      await Promise.all([pool.end(), vacuumPool?.end()]);
+    };
+    return new KafkaRuntime(producer, relay, projector, closePools, dlqPartitions, cluster);
   }
 
   wakeOutbox(): void {
