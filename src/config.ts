@@ -79,7 +79,7 @@ export interface Config {
   readonly outboxRelayEnabled: boolean;
   /** A relay's claim older than this may be settled by another instance (its records checked on the topic). */
   readonly outboxLeaseMs: number;
-  /** The relay vacuums outbox_claims every this many rows it completes, and outbox every ten times that; 0: leave it to autovacuum. */
+  /** Every this many rows the relay completes, it vacuums outbox_claims, and outbox and orders once ten times that is dead; 0: leave it to autovacuum. */
   readonly outboxVacuumRows: number;
   /** Whether this instance takes part in the scheduled jobs (src/jobs/): each run happens once across all instances that do. */
   readonly jobsEnabled: boolean;

@@ -75,17 +75,24 @@ export class KafkaRuntime {
 
     const pool = createPool({ connectionString: config.databaseUrl, max: 3, applicationName: `${config.applicationId}-outbox` });
     const outboxLog = log.child({ component: 'outbox' });
-    // The outbox's queue tables, vacuumed on their own connection as rows go through them.
-    const vacuumPool = config.outboxVacuumRows > 0 ? createPool({ connectionString: config.databaseUrl, max: 1, applicationName: `${config.applicationId}-vacuum` }) : undefined;
+    // The write path's churned tables, vacuumed on their own connection as the relay
+    // completes rows (src/db/table-vacuum.ts): the claims at about every pass, outbox and
+    // orders (one dead row per decision) once ten passes' worth is dead.
+    const everyRows = config.outboxVacuumRows;
+    const vacuumPool = everyRows > 0 ? createPool({ connectionString: config.databaseUrl, max: 1, applicationName: `${config.applicationId}-vacuum` }) : undefined;
     const vacuum =
       vacuumPool === undefined
         ? undefined
         : new TableVacuum(
             vacuumPool,
-            [
-              { tables: ['outbox_claims'], everyRows: config.outboxVacuumRows },
-              { tables: ['outbox'], everyRows: config.outboxVacuumRows * 10 },
-            ],
+            {
+              everyRows,
+              tables: [
+                { table: 'outbox_claims', deadRows: Math.ceil(everyRows / 2) },
+                { table: 'outbox', deadRows: everyRows * 10 },
+                { table: 'orders', deadRows: everyRows * 10 },
+              ],
+            },
             outboxLog,
           );
     const relay = new OutboxRelay(

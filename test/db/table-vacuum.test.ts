@@ -1,30 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { takeDue } from '../../src/db/table-vacuum.js';
+import { dueTables } from '../../src/db/table-vacuum.js';
 
-const schedules = () => [
-  { tables: ['outbox_claims'], everyRows: 100, rows: 0 },
-  { tables: ['outbox'], everyRows: 1000, rows: 0 },
+const tables = [
+  { table: 'outbox_claims', deadRows: 5000 },
+  { table: 'outbox', deadRows: 100_000 },
+  { table: 'orders', deadRows: 100_000 },
 ];
 
-describe('takeDue', () => {
-  it('names a schedule once its rows reach the count, and starts it over', () => {
-    const s = schedules();
-    expect(takeDue(s, 99, false)).toEqual([]);
-    expect(takeDue(s, 1, false)).toEqual(['outbox_claims']);
-    expect(s.map((x) => x.rows)).toEqual([0, 100]);
-    expect(takeDue(s, 99, false)).toEqual([]);
+describe('dueTables', () => {
+  it('names the tables at or past their threshold, in the order given', () => {
+    const dead = new Map([
+      ['outbox_claims', 5000],
+      ['outbox', 99_999],
+      ['orders', 250_000],
+    ]);
+    expect(dueTables(tables, dead)).toEqual(['outbox_claims', 'orders']);
   });
 
-  it('names every due schedule together, each table once', () => {
-    const s = [...schedules(), { tables: ['outbox', 'orders'], everyRows: 500, rows: 0 }];
-    expect(takeDue(s, 1000, false)).toEqual(['outbox_claims', 'outbox', 'orders']);
-    expect(s.every((x) => x.rows === 0)).toBe(true);
-  });
-
-  it('counts rows while a vacuum runs and names the tables at the next call after it', () => {
-    const s = schedules();
-    expect(takeDue(s, 150, true)).toEqual([]);
-    expect(s[0]!.rows).toBe(150);
-    expect(takeDue(s, 0, false)).toEqual(['outbox_claims']);
+  it('leaves out a table without statistics yet', () => {
+    expect(dueTables(tables, new Map([['outbox', 100_000]]))).toEqual(['outbox']);
+    expect(dueTables(tables, new Map())).toEqual([]);
   });
 });
