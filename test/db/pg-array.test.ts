@@ -8,6 +8,11 @@ describe('textArray', () => {
     );
   });
 
+  it('escapes a backslash before a quote as two characters, each escaped once', () => {
+    // JSON with an escaped quote inside a string: {"a":"x\"y"}
+    expect(textArray(['{"a":"x\\"y"}', '\\\\"'])).toBe('{"{\\"a\\":\\"x\\\\\\"y\\"}","\\\\\\\\\\""}');
+  });
+
   it('writes null as NULL and an empty column as {}', () => {
     expect(textArray([null, 'x', null])).toBe('{NULL,"x",NULL}');
     expect(textArray([])).toBe('{}');
