@@ -17,6 +17,8 @@ export interface PoolOptions {
   readonly connectionString: string;
   readonly max: number;
   readonly applicationName: string;
+  /** A statement unanswered this long fails (pg's query_timeout); 10 s unless given. */
+  readonly queryTimeoutMs?: number;
 }
 
 export function createPool(options: PoolOptions): pg.Pool {
@@ -28,7 +30,7 @@ export function createPool(options: PoolOptions): pg.Pool {
     // 2 s instead of hanging (seed failure table: "Database failure").
     connectionTimeoutMillis: 2000,
     idleTimeoutMillis: 30_000,
-    query_timeout: 10_000,
+    query_timeout: options.queryTimeoutMs ?? 10_000,
     keepAlive: true,
   });
   // An idle client losing its connection must not crash the process; the next

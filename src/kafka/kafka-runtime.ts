@@ -79,7 +79,7 @@ export class KafkaRuntime {
     // completes rows (src/db/table-vacuum.ts): the claims at about every pass, outbox and
     // orders (one dead row per decision) once ten passes' worth is dead.
     const everyRows = config.outboxVacuumRows;
-    const vacuumPool = everyRows > 0 ? createPool({ connectionString: config.databaseUrl, max: 1, applicationName: `${config.applicationId}-vacuum` }) : undefined;
+    const vacuumPool = everyRows > 0 ? createPool({ connectionString: config.databaseUrl, max: 1, applicationName: `${config.applicationId}-vacuum`, queryTimeoutMs: 600_000 }) : undefined;
     const vacuum =
       vacuumPool === undefined
         ? undefined
