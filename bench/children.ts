@@ -149,3 +149,32 @@ export function cpuMsOfAll(comm: string): number {
   }
   return total;
 }
+
+/** CPU time so far, in ms, of what shares the machine with the service in a benchmark. */
+export interface StackCpu {
+  readonly service: number;
+  readonly simulators: number;
+  /** This benchmark process: load generator, watchers and consumers. */
+  readonly loadGenerator: number;
+  /** Every process named postgres (other clients' backends included; a backend gone before the end is missing). */
+  readonly postgres: number;
+  /** Every java process: the local broker, and any other running here. */
+  readonly java: number;
+}
+
+export function stackCpuMs(servicePid: number | undefined, simulatorsPid: number | undefined): StackCpu {
+  const self = process.cpuUsage();
+  return {
+    service: cpuMsOf(servicePid),
+    simulators: cpuMsOf(simulatorsPid),
+    loadGenerator: (self.user + self.system) / 1000,
+    postgres: cpuMsOfAll('postgres'),
+    java: cpuMsOfAll('java'),
+  };
+}
+
+/** `after - before` per 1,000 units of work, as 'service / simulators / load generator / postgres / java'. */
+export function stackCpuPerThousand(before: StackCpu, after: StackCpu, units: number): string {
+  const keys = ['service', 'simulators', 'loadGenerator', 'postgres', 'java'] as const;
+  return keys.map((k) => Math.round(((after[k] - before[k]) / units) * 1000)).join(' / ');
+}
