@@ -112,18 +112,21 @@ const unwrap = <T>(s: Settled<T>): T => {
 // snapshot saw the claim (on conflict: not this instance's). Rows with a claim stay out
 // of every claim until a recovery settles them: re-claiming an expired claim directly
 // would resend rows whose records may already be on the topic.
-// The claimed ids are read once into an array (a few batches) rather than anti-joined:
-// with the claims table's statistics swinging between empty and a batch, the planner
-// chose a hash anti-join over the whole backlog (280 ms per claim instead of 12 ms),
-// and a per-row probe got a cost estimate high enough for JIT (60 ms of compiling).
-// Only claims from the oldest pending row on are read: the claims table churns (a
-// row in and out per outbox row) and its dead rows of older ids are never visited.
+// The claimed ids are read once (a few batches) rather than anti-joined: with the claims
+// table's statistics swinging between empty and a batch, the planner chose a hash
+// anti-join over the whole backlog (280 ms per claim instead of 12 ms), and a per-row
+// probe got a cost estimate high enough for JIT (60 ms of compiling). NOT IN over a
+// subquery is never turned into a join: Postgres hashes the ids once (a hashed SubPlan)
+// and the pending rows are still read in order from their index. An array compared with
+// `<> all` was scanned whole for every pending row read: with 500 claims in flight, a
+// 500-row claim took 3.5 ms instead of 0.9. outbox_id is the key, never null, so NOT IN
+// has no null to trip on. Only claims from the oldest pending row on are read.
 const CLAIM = `
   with picked as (
     select id from outbox
      where completed_at is null
-       and id <> all (array(select outbox_id from outbox_claims
-                             where outbox_id >= (select min(id) from outbox where completed_at is null)))
+       and id not in (select outbox_id from outbox_claims
+                       where outbox_id >= (select min(id) from outbox where completed_at is null))
      order by id limit $2
        for update skip locked
   ), claimed as (
