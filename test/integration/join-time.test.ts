@@ -51,7 +51,14 @@ describe('a join across a crash longer than the window', () => {
       service = await startService(env);
       const decisions = (): string[] => orders.byKey(String(id)).map((r) => JSON.parse(r.value.toString()).status as string);
       if (decided) {
-        expect(await waitFor('the decision', () => (decisions().length > 0 ? decisions() : undefined))).toEqual(['CONFIRMED']);
+        // The application id is fresh, so both incarnations start from the shared test
+        // broker's whole history of the answer topics: the restarted one restores what the
+        // first wrote to the changelogs and reads on from its last commit. How long that
+        // takes grows with what the tests before this one produced; once (CI, 2026-11-29)
+        // it outlasted waitFor's default 30 s. The time is printed to follow it.
+        const restarted = Date.now();
+        expect(await waitFor('the decision', () => (decisions().length > 0 ? decisions() : undefined), 90_000)).toEqual(['CONFIRMED']);
+        console.log(`join-time: decided ${Date.now() - restarted} ms after the restarted instance was up`);
       } else {
         // The stock answer is processed (its offset committed) and joins nothing.
         await waitFor('the stock answer processed', () => (joinStore.records.some((r) => r.key.startsWith(`${id}|S|`)) ? true : undefined));
