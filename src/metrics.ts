@@ -90,14 +90,13 @@ export function createMetrics(sources: MetricSources): client.Registry {
   void phases;
   const pacing = new client.Gauge({
     name: 'kafka_streams_commit_pacing_seconds',
-    help: 'The commit pacer: cost (moving average of a commit), base (the cheapest commits lately), wait (the least time between commits now; COMMIT_INTERVAL_MS when fixed)',
+    help: 'The commit pacer: cost (moving average of a commit), wait (the least time between commits now; COMMIT_INTERVAL_MS when fixed)',
     labelNames: ['kind'],
     registers: [registry],
     collect() {
       const p = sources.engine()?.counters.commitPacing;
       if (p === undefined) return;
       this.set({ kind: 'cost' }, p.costMs / 1000);
-      this.set({ kind: 'base' }, p.baseMs / 1000);
       this.set({ kind: 'wait' }, p.waitMs / 1000);
     },
   });

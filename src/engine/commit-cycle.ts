@@ -226,7 +226,6 @@ export class CommitCycle {
       this.#pacer.committed(startedAt, Date.now(), committed);
       const pacing = this.#counters.commitPacing;
       pacing.costMs = this.#pacer.costMs;
-      pacing.baseMs = this.#pacer.baseMs;
       pacing.waitMs = this.#pacer.waitMs;
     }
   }

@@ -9,34 +9,30 @@
 //             (the last poll returned less than a full batch) and enough time has
 //             passed since the last commit; COMMIT_INTERVAL_MS stays the upper bound.
 //
-// "Enough time" is the commit's cost scaled by how congested the commit path is, the
-// way TCP Vegas reads congestion from round trips longer than the shortest seen:
+// "Enough time" is one commit's cost (a moving average), so committing takes at most
+// about half of the loop's time: at light load a commit costs milliseconds and outputs
+// are visible within milliseconds; as load rises each commit carries more records and
+// the broker, Postgres and this process compete for the cores, so commits cost more
+// and the wait lengthens with them, toward COMMIT_INTERVAL_MS. A loop that never
+// catches up commits at the interval.
 //
-//     r    = cost / base             (cost: moving average of commit durations;
-//                                     base: the cheapest commits lately)
-//     wait = cost × max(1, r² / 4)
-//
-// Light load: commits cost about their base (r below 2 is taken for noise), the wait
-// is one commit's cost, so at most half of the loop's time goes to committing, and
-// outputs are visible within milliseconds. Rising load: a commit carries more records
-// and the broker, Postgres and this process compete for the cores, commits take
-// longer than their base and the wait grows with the square of that, toward
-// COMMIT_INTERVAL_MS. Saturation (r about 8 on 2 cores): the commits batch about as
-// fully as the fixed mode's; a wait of one commit's cost alone had cost 7 to 20% of
-// the fixed mode's throughput in a closed-loop saga on 2 cores (about 4 times as many
-// transactions, each with its own round trips, markers and smaller changelog
-// batches). A loop that never catches up commits at the interval.
-//
-// The cost is an exponentially weighted moving average of the whole two-phase commit
-// (prepare, transaction, postCommit). The base follows the cost down at once and up
-// slowly (BASE_DRIFT per commit), so it tracks the machine, not one quiet moment.
+// The wait is linear in the cost on purpose. The cost depends on the wait (a longer
+// wait makes a bigger transaction), so with wait = k × cost a commit settles at
+// a / (1 − (k + 1)·b·λ) (a: its fixed part, b: its cost per record, λ: records per ms)
+// as long as (k + 1)·b·λ < 1, and k = 1 leaves the widest margin that still bounds
+// the time spent committing. An earlier rule stretched the wait with the square of the
+// cost over the cheapest commits lately, to batch like the fixed mode at saturation.
+// But the cheapest commits are those of the lightest load, so that ratio measured the
+// load, not congestion, and fed back on itself: after a step from 200 to 2,000 orders/s
+// on 2 cores, commits went from 8 ms to 45, the wait to 400 ms, bigger transactions
+// cost 150 ms, and the wait stayed at COMMIT_INTERVAL_MS for the rest of the run
+// (POST → decision p95 1.25 s, where commits at their cost kept it at 0.27 s).
+// COMMIT_MODE=fixed is the setting for a pod run at its capacity (docs/performance.md).
 
 import type { CommitMode } from '../config.js';
 
 /** Weight of the newest commit in the moving average of commit durations. */
 const COST_WEIGHT = 0.2;
-/** How fast the base may rise toward a lasting higher cost: 0.2% per commit. */
-const BASE_DRIFT = 1.002;
 
 export interface CommitPacerOptions {
   readonly mode: CommitMode;
@@ -50,7 +46,6 @@ export class CommitPacer {
   readonly #options: CommitPacerOptions;
   #lastCommit: number;
   #costMs = 0;
-  #baseMs = 0;
 
   constructor(options: CommitPacerOptions, now: number) {
     this.#options = options;
@@ -62,16 +57,10 @@ export class CommitPacer {
     return this.#costMs;
   }
 
-  /** What commits cost when nothing is congested (the cheapest lately), in ms. */
-  get baseMs(): number {
-    return this.#baseMs;
-  }
-
   /** How long after a commit the next may start, in ms (fixed: the interval). */
   get waitMs(): number {
     if (this.#options.mode === 'fixed') return this.#options.intervalMs;
-    const r = this.#baseMs > 0 ? this.#costMs / this.#baseMs : 1;
-    return Math.min(this.#options.intervalMs, Math.max(this.#options.minIntervalMs, this.#costMs * Math.max(1, (r * r) / 4)));
+    return Math.min(this.#options.intervalMs, Math.max(this.#options.minIntervalMs, this.#costMs));
   }
 
   /**
@@ -97,6 +86,5 @@ export class CommitPacer {
     this.#lastCommit = now;
     const took = now - startedAt;
     this.#costMs = this.#costMs === 0 ? took : this.#costMs + COST_WEIGHT * (took - this.#costMs);
-    this.#baseMs = this.#baseMs === 0 ? this.#costMs : Math.min(this.#costMs, this.#baseMs * BASE_DRIFT);
   }
 }

@@ -9,7 +9,7 @@ export interface EngineCounters {
   /** Where commit time goes: tasks' prepareCommit, the transaction (acks included), postCommit. */
   commitPhases: { prepare: number; transaction: number; postCommit: number };
   /** The commit pacer's view (commit-pacer.ts), in ms: a commit's moving-average cost, its base, the wait after a commit. */
-  commitPacing: { costMs: number; baseMs: number; waitMs: number };
+  commitPacing: { costMs: number; waitMs: number };
   /** Failed cycles recovered by rolling back (or reopening) tasks. */
   aborts: number;
   /** Records whose key hashes to another partition than the one they arrived on, by topic. */
@@ -34,7 +34,7 @@ export function newCounters(transactions: TransactionCounters): EngineCounters {
     commits: 0,
     commitSeconds: 0,
     commitPhases: { prepare: 0, transaction: 0, postCommit: 0 },
-    commitPacing: { costMs: 0, baseMs: 0, waitMs: 0 },
+    commitPacing: { costMs: 0, waitMs: 0 },
     aborts: 0,
     mispartitioned: {},
     forwarded: 0,

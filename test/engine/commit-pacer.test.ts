@@ -37,44 +37,43 @@ describe('CommitPacer', () => {
     expect(pacer.costMs).toBeLessThan(15);
   });
 
-  it('adaptive: commits up to twice their base are taken for noise', () => {
-    const pacer = at('adaptive');
+  it('adaptive: dearer commits lengthen the wait in proportion, up to the interval', () => {
+    const pacer = at('adaptive', { intervalMs: 1000 });
     pacer.committed(0, 10, true);
-    for (let i = 0; i < 40; i++) pacer.committed(100 * (i + 1), 100 * (i + 1) + 19, true);
-    expect(pacer.waitMs).toBeCloseTo(pacer.costMs, 5);
-  });
-
-  it('adaptive: commits dearer than that stretch the wait with the square of the congestion', () => {
-    const pacer = at('adaptive');
-    pacer.committed(0, 10, true); // base and cost 10 ms
     expect(pacer.waitMs).toBe(10);
-    // The commits get four times dearer (the broker and this process compete for the cores).
     let end = 0;
     for (let i = 0; i < 40; i++) pacer.committed(100 * (i + 1), (end = 100 * (i + 1) + 40), true);
-    expect(pacer.costMs).toBeCloseTo(40, 0);
-    expect(pacer.baseMs).toBeLessThan(11); // rises only slowly
-    expect(pacer.waitMs).toBeGreaterThan(120); // 40 × (3.7² / 4) at least
-    expect(pacer.due(end + 100, true, true)).toBe(false);
-    expect(pacer.due(end + 200, true, true)).toBe(true);
-  });
-
-  it('adaptive: at saturation the wait reaches the interval, as fixed commits do', () => {
-    const pacer = at('adaptive', { intervalMs: 1000 });
-    pacer.committed(0, 15, true);
-    let end = 0;
-    for (let i = 0; i < 30; i++) pacer.committed(1000 * (i + 1), (end = 1000 * (i + 1) + 150), true);
+    expect(pacer.waitMs).toBeCloseTo(40, 0);
+    expect(pacer.due(end + 39, true, true)).toBe(false);
+    expect(pacer.due(end + 41, true, true)).toBe(true);
+    for (let i = 0; i < 40; i++) pacer.committed(10_000 * (i + 1), (end = 10_000 * (i + 1) + 1500), true);
     expect(pacer.waitMs).toBe(1000);
-    expect(pacer.due(end + 999, true, true)).toBe(false);
-    expect(pacer.due(end + 1000, true, true)).toBe(true);
   });
 
-  it('adaptive: the base follows a lasting rise of the cost, slowly', () => {
-    const pacer = at('adaptive');
-    pacer.committed(0, 10, true);
-    let t = 100;
-    for (let i = 0; i < 2000; i++, t += 100) pacer.committed(t, t + 20, true);
-    expect(pacer.baseMs).toBeCloseTo(20, 0);
-    expect(pacer.waitMs).toBeCloseTo(20, 0);
+  it('adaptive: a step from light to heavy load does not lock the wait at the interval', () => {
+    // A commit's cost grows with what it carries, and what it carries with the wait
+    // before it: at a records/ms, cost = fixed + perRecord × records. A wait that grew
+    // faster than the cost (the square of the cost over the light load's cheapest
+    // commits) fed back on itself and stayed at the interval for good.
+    const pacer = at('adaptive', { intervalMs: 1000 });
+    const fixed = 5;
+    const perRecord = 0.05;
+    let now = 0;
+    let lastStart = 0;
+    const run = (recordsPerMs: number, commits: number): void => {
+      for (let i = 0; i < commits; i++) {
+        const start = now + pacer.waitMs; // the records since the last commit started go into this one
+        const cost = fixed + perRecord * recordsPerMs * (start - lastStart);
+        pacer.committed(start, (now = start + cost), true);
+        lastStart = start;
+      }
+    };
+    run(0.6, 500); // 200 orders/s: 600 input records a second
+    expect(pacer.waitMs).toBeLessThan(10);
+    run(6, 500); // 2,000 orders/s
+    // cost settles at fixed / (1 − 2 × perRecord × 6) = 12.5 ms
+    expect(pacer.costMs).toBeCloseTo(12.5, 0);
+    expect(pacer.waitMs).toBeLessThan(20);
   });
 
   it('adaptive: a loop that never catches up commits at the interval, as the fixed mode does', () => {
