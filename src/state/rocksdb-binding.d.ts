@@ -9,6 +9,12 @@ declare module '@nxtedition/rocksdb' {
     /** 'level' sets write_buffer_size = memtableMemoryBudget / 4 and up to 6 memtables. */
     compaction?: 'level' | 'universal';
     memtableMemoryBudget?: number;
+    /**
+     * Default true: ZSTD with a 16 KiB dictionary trained on up to 1.6 MB of each
+     * compaction's output. Under 'level', levels 0 and 1 are never compressed and levels
+     * 2 and up always use ZSTD; false only drops the dictionary training.
+     */
+    compression?: boolean;
     infoLogLevel?: 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'header';
   }
 
