@@ -8,7 +8,7 @@ export interface EngineCounters {
   commitSeconds: number;
   /** Where commit time goes: tasks' prepareCommit, the transaction (acks included), postCommit. */
   commitPhases: { prepare: number; transaction: number; postCommit: number };
-  /** The commit pacer's view (commit-pacer.ts), in ms: a commit's moving-average cost, its base, the wait after a commit. */
+  /** The commit pacer's view (commit-pacer.ts), in ms: a commit's moving-average cost, the wait after a commit. */
   commitPacing: { costMs: number; waitMs: number };
   /** Failed cycles recovered by rolling back (or reopening) tasks. */
   aborts: number;
