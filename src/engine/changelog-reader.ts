@@ -57,11 +57,17 @@ interface Reading {
    */
   promoted: boolean;
   /**
-   * Its checkpoint is past the end of a changelog: the store holds what the changelog no
-   * longer does (the topics were recreated, a new Kafka cluster, a truncated log). Read
-   * on, it would never reach its end: the task is wiped instead (takeAhead()).
+   * Its checkpoint is out of a changelog's range, as Kafka Streams' restore consumer
+   * finds with an out-of-range offset, and the store no longer matches the changelog:
+   *  - past its end: the store holds what the changelog no longer does (the topics were
+   *    recreated, a new Kafka cluster). Read on, it would never reach its end.
+   *  - before its start: the records from the checkpoint to the log's start were
+   *    deleted (DeleteRecords, a retention set on it). librdkafka's offset reset would
+   *    read on from the start, over a store that never saw the records in between:
+   *    values they replaced or deleted would stay.
+   * Either way the task is wiped and restored from what the changelog holds (takeOutOfRange()).
    */
-  ahead: boolean;
+  outOfRange: boolean;
 }
 
 export interface ChangelogReaderOptions {
@@ -224,7 +230,7 @@ export class ChangelogReader {
    */
   register(task: number, from: readonly ChangelogPosition[], mode: ChangelogMode): void {
     this.unregister(task);
-    const reading: Reading = { task, mode, next: new Map(), fetched: new Map(), end: new Map(), high: new Map(), startedAt: Date.now(), restored: 0, total: 0, totalKnown: false, promoted: false, ahead: false };
+    const reading: Reading = { task, mode, next: new Map(), fetched: new Map(), end: new Map(), high: new Map(), startedAt: Date.now(), restored: 0, total: 0, totalKnown: false, promoted: false, outOfRange: false };
     const added: ChangelogPosition[] = [];
     for (const p of from) {
       reading.next.set(p.topic, p.offset);
@@ -246,13 +252,10 @@ export class ChangelogReader {
       // tells a store that is ahead of its changelog, which nothing else does.
       for (let attempt = 0; attempt < LOOKUP_ATTEMPTS && this.#readings.get(reading.task) === reading; attempt++) {
         try {
-          const { highOffset } = await this.#watermarks(p.topic, p.partition);
+          const { lowOffset, highOffset } = await this.#watermarks(p.topic, p.partition);
           if (reading.mode === 'standby') reading.high.set(p.topic, Math.max(reading.high.get(p.topic) ?? 0, highOffset));
-          else reading.total += Math.max(0, highOffset - p.offset);
-          if (highOffset < p.offset) {
-            reading.ahead = true;
-            this.#options.log.warn({ task: `0_${reading.task}`, changelog: p.topic, checkpoint: p.offset, end: highOffset }, 'a store is ahead of its changelog: its checkpoint is past the changelog\'s end');
-          }
+          else reading.total += Math.max(0, highOffset - Math.max(p.offset, lowOffset));
+          this.#checkRange(reading, p.topic, p.offset, lowOffset, highOffset);
           break;
         } catch {
           await new Promise((resolve) => setTimeout(resolve, LOOKUP_RETRY_MS));
@@ -262,6 +265,22 @@ export class ChangelogReader {
     reading.totalKnown = true;
     if (reading.mode === 'restore' && this.#readings.get(reading.task) === reading) {
       this.#options.log.info({ task: `0_${reading.task}`, records: reading.total, from: Object.fromEntries(from.map((p) => [p.topic, p.offset])) }, 'restore: started');
+    }
+  }
+
+  /**
+   * Marks the reading out of range when a store that has read `from` records of a
+   * changelog can no longer go on from there (see Reading.outOfRange). From 0 the
+   * store has nothing of it, and reading from the log's start, wherever that is, is
+   * the whole of it.
+   */
+  #checkRange(reading: Reading, topic: string, from: number, low: number, high: number): void {
+    if (high < from) {
+      reading.outOfRange = true;
+      this.#options.log.warn({ task: `0_${reading.task}`, changelog: topic, checkpoint: from, end: high }, 'a store is ahead of its changelog: its checkpoint is past the changelog\'s end');
+    } else if (from > 0 && low > from) {
+      reading.outOfRange = true;
+      this.#options.log.warn({ task: `0_${reading.task}`, changelog: topic, checkpoint: from, start: low }, 'a changelog was truncated past a store\'s checkpoint: the records from the checkpoint to its start are gone');
     }
   }
 
@@ -288,7 +307,7 @@ export class ChangelogReader {
       total: 0,
       totalKnown: false,
       promoted: true,
-      ahead: false,
+      outOfRange: false,
     };
     this.#readings.set(task, reading);
     void this.#lookUpPromotedEnds(reading);
@@ -298,9 +317,10 @@ export class ChangelogReader {
   async #lookUpPromotedEnds(reading: Reading): Promise<void> {
     const from = [...reading.next].map(([topic, offset]) => ({ topic, partition: reading.task, offset }));
     for (const p of from) {
+      let low: number;
       let high: number;
       try {
-        high = (await this.#watermarks(p.topic, p.partition)).highOffset;
+        ({ lowOffset: low, highOffset: high } = await this.#watermarks(p.topic, p.partition));
       } catch (err) {
         if (this.#readings.get(reading.task) !== reading) return;
         // Without the end, only a fresh assignment reports it: read from where the standby was.
@@ -309,6 +329,8 @@ export class ChangelogReader {
         return;
       }
       if (this.#readings.get(reading.task) !== reading) return;
+      // A standby behind a truncation: the records it missed are gone.
+      this.#checkRange(reading, p.topic, p.offset, low, high);
       reading.total += Math.max(0, high - p.offset);
       reading.end.set(p.topic, high);
       if (this.#reached(p.topic, reading.task, high)) reading.end.delete(p.topic);
@@ -324,13 +346,13 @@ export class ChangelogReader {
   }
 
   /**
-   * The tasks whose stores are ahead of their changelogs (see Reading.ahead), no longer
-   * read: the caller wipes them and registers them again from nothing.
+   * The tasks whose stores are out of their changelogs' range (see Reading.outOfRange),
+   * no longer read: the caller wipes them and registers them again from nothing.
    */
-  takeAhead(): number[] {
-    const ahead = [...this.#readings.values()].filter((r) => r.ahead).map((r) => r.task);
-    for (const task of ahead) this.unregister(task);
-    return ahead;
+  takeOutOfRange(): number[] {
+    const tasks = [...this.#readings.values()].filter((r) => r.outOfRange).map((r) => r.task);
+    for (const task of tasks) this.unregister(task);
+    return tasks;
   }
 
   /** Stops reading a task's changelogs (closed, or made active elsewhere). */
@@ -436,7 +458,9 @@ export class ChangelogReader {
   #finished(): number[] {
     const done: number[] = [];
     for (const r of this.#readings.values()) {
-      if (r.mode !== 'restore' || r.end.size > 0 || this.#applying.has(r.task)) continue;
+      // Not before its range was checked: a truncated changelog's rest can be read to
+      // its end before the watermarks come back, over a store that no longer matches it.
+      if (r.mode !== 'restore' || r.end.size > 0 || !r.totalKnown || r.outOfRange || this.#applying.has(r.task)) continue;
       const seconds = (Date.now() - r.startedAt) / 1000;
       this.#options.log.info(
         { task: `0_${r.task}`, restored: r.restored, seconds, recordsPerSecond: seconds > 0 ? Math.round(r.restored / seconds) : r.restored },

@@ -163,8 +163,8 @@ export class TaskManager {
       (partition: number, batch: RestoreBatch, positions: ChangelogPosition[]) => this.#threads.run(partition, { type: 'restore', partition, batch, positions }, [batch.bytes]),
       waitMs,
     );
-    const ahead = this.#reader.takeAhead();
-    if (ahead.length > 0) await this.#rebuild(ahead);
+    const outOfRange = this.#reader.takeOutOfRange();
+    if (outOfRange.length > 0) await this.#rebuild(outOfRange);
     // Side by side: each rebuilds its join window from its store on its own thread.
     const running = done.filter((partition) => this.#tasks.get(partition) === 'RESTORING');
     await Promise.all(running.map((partition) => this.#markRestored(partition)));
@@ -173,15 +173,15 @@ export class TaskManager {
   }
 
   /**
-   * Tasks whose stores are ahead of their changelogs (the changelogs were recreated or
-   * truncated: a new Kafka cluster, say): wiped and restored from nothing, active or
-   * standby as they were, as Kafka Streams does when its restore consumer finds the
-   * checkpointed offset out of range.
+   * Tasks whose stores are out of their changelogs' range (the changelogs recreated, a
+   * new Kafka cluster say, or truncated past the checkpoint): wiped and restored from
+   * nothing, active or standby as they were, as Kafka Streams does when its restore
+   * consumer finds the checkpointed offset out of range.
    */
   async #rebuild(partitions: readonly number[]): Promise<void> {
     for (const partition of partitions) {
       const standby = this.#tasks.get(partition) === 'STANDBY';
-      this.#log.warn({ task: `0_${partition}`, standby }, 'task state is ahead of its changelogs (recreated or truncated): wiping it and restoring it from them');
+      this.#log.warn({ task: `0_${partition}`, standby }, 'task state is out of its changelogs\' range (recreated or truncated): wiping it and restoring it from them');
       await this.close([partition], true);
       await this.#threads.run(partition, { type: 'wipe', task: this.taskConfig(partition) });
       if (standby) await this.setStandbys([...this.standbys(), partition]);

@@ -11,8 +11,10 @@ import { orderDtoJson } from '../../src/domain/order-json.js';
 import { ensureTopics } from '../../src/kafka/admin.js';
 import { partitionFor } from '../../src/kafka/partitioner.js';
 import { DeliveringProducer } from '../../src/kafka/producer.js';
+import { PackedConsumer } from '../../src/native/packed-consumer.js';
 import { ORDERS_STORE, changelogTopic, topicLayout } from '../../src/kafka/topics.js';
 import { KafkaBroker } from '../support/broker.js';
+import { deleteRecords } from '../support/delete-records.js';
 import { NUM_PARTITIONS } from '../support/env.js';
 import { startService, type Service } from '../support/service.js';
 import { waitFor } from '../support/wait.js';
@@ -59,6 +61,34 @@ async function watch(baseUrl: string, what: string, until: (o: Observation) => b
   return seen;
 }
 
+const storedOrder = (orderId: number): string =>
+  orderDtoJson({ orderId, customerId: 1, status: 'CONFIRMED', source: null, items: [{ itemId: orderId * 4, productCode: 'P001', quantity: 1, priceCents: 100 }] });
+
+/** Writes orders `ids` to the orders-store changelog, each on its key's partition; returns the partition of each. */
+async function writeChangelog(ids: readonly number[]): Promise<Map<number, number>> {
+  const producer = await DeliveringProducer.connect({ brokers: broker.bootstrapServers, clientId: 'readiness-write', deliveryTimeoutMs: 60_000 });
+  try {
+    const topic = changelogTopic(APPLICATION_ID, ORDERS_STORE);
+    const records = ids.map((orderId) => ({ topic, key: String(orderId), value: Buffer.from(storedOrder(orderId)), partition: partitionFor(String(orderId), NUM_PARTITIONS) }));
+    await producer.sendAll(records);
+    return new Map(records.map((r) => [Number(r.key), r.partition]));
+  } finally {
+    await producer.close();
+  }
+}
+
+async function changelogEnds(): Promise<Map<number, number>> {
+  const reader = new PackedConsumer({ 'bootstrap.servers': broker.bootstrapServers, 'group.id': 'readiness-ends', log_level: 0 });
+  try {
+    const topic = changelogTopic(APPLICATION_ID, ORDERS_STORE);
+    const ends = new Map<number, number>();
+    for (let p = 0; p < NUM_PARTITIONS; p++) ends.set(p, (await reader.watermarks(topic, p, 10_000)).highOffset);
+    return ends;
+  } finally {
+    await reader.close();
+  }
+}
+
 async function fillChangelog(): Promise<void> {
   const producer = await DeliveringProducer.connect({ brokers: broker.bootstrapServers, clientId: 'readiness-fill', deliveryTimeoutMs: 60_000 });
   try {
@@ -68,8 +98,7 @@ async function fillChangelog(): Promise<void> {
       const batch = Array.from({ length: 20_000 }, (_, i) => {
         const orderId = 5_000_000 + from + i;
         const key = String(orderId);
-        const value = orderDtoJson({ orderId, customerId: 1, status: 'CONFIRMED', source: null, items: [{ itemId: orderId * 4, productCode: 'P001', quantity: 1, priceCents: 100 }] });
-        return { topic, key, value: Buffer.from(value), partition: partitionFor(key, NUM_PARTITIONS) };
+        return { topic, key, value: Buffer.from(storedOrder(orderId)), partition: partitionFor(key, NUM_PARTITIONS) };
       });
       await producer.sendAll(batch);
     }
@@ -158,5 +187,41 @@ describe('readiness', () => {
     expect(service.output()).toContain('ahead of its changelog');
     // What the old changelog held is gone from the store too.
     expect((await fetch(`${service.baseUrl}/api/orders/store/5000000`)).status).toBe(404);
+  }, 300_000);
+
+  // Regression: a changelog truncated past a store's checkpoint (DeleteRecords, or a
+  // retention set on it) was read on from its new start by librdkafka's offset reset,
+  // over a store that had never seen the deleted records in between: what they replaced
+  // or deleted stayed in the store. Such a store is wiped and restored from what the
+  // changelog holds, as Kafka Streams does when its restore consumer's offset is out of range.
+  it('wipes and restores a store whose changelog was truncated past its checkpoint', async () => {
+    const topic = changelogTopic(APPLICATION_ID, ORDERS_STORE);
+    await service!.kill('SIGTERM');
+    service = undefined;
+    const before = Array.from({ length: 60 }, (_, i) => 7_000_000 + i);
+    await writeChangelog(before);
+    service = await startService(serviceEnv(), { readyTimeoutMs: 120_000 });
+    for (const id of before) expect((await fetch(`${service.baseUrl}/api/orders/store/${id}`)).status, `order ${id} restored`).toBe(200);
+    await service.kill('SIGTERM'); // checkpoints at the changelog's end
+    service = undefined;
+
+    const checkpoint = await changelogEnds();
+    const after = Array.from({ length: 60 }, (_, i) => 8_000_000 + i);
+    const partitionOf = await writeChangelog(after);
+    // Every partition loses what the store holds and the first record written since.
+    const truncatedAt = new Map([...checkpoint].map(([p, end]) => [p, end + 1]));
+    const lows = await deleteRecords(
+      broker.bootstrapServers,
+      [...truncatedAt].map(([partition, offset]) => ({ topic, partition, offset })),
+    );
+    for (const [p, offset] of truncatedAt) expect(lows.get(`${topic}-${p}`), `log start of partition ${p}`).toBe(offset);
+    const lost = new Set([...truncatedAt.keys()].map((p) => after.find((id) => partitionOf.get(id) === p)));
+
+    service = await startService(serviceEnv(), { readyTimeoutMs: 120_000 });
+    const status = async (id: number): Promise<number> => (await fetch(`${service!.baseUrl}/api/orders/store/${id}`)).status;
+    // Gone with the truncation: served before, not now (the store no longer holds what its changelog does not).
+    for (const id of before) expect(await status(id), `order ${id} of the truncated records`).toBe(404);
+    for (const id of after) expect(await status(id), `order ${id}`).toBe(lost.has(id) ? 404 : 200);
+    expect(service.output()).toContain('truncated past a store');
   }, 300_000);
 });
