@@ -57,7 +57,11 @@ describe('a join across a crash longer than the window', () => {
         // takes grows with what the tests before this one produced; once (CI, 2026-11-29)
         // it outlasted waitFor's default 30 s. The time is printed to follow it.
         const restarted = Date.now();
-        expect(await waitFor('the decision', () => (decisions().length > 0 ? decisions() : undefined), 90_000)).toEqual(['CONFIRMED']);
+        const got = await waitFor('the decision', () => (decisions().length > 0 ? decisions() : undefined), 90_000).catch((err: unknown) => {
+          process.stderr.write(`--- the restarted instance (tail) ---\n${service.output().slice(-8000)}\n`);
+          throw err;
+        });
+        expect(got).toEqual(['CONFIRMED']);
         console.log(`join-time: decided ${Date.now() - restarted} ms after the restarted instance was up`);
       } else {
         // The stock answer is processed (its offset committed) and joins nothing.
