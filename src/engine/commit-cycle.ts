@@ -159,8 +159,8 @@ export class CommitCycle {
     enterStep(this.#counters, 'process:begin');
     await this.#producer.begin();
     enterStep(this.#counters, 'process:tasks');
-    const results = await Promise.all(
-      [...groupByPartition(live)].map(async ([partition, batch]) => {
+    const results = await this.#threads.runEach<ProcessResult>(
+      [...groupByPartition(live)].map(([partition, batch]) => {
         const records: InputRecord[] = batch.map((m) => ({
           topic: m.topic,
           offset: m.offset,
@@ -169,7 +169,7 @@ export class CommitCycle {
           // No valid timestamp (an old producer's -1): the wall clock stands in.
           timestamp: recordTime && m.timestamp !== undefined && m.timestamp > 0 ? m.timestamp : now,
         }));
-        return this.#threads.run<ProcessResult>(partition, { type: 'process', partition, records });
+        return { type: 'process', partition, records };
       }),
     );
     for (const r of results) {
@@ -246,7 +246,7 @@ export class CommitCycle {
     enterStep(this.#counters, 'commit:begin');
     await this.#producer.begin();
     enterStep(this.#counters, 'commit:prepare');
-    const prepared = await Promise.all(running.map((partition) => this.#threads.run<PrepareCommitResult>(partition, { type: 'prepareCommit', partition })));
+    const prepared = await this.#threads.runEach<PrepareCommitResult>(running.map((partition) => ({ type: 'prepareCommit', partition })));
     enterStep(this.#counters, 'commit:send');
     await this.#sendHeld();
     let changelogRecords = 0;
@@ -265,14 +265,14 @@ export class CommitCycle {
     const changelogs = [changelogTopic(this.#config.applicationId, ORDERS_STORE), changelogTopic(this.#config.applicationId, JOIN_STORE)];
     enterStep(this.#counters, 'commit:postCommit');
     try {
-      await Promise.all(
+      await this.#threads.runEach(
         running.map((partition) => {
           const changelogEnd: ChangelogPosition[] = [];
           for (const topic of changelogs) {
             const offset = ends.get(partitionKey(topic, partition));
             if (offset !== undefined) changelogEnd.push({ topic, partition, offset });
           }
-          return this.#threads.run(partition, { type: 'postCommit', partition, changelogEnd });
+          return { type: 'postCommit', partition, changelogEnd };
         }),
       );
     } catch (err) {

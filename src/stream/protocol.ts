@@ -79,7 +79,18 @@ export type StreamRequest =
   /** Delete the task's stores and checkpoint (corrupted): the next open restores from scratch. */
   | { readonly type: 'wipe'; readonly task: TaskConfig }
   /** Stats of every task of this thread. */
-  | { readonly type: 'stats' };
+  | { readonly type: 'stats' }
+  /**
+   * Several tasks' requests of one phase in one message (StreamThreads.runEach): each
+   * runs as if sent alone, and each answers on its own (EachResult), in order.
+   */
+  | { readonly type: 'each'; readonly requests: readonly TaskRequest[] };
+
+/** The per-task requests of the stream loop's hot path, which go to a thread together ('each'). */
+export type TaskRequest = Extract<StreamRequest, { readonly type: 'process' | 'prepareCommit' | 'postCommit' }>;
+
+/** One request's outcome within an 'each': its answer, or its failure as it would have been thrown. */
+export type EachResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: WireError };
 
 export interface OpenResult {
   readonly restoreFrom: readonly ChangelogPosition[];

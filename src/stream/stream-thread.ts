@@ -13,6 +13,7 @@ import { CacheSliceWriter } from '../state/cache.js';
 import type { CacheLayout } from '../state/cache-layout.js';
 import type { RocksStoreOptions } from '../state/rocksdb-store.js';
 import type {
+  EachResult,
   OpenResult,
   PrepareCommitResult,
   ProcessResult,
@@ -120,5 +121,16 @@ async function run(req: StreamThreadRequest): Promise<unknown> {
       return true;
     case 'stats':
       return (await Promise.all([...tasks.values()].map((t) => t.stats()))) satisfies TaskStats[];
+    case 'each':
+      // Side by side, as the separate messages they stand for would run; one failing
+      // leaves the others to finish, and each answers for itself.
+      return (await Promise.all(
+        req.requests.map((r) =>
+          run(r).then(
+            (value): EachResult => ({ ok: true, value }),
+            (err: unknown): EachResult => ({ ok: false, error: toWire(err) }),
+          ),
+        ),
+      )) satisfies EachResult[];
   }
 }

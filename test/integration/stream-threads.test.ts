@@ -76,6 +76,34 @@ describe('errors across the stream threads\' boundary', () => {
   });
 });
 
+describe('several tasks\' requests in one message per thread (runEach)', () => {
+  it('answers each request in the order asked, across threads', async () => {
+    for (const partition of [0, 1, 2, 3]) await threads.run(partition, { type: 'open', task: task(partition) });
+    expect(new Set([0, 1, 2, 3].map((p) => threads.ownerOf(p))).size).toBe(2);
+    const prepared = await threads.runEach<{ changelog: unknown[] }>([3, 0, 2, 1].map((partition) => ({ type: 'prepareCommit', partition })));
+    expect(prepared).toEqual([3, 0, 2, 1].map(() => ({ changelog: [] })));
+    for (const partition of [0, 1, 2, 3]) await threads.run(partition, { type: 'close', partition, dirty: true });
+  });
+
+  it('rejects with the first failure in the order asked, its class kept; the others answer for themselves', async () => {
+    for (const partition of [0, 1]) await threads.run(partition, { type: 'open', task: task(partition) });
+    // 4 and 5 are not open: each fails on its own; 0 and 1, on the same threads, still run.
+    const err: unknown = await threads
+      .runEach([0, 5, 1, 4].map((partition) => ({ type: 'postCommit', partition, changelogEnd: [] })))
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(err).toBeInstanceOf(EngineError);
+    expect(err).toMatchObject({ code: 'ORD_ERR_ILLEGAL_STATE', recovery: 'fatal' });
+    expect((err as Error).message).toMatch(/task 0_5 is not open/);
+    // The failures were 5's and 4's alone: 0 and 1, asked in the same messages, are open and answer.
+    const stats = (await Promise.all([0, 1].map((t) => threads.runOnThread<{ partition: number }[]>(t, { type: 'stats' })))).flat();
+    expect(stats.map((t) => t.partition).sort()).toEqual([0, 1]);
+    for (const partition of [0, 1]) await threads.run(partition, { type: 'close', partition, dirty: true });
+  });
+});
+
 describe('a stream thread that dies', () => {
   it('is replaced on the same index: reported lost, the other thread untouched, a new query port answers', async () => {
     const ports = await threads.queryPorts();
