@@ -14,6 +14,8 @@ export interface OutgoingRecord {
   /** Omit to let the murmur2_random partitioner choose, as the Java client would. */
   readonly partition?: number;
   readonly headers?: readonly Record<string, string | Buffer>[];
+  /** The record's timestamp (ms since the epoch); omit for the time of the send. */
+  readonly timestamp?: number;
 }
 
 /** Where the broker appended an acknowledged record. */
@@ -112,7 +114,7 @@ export class DeliveringProducer {
       const r = records[i]!;
       for (;;) {
         try {
-          this.#producer.produce(r.topic, r.partition ?? null, r.value, r.key, Date.now(), batch, r.headers as Kafka.MessageHeader[] | undefined);
+          this.#producer.produce(r.topic, r.partition ?? null, r.value, r.key, r.timestamp ?? Date.now(), batch, r.headers as Kafka.MessageHeader[] | undefined);
           break;
         } catch (err) {
           if ((err as Kafka.LibrdKafkaError).code === ERR_QUEUE_FULL) {

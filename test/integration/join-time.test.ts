@@ -41,12 +41,17 @@ describe('a join across a crash longer than the window', () => {
     try {
       const joinStore = changelog ?? (await TopicReader.fromEnd(`${applicationId}-saga-join-store-changelog`));
       const id = Date.now() * 100 + 17;
-      await producer.sendAll([{ topic: 'payment-orders', key: String(id), value: dto(id, 'ACCEPT', 'PAYMENT') }]);
+      const paidAt = Date.now();
+      await producer.sendAll([{ topic: 'payment-orders', key: String(id), value: dto(id, 'ACCEPT', 'PAYMENT'), timestamp: paidAt }]);
       // The payment answer is committed (in the join store's changelog) before the crash.
       await waitFor('the payment answer committed', () => (joinStore.records.some((r) => r.key.startsWith(`${id}|P|`)) ? true : undefined));
       await service.kill('SIGKILL');
-      // The stock answer follows at once, but the instance is down longer than the window.
-      await producer.sendAll([{ topic: 'stock-orders', key: String(id), value: dto(id, 'ACCEPT', 'INVENTORY') }]);
+      // The stock answer came right after the payment (its record's time says so), but
+      // reaches the engine only once the instance has been down longer than the window.
+      // Its time is set, not taken now: the wait above lasts as long as the first
+      // instance takes to catch up with the shared broker's history, seconds on a slow
+      // machine, which would put the two answers apart by more than the window.
+      await producer.sendAll([{ topic: 'stock-orders', key: String(id), value: dto(id, 'ACCEPT', 'INVENTORY'), timestamp: paidAt + 100 }]);
       await new Promise((r) => setTimeout(r, JOIN_WINDOW_MS + 1000));
       service = await startService(env);
       const decisions = (): string[] => orders.byKey(String(id)).map((r) => JSON.parse(r.value.toString()).status as string);

@@ -10,6 +10,7 @@ import { http, orderBody } from '../support/orders.js';
 import { answers, sagaIo } from '../support/saga-io.js';
 import { startService } from '../support/service.js';
 import { TEST_DATABASE_URL } from '../support/env.js';
+import { TopicReader } from '../support/topic-reader.js';
 import { waitFor } from '../support/wait.js';
 
 const io = sagaIo('stuck-orders-test');
@@ -28,8 +29,11 @@ const AGE_MS = 8000;
 const PERIOD_MS = 2000;
 
 it('republishes orders whose answers came further apart than the join window, and each is decided once', { timeout: 180_000 }, async () => {
+  const applicationId = `stuck-orders-${Date.now()}`;
+  // Read from before the service starts when the topic exists already, else from its start.
+  const early = await TopicReader.fromEnd(`${applicationId}-saga-join-store-changelog`).catch(() => undefined);
   const service = await startService({
-    APPLICATION_ID: `stuck-orders-${Date.now()}`,
+    APPLICATION_ID: applicationId,
     INSTANCE_ID: 'stuck-orders-0',
     COMMIT_INTERVAL_MS: '200',
     JOIN_WINDOW_MS: String(WINDOW_MS),
@@ -41,6 +45,7 @@ it('republishes orders whose answers came further apart than the join window, an
   const publications = (id: number): Set<string> => new Set(creations(id).map((r) => r.headers['outbox-id'] ?? ''));
   const decisions = (id: number): number => io.orders.records.filter((r) => r.key === String(id) && /"status":"(CONFIRMED|REJECTED|ROLLBACK)"/.test(r.value.toString())).length;
   const statusOf = async (id: number): Promise<string> => (await http(service.baseUrl, 'GET', `/api/orders/${id}`)).json.status as string;
+  const joinStore = early ?? (await TopicReader.fromEnd(`${applicationId}-saga-join-store-changelog`));
   try {
     const ids: number[] = [];
     for (let i = 0; i < 6; i++) {
@@ -50,8 +55,13 @@ it('republishes orders whose answers came further apart than the join window, an
     }
     await waitFor('the creations on orders', () => (ids.every((id) => creations(id).length === 1) ? true : undefined), 30_000, 50);
 
-    // Payment answers at once; inventory, further behind, three windows later.
+    // Payment answers at once; inventory, further behind, three windows after the
+    // engine took them. Not three windows after they were sent: a fresh application id
+    // replays the shared broker's history first, and an engine still catching up takes
+    // both sides close together in wall-clock time, which the join counts as together
+    // (join-window.ts: answers processed live within the window join).
     await io.producer.sendAll(ids.map((id) => answers(id)[0]!));
+    await waitFor('the payment answers in the join store', () => (ids.every((id) => joinStore.records.some((r) => r.key.startsWith(`${id}|P|`))) ? true : undefined), 60_000, 50);
     await sleep(3 * WINDOW_MS);
     await io.producer.sendAll(ids.map((id) => answers(id)[1]!));
     await sleep(1500);
@@ -98,6 +108,7 @@ it('republishes orders whose answers came further apart than the join window, an
     process.stderr.write(`--- service output (tail) ---\n${service.output().slice(-6000)}\n`);
     throw err;
   } finally {
+    await joinStore.close();
     await service.kill('SIGTERM');
   }
 });
