@@ -9,8 +9,13 @@ import { waitFor } from '../support/wait.js';
 
 const io = sagaIo('duplicate-answers-test');
 
-it('decides an order once however often its participants answer it', { timeout: 120_000 }, async () => {
-  const service = await startService({ APPLICATION_ID: `dup-answers-${Date.now()}`, INSTANCE_ID: 'dup-answers-0', COMMIT_INTERVAL_MS: '200', OUTBOX_RELAY_ENABLED: 'false' });
+// Without the record cache (CACHE_MAX_BYTES=0), every check of a creation against a
+// decision reads RocksDB: the batch's one lookup (Task#readCreations) is what decides.
+it.each([
+  ['with the record cache', {}],
+  ['without it', { CACHE_MAX_BYTES: '0' }],
+])('decides an order once however often its participants answer it (%s)', { timeout: 120_000 }, async (_, env: Record<string, string>) => {
+  const service = await startService({ APPLICATION_ID: `dup-answers-${Date.now()}`, INSTANCE_ID: 'dup-answers-0', COMMIT_INTERVAL_MS: '200', OUTBOX_RELAY_ENABLED: 'false', ...env });
   const base = Date.now() * 100;
   const sameBatch = base + 1;
   const inWindow = base + 2;
