@@ -178,3 +178,40 @@ export function stackCpuPerThousand(before: StackCpu, after: StackCpu, units: nu
   const keys = ['service', 'simulators', 'loadGenerator', 'postgres', 'java'] as const;
   return keys.map((k) => Math.round(((after[k] - before[k]) / units) * 1000)).join(' / ');
 }
+
+/**
+ * Waits until the service has read its inputs to their ends, printing progress: a
+ * service whose group is behind (a stable application id, and other runs, intake's
+ * say, wrote to `orders` since) would otherwise spend the measured load catching up,
+ * and the figures would be of that. Reads `kafka_consumer_records_lag` from the
+ * metrics endpoint: caught up when every assigned input partition has a known lag and
+ * none is more than one record behind (a transaction's commit marker takes an offset
+ * no record is handed out for). Returns the records it waited for at the start.
+ */
+export async function untilCaughtUp(baseUrl: string, log: (line: string) => void, timeoutMs = 15 * 60_000): Promise<number> {
+  const started = Date.now();
+  let first: number | undefined;
+  let lastLog = 0;
+  let caughtUpReads = 0;
+  for (;;) {
+    const lags = await fetch(`${baseUrl}/actuator/prometheus`)
+      .then((r) => (r.ok ? r.text() : ''))
+      .then((text) => [...text.matchAll(/^kafka_consumer_records_lag\{[^}]*\} (\d+)$/gm)].map((m) => Number(m[1])))
+      .catch(() => [] as number[]);
+    const total = lags.reduce((a, b) => a + b, 0);
+    if (lags.length > 0) first ??= total;
+    // Twice in a row, a second apart: partitions whose end is not known yet are left
+    // out of the metric, and a second read lets more of them report.
+    caughtUpReads = lags.length > 0 && lags.every((l) => l <= 1) ? caughtUpReads + 1 : 0;
+    if (caughtUpReads >= 2) {
+      if ((first ?? 0) > lags.length) log(`the service caught up on ${(first ?? 0).toLocaleString('en-US')} records of its inputs in ${((Date.now() - started) / 1000).toFixed(1)} s before the load`);
+      return first ?? 0;
+    }
+    if (Date.now() - started > timeoutMs) throw new Error(`the service is still ${total} records behind on its inputs after ${timeoutMs / 1000} s`);
+    if (total > lags.length && Date.now() - lastLog >= 2000) {
+      lastLog = Date.now();
+      log(`  ... catching up before the load: ${total.toLocaleString('en-US')} records behind on its inputs`);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}

@@ -23,7 +23,7 @@ import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import Kafka from 'node-rdkafka';
 import { pollBatch } from '../src/kafka/poll.js';
-import { cpuMsOf, memoryOf, stackCpuMs, stackCpuPerThousand, startService, startSimulators, type Child } from './children.js';
+import { cpuMsOf, memoryOf, stackCpuMs, stackCpuPerThousand, startService, startSimulators, untilCaughtUp, type Child } from './children.js';
 import { printMachine, saveResults } from './machine.js';
 
 const { values: args } = parseArgs({
@@ -53,7 +53,10 @@ const stopAll = async (): Promise<void> => {
   for (const c of children.reverse()) await c.stop();
 };
 process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
-const simulators = await startSimulators({ SIM_APPLICATION_ID: 'bench', SIM_PAYMENT_REJECT_RATE: args['reject-rate'], SIM_INVENTORY_REJECT_RATE: args['reject-rate'] });
+// The simulators' groups are new each run: a new group starts at the end of `orders`
+// (src/sim/participant.ts), so they answer this run's orders only, not every order other
+// runs wrote since the last saga run (a million after a few intake runs: an hour of saga).
+const simulators = await startSimulators({ SIM_APPLICATION_ID: `bench-${Date.now()}`, SIM_PAYMENT_REJECT_RATE: args['reject-rate'], SIM_INVENTORY_REJECT_RATE: args['reject-rate'] });
 children.push(simulators);
 // BENCH_SERVICE_DIR: another checkout's build, driven by this bench (before/after in one sitting).
 const service = await startService(port, { APPLICATION_ID: 'order-service-bench', INSTANCE_ID: 'bench-0' }, process.env.BENCH_SERVICE_DIR ?? '.').catch(async (err: unknown) => {
@@ -62,6 +65,10 @@ const service = await startService(port, { APPLICATION_ID: 'order-service-bench'
 });
 children.push(service);
 const base = `http://127.0.0.1:${port}`;
+await untilCaughtUp(base, (line) => console.log(line)).catch(async (err: unknown) => {
+  await stopAll();
+  throw err;
+});
 
 // Decisions, read committed from the current end of `orders`.
 const sentAt = new Map<string, number>();

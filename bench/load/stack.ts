@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, serviceEntry, startService, startSimulators, type Child } from '../children.js';
+import { freePort, serviceEntry, startService, startSimulators, untilCaughtUp, type Child } from '../children.js';
 import type { CommitMode, LoadOptions } from './options.js';
 
 export interface Target {
@@ -48,7 +48,9 @@ export async function startTarget(options: LoadOptions, log: (text: string) => v
   if (options.simulators) {
     if (!existsSync(join(dir, 'dist', 'src', 'sim', 'main.js'))) throw new Error(`no built simulators in ${dir} (npm run build there)`);
     log(`starting the simulators from ${dir}`);
-    simulators = await startSimulators({ KAFKA_BOOTSTRAP_SERVERS: brokers, SIM_APPLICATION_ID: 'bench', SIM_PAYMENT_REJECT_RATE: '0.1', SIM_INVENTORY_REJECT_RATE: '0.1' }, dir);
+    // New groups each run start at the end of `orders`: they answer this run's orders,
+    // not the backlog other runs (intake) left since the last one (bench/saga.load.ts).
+    simulators = await startSimulators({ KAFKA_BOOTSTRAP_SERVERS: brokers, SIM_APPLICATION_ID: `bench-${Date.now()}`, SIM_PAYMENT_REJECT_RATE: '0.1', SIM_INVENTORY_REJECT_RATE: '0.1' }, dir);
   }
   if (options.url !== undefined) {
     const url = options.url;
@@ -67,6 +69,11 @@ export async function startTarget(options: LoadOptions, log: (text: string) => v
     nodeArgs = startFlags(dir, env);
     log(`starting the service from ${dir} on port ${port}: node ${[...nodeArgs, serviceEntry(dir)].join(' ')}${next === 'default' ? '' : ` with COMMIT_MODE=${next}`}`);
     service = await startService(port, env, dir, nodeArgs);
+    await untilCaughtUp(`http://127.0.0.1:${port}`, log).catch(async (err: unknown) => {
+      await service?.stop();
+      await simulators?.stop();
+      throw err;
+    });
     mode = next;
   };
   await start('default');
