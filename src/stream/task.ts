@@ -456,9 +456,8 @@ export class Task {
 
   /** The latest committed-or-pending value of an order in orders-store. */
   async get(key: string): Promise<Uint8Array | undefined> {
-    // The cache first: a value there is newer than anything below it, and null is a
-    // delete not yet written down. The HTTP thread's reader already counted this query.
-    // Not an order id (parseId64): it can be in no slice, the table refuses such keys.
+    // The layers above RocksDB first (#pending). The HTTP thread's reader already
+    // counted this query.
     const pending = this.#pending(key);
     if (pending !== undefined) return pending ?? undefined;
     const id = parseId64(key);
