@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { PartitionGroup, type PartitionRecord } from '../../src/engine/partition-group.js';
 
@@ -111,5 +113,32 @@ describe('PartitionGroup', () => {
     group.add([rec(PAY, 0, 1, 200)], 1600);
     expect(group.take(false, Infinity, 1700)).toEqual([]);
     expect(ids(group.take(false, Infinity, 2100))).toEqual(['p0@1']);
+  });
+
+  it('under a backlog that never runs out, a record taken is no longer held (memory stays bounded by maxRecords)', async () => {
+    // The garbage collector on demand, to see which taken records are still reachable.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const group = new PartitionGroup<PartitionRecord>([PAY, STOCK], 5000);
+    const early: WeakRef<PartitionRecord>[] = [];
+    const offsets = [0, 0, 0];
+    // A replay: full polls of one topic only (the other input shows nothing, so the
+    // bound releases records), as many taken per step as added: no queue ever empties.
+    for (let step = 0; step < 300; step++) {
+      const poll: PartitionRecord[] = [];
+      for (let i = 0; i < 1000; i++) {
+        const partition = i % 3;
+        poll.push(rec(PAY, partition, offsets[partition]!++, step));
+      }
+      group.add(poll);
+      const taken = group.take(false, 1000);
+      if (step > 10 && step <= 20) for (const r of taken) early.push(new WeakRef(r));
+    }
+    expect(group.size).toBeLessThanOrEqual(6000);
+    expect(early).toHaveLength(10_000);
+    // WeakRefs hold their target until the current job ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(early.filter((r) => r.deref() !== undefined)).toHaveLength(0);
   });
 });
