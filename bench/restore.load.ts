@@ -26,6 +26,7 @@ import { orderDtoJson } from '../src/domain/order-json.js';
 import { ensureTopics } from '../src/kafka/admin.js';
 import { partitionFor } from '../src/kafka/partitioner.js';
 import { JOIN_INPUTS, ORDERS_STORE, TOPIC_ORDERS, changelogTopic, topicLayout } from '../src/kafka/topics.js';
+import { call, commitGroupOffsets, watermarks } from './bench-kafka.js';
 import { freePort, memoryOf, spawnService } from './children.js';
 import { printMachine, saveResults } from './machine.js';
 
@@ -64,10 +65,6 @@ function orderValue(n: number): { key: string; value: Buffer } {
   return { key: String(orderId), value: Buffer.from(orderDtoJson({ orderId, customerId: 1 + (n % 5000), status, source, items })) };
 }
 
-function call<T>(fn: (cb: (err: Kafka.LibrdKafkaError | null | undefined, v: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
-}
-
 async function connectProducer(): Promise<Kafka.Producer> {
   const producer = new Kafka.Producer({
     'metadata.broker.list': brokers,
@@ -84,27 +81,6 @@ async function connectProducer(): Promise<Kafka.Producer> {
   await call<unknown>((cb) => producer.connect({}, (err, data) => cb(err, data)));
   producer.setPollInterval(50);
   return producer;
-}
-
-/**
- * A partition's watermarks. On a broker where ensureTopics has just created the topic,
- * the producer's metadata does not know its partitions yet (Local: Unknown partition):
- * asked again until it does, for up to 30 s.
- */
-async function watermarks(producer: Kafka.Producer, topic: string, partition: number): Promise<Kafka.WatermarkOffsets> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      return await call<Kafka.WatermarkOffsets>((cb) => {
-        producer.queryWatermarkOffsets(topic, partition, 10_000, cb);
-      });
-    } catch (err) {
-      const code = (err as Kafka.LibrdKafkaError).code;
-      const unknown = code === Kafka.CODES.ERRORS.ERR__UNKNOWN_PARTITION || code === Kafka.CODES.ERRORS.ERR_UNKNOWN_TOPIC_OR_PART;
-      if (!unknown || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
 }
 
 /** Records in the changelog now (high minus low watermark over its partitions). */
@@ -167,16 +143,8 @@ async function skipInputs(producer: Kafka.Producer): Promise<void> {
         ends.push({ topic, partition, offset: highOffset });
       }
     }
-    const consumer = new Kafka.KafkaConsumer({ 'metadata.broker.list': brokers, 'group.id': groupId, 'enable.auto.commit': false }, {});
-    await call<unknown>((cb) => consumer.connect({}, (err, data) => cb(err, data)));
-    try {
-      consumer.assign(ends);
-      consumer.commitSync(ends);
-    } catch (err) {
-      console.log(`  (could not move ${groupId}'s offsets to the end: ${(err as Error).message}; it may replay some input after the restore)`);
-    } finally {
-      await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
-    }
+    const failed = await commitGroupOffsets(brokers, groupId, ends);
+    if (failed !== undefined) console.log(`  (could not move ${groupId}'s offsets to the end: ${failed}; it may replay some input after the restore)`);
   }
 }
 
