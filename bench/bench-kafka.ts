@@ -47,3 +47,46 @@ export async function commitGroupOffsets(brokers: string, groupId: string, offse
     await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
   }
 }
+
+export interface BenchRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly key: string;
+  readonly value: Buffer;
+}
+
+/**
+ * Produces `count` records (the n-th from `recordAt(n)`) through a producer made with
+ * `dr_cb: true`, waiting on a full queue, and returns once every one is acknowledged;
+ * the first failed delivery fails it. Progress every 2 s, named `what`.
+ */
+export async function produceAll(producer: Kafka.Producer, count: number, recordAt: (n: number) => BenchRecord, what: string): Promise<void> {
+  let delivered = 0;
+  let failure: Error | undefined;
+  const onReport = (err: Kafka.LibrdKafkaError | null | undefined): void => {
+    if (err) failure ??= new Error(`${what}: a write failed: ${err.message}`);
+    else delivered++;
+  };
+  producer.on('delivery-report', onReport);
+  const progress = setInterval(() => console.log(`  ... ${what}: ${delivered}/${count} records written`), 2000);
+  try {
+    for (let n = 0; n < count && failure === undefined; n++) {
+      const r = recordAt(n);
+      for (;;) {
+        try {
+          producer.produce(r.topic, r.partition, r.value, r.key, Date.now());
+          break;
+        } catch (err) {
+          if ((err as Kafka.LibrdKafkaError).code !== Kafka.CODES.ERRORS.ERR__QUEUE_FULL) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+    }
+    await call<void>((cb) => producer.flush(120_000, (err) => cb(err, undefined)));
+    while (delivered < count && failure === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+  } finally {
+    clearInterval(progress);
+    producer.removeListener('delivery-report', onReport);
+  }
+  if (failure !== undefined) throw failure;
+}

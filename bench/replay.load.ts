@@ -28,7 +28,7 @@ import { orderDtoJson } from '../src/domain/order-json.js';
 import { ensureTopics } from '../src/kafka/admin.js';
 import { partitionFor } from '../src/kafka/partitioner.js';
 import { JOIN_INPUTS, TOPIC_ORDERS, instancesTopic, topicLayout } from '../src/kafka/topics.js';
-import { call, commitGroupOffsets, watermarks } from './bench-kafka.js';
+import { call, commitGroupOffsets, produceAll, watermarks } from './bench-kafka.js';
 import { freePort, memoryOf, spawnService } from './children.js';
 import { startFlags } from './load/stack.js';
 import { printMachine, saveResults } from './machine.js';
@@ -61,35 +61,19 @@ async function ordersHeld(producer: Kafka.Producer): Promise<Kafka.WatermarkOffs
 
 /** Produces `count` NEW orders to `orders`, each on its key's partition, as the relay does. */
 async function topUp(producer: Kafka.Producer, count: number): Promise<void> {
-  let delivered = 0;
-  let failure: Error | undefined;
-  producer.on('delivery-report', (err) => {
-    if (err) failure ??= new Error(`orders write failed: ${err.message}`);
-    else delivered++;
-  });
   const first = Date.now() * 1000;
-  const progress = setInterval(() => console.log(`  ... orders: ${delivered}/${count} NEW orders written`), 2000);
-  try {
-    for (let n = 0; n < count && failure === undefined; n++) {
+  await produceAll(
+    producer,
+    count,
+    (n) => {
       const orderId = ID_BASE + first + n;
       const key = String(orderId);
-      const value = Buffer.from(orderDtoJson({ orderId, customerId: 1 + (n % 5000), status: 'NEW', source: null, items: [{ itemId: orderId * 4, productCode: `P${String(1 + (n % 100)).padStart(3, '0')}`, quantity: 1 + (n % 5), priceCents: 100 + (n % 9900) }] }));
-      for (;;) {
-        try {
-          producer.produce(TOPIC_ORDERS, partitionFor(key, NUM_PARTITIONS), value, key, Date.now());
-          break;
-        } catch (err) {
-          if ((err as Kafka.LibrdKafkaError).code !== Kafka.CODES.ERRORS.ERR__QUEUE_FULL) throw err;
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
-    }
-    await call<void>((cb) => producer.flush(120_000, (err) => cb(err, undefined)));
-    while (delivered < count && failure === undefined) await new Promise((r) => setTimeout(r, 50));
-  } finally {
-    clearInterval(progress);
-  }
-  if (failure !== undefined) throw failure;
+      const items = [{ itemId: orderId * 4, productCode: `P${String(1 + (n % 100)).padStart(3, '0')}`, quantity: 1 + (n % 5), priceCents: 100 + (n % 9900) }];
+      const value = Buffer.from(orderDtoJson({ orderId, customerId: 1 + (n % 5000), status: 'NEW', source: null, items }));
+      return { topic: TOPIC_ORDERS, partition: partitionFor(key, NUM_PARTITIONS), key, value };
+    },
+    'orders',
+  );
 }
 
 /** Sets where the run's groups start; returns the backlog on `orders` they face. */

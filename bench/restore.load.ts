@@ -26,7 +26,7 @@ import { orderDtoJson } from '../src/domain/order-json.js';
 import { ensureTopics } from '../src/kafka/admin.js';
 import { partitionFor } from '../src/kafka/partitioner.js';
 import { JOIN_INPUTS, ORDERS_STORE, TOPIC_ORDERS, changelogTopic, topicLayout } from '../src/kafka/topics.js';
-import { call, commitGroupOffsets, watermarks } from './bench-kafka.js';
+import { call, commitGroupOffsets, produceAll, watermarks } from './bench-kafka.js';
 import { freePort, memoryOf, spawnService } from './children.js';
 import { printMachine, saveResults } from './machine.js';
 
@@ -95,33 +95,16 @@ async function changelogRecords(producer: Kafka.Producer): Promise<number> {
 
 /** Produces orders `from` .. `to` - 1 to the changelog, each on its key's partition. */
 async function fill(producer: Kafka.Producer, from: number, to: number): Promise<void> {
-  let delivered = 0;
-  let failure: Error | undefined;
-  producer.on('delivery-report', (err) => {
-    if (err) failure ??= new Error(`changelog write failed: ${err.message}`);
-    else delivered++;
-  });
   const started = Date.now();
-  const progress = setInterval(() => console.log(`  ... changelog: ${delivered}/${to - from} records written`), 2000);
-  try {
-    for (let n = from; n < to && failure === undefined; n++) {
-      const { key, value } = orderValue(n);
-      for (;;) {
-        try {
-          producer.produce(changelog, partitionFor(key, NUM_PARTITIONS), value, key, Date.now());
-          break;
-        } catch (err) {
-          if ((err as Kafka.LibrdKafkaError).code !== Kafka.CODES.ERRORS.ERR__QUEUE_FULL) throw err;
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
-    }
-    await call<void>((cb) => producer.flush(120_000, (err) => cb(err, undefined)));
-    while (delivered < to - from && failure === undefined) await new Promise((r) => setTimeout(r, 50));
-  } finally {
-    clearInterval(progress);
-  }
-  if (failure !== undefined) throw failure;
+  await produceAll(
+    producer,
+    to - from,
+    (i) => {
+      const { key, value } = orderValue(from + i);
+      return { topic: changelog, partition: partitionFor(key, NUM_PARTITIONS), key, value };
+    },
+    'changelog',
+  );
   console.log(`changelog: ${to - from} records written in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
