@@ -29,9 +29,10 @@ function runCharts(r: ScenarioRun): string {
     charts.push(lineChart({ title: `${r.label}: throughput per second`, xLabel: 's', yLabel: 'per second', series: throughput }));
   }
   if (r.progress !== undefined && r.progress.length > 0) {
-    charts.push(lineChart({ title: `${r.label}: records restored`, xLabel: 's', yLabel: 'records', series: [{ name: 'restored', points: r.progress.map((p) => [p.t, p.restored]) }] }));
+    const done = r.scenario === 'replay' ? 'replayed' : 'restored';
+    charts.push(lineChart({ title: `${r.label}: records ${done}`, xLabel: 's', yLabel: 'records', series: [{ name: done, points: r.progress.map((p) => [p.t, p.restored]) }] }));
   }
-  if (r.scenario === 'soak' && r.rss.length > 0) {
+  if ((r.scenario === 'soak' || r.scenario === 'replay') && r.rss.length > 0) {
     const s = rssSummary(r)!;
     charts.push(lineChart({ title: `${r.label}: service RSS (min ${s.minMiB}, max ${s.maxMiB}, last ${s.lastMiB} MiB)`, xLabel: 's', yLabel: 'MiB', series: [{ name: 'RSS', points: r.rss.map((p) => [p.t, p.mib]) }] }));
   }

@@ -9,8 +9,9 @@
 // Without --url it starts the simulators and the service (node DIR/dist/src/main.cjs,
 // cwd DIR) against the local broker and Postgres, and stops them at the end.
 // Drivers: autocannon (intake), wrk (store reads), a Node open- or closed-loop
-// generator reading decisions from `orders` (saga, soak); restore runs the checkout's
-// dist/bench/restore.load.js. Results go to bench/results/load-<timestamp>/.
+// generator reading decisions from `orders` (saga, soak); restore and replay run the
+// checkout's dist/bench/restore.load.js and replay.load.js, each with a service of its
+// own. Results go to bench/results/load-<timestamp>/.
 import { join } from 'node:path';
 import { machine } from '../machine.js';
 import { gitInfo } from './git-info.js';

@@ -2,7 +2,7 @@
 // Pure: the tests call parseLoadOptions with argument lists.
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['intake', 'store-read', 'saga-rate', 'saga-saturation', 'restore', 'soak'] as const;
+export const SCENARIOS = ['intake', 'store-read', 'saga-rate', 'saga-saturation', 'restore', 'replay', 'soak'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** COMMIT_MODE values the service is restarted with for the p95-vs-rate curve; 'default' sets none. */
@@ -28,6 +28,8 @@ export interface LoadOptions {
   readonly wrkThreads: number;
   readonly wrkConnections: number;
   readonly restoreRecords: number;
+  /** The replay scenario's backlog: the last N records of `orders`. */
+  readonly replayRecords: number;
   readonly drainS: number;
   /**
    * Seconds of saga load at 200 orders/s before the first run, not reported (0: none).
@@ -39,10 +41,10 @@ export interface LoadOptions {
   readonly out: string | undefined;
 }
 
-export const USAGE = `npm run bench:load -- --scenario intake,store-read,saga-rate,saga-saturation,restore,soak | all
+export const USAGE = `npm run bench:load -- --scenario intake,store-read,saga-rate,saga-saturation,restore,replay,soak | all
   [--url URL | --service-dir DIR] [--simulators yes|no] [--duration 20] [--rate 500 | --rates 200,500,1000,2000]
   [--commit-modes fixed,adaptive] [--soak-minutes 10] [--soak-rate 500] [--store-orders 20000]
-  [--restore-records 200000] [--connections 64] [--saga-connections 128] [--saturation-connections 32]
+  [--restore-records 200000] [--replay-records 300000] [--connections 64] [--saga-connections 128] [--saturation-connections 32]
   [--wrk-threads 2] [--wrk-connections 64] [--drain 30] [--warmup 0] [--application-id order-service-bench] [--out DIR]`;
 
 export class LoadOptionsError extends Error {
@@ -89,6 +91,7 @@ export function parseLoadOptions(argv: readonly string[], cwd: string): LoadOpti
         'wrk-threads': { type: 'string', default: '2' },
         'wrk-connections': { type: 'string', default: '64' },
         'restore-records': { type: 'string', default: '200000' },
+        'replay-records': { type: 'string', default: '300000' },
         drain: { type: 'string', default: '30' },
         warmup: { type: 'string', default: '0' },
         'application-id': { type: 'string', default: 'order-service-bench' },
@@ -128,6 +131,7 @@ export function parseLoadOptions(argv: readonly string[], cwd: string): LoadOpti
     wrkThreads: positive('wrk-threads', values['wrk-threads']),
     wrkConnections: positive('wrk-connections', values['wrk-connections']),
     restoreRecords: positive('restore-records', values['restore-records']),
+    replayRecords: positive('replay-records', values['replay-records']),
     drainS: positive('drain', values.drain),
     warmupS: values.warmup === '0' ? 0 : positive('warmup', values.warmup),
     applicationId: values['application-id'],

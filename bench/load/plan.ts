@@ -46,6 +46,9 @@ export function planRuns(o: LoadOptions, commitModeKnown: boolean | undefined): 
       case 'restore':
         runs.push({ scenario, label: `restore ${o.restoreRecords} records`, commitMode: 'default', durationS: 0 });
         break;
+      case 'replay':
+        runs.push({ scenario, label: `replay ${o.replayRecords} records`, commitMode: 'default', durationS: 0 });
+        break;
       default:
         runs.push({ scenario, label: scenario, commitMode: 'default', durationS: o.durationS });
     }

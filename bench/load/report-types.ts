@@ -45,7 +45,7 @@ export interface ScenarioRun {
   readonly rss: readonly RssPoint[];
   /** Encoded whole-run histogram (µs), for merging or re-reading later. */
   readonly histogram?: string;
-  /** The restore scenario: records restored over time. */
+  /** The restore and replay scenarios: records restored (or replayed) over time. */
   readonly progress?: readonly { readonly t: number; readonly restored: number }[];
 }
 

@@ -8,6 +8,7 @@ import type { RunSpec } from './plan.js';
 import type { Progress } from './progress.js';
 import type { DriverConfig } from './protocol.js';
 import type { ScenarioRun } from './report-types.js';
+import { replayScript, runReplay } from './replay.js';
 import { restoreScript, runRestore } from './restore.js';
 import { RssSampler } from './rss.js';
 import { runDriver } from './run-driver.js';
@@ -28,7 +29,8 @@ function driverConfigOf(spec: RunSpec, o: LoadOptions, url: string): DriverConfi
     case 'saga-saturation':
       return { driver: 'saga', url, durationS: spec.durationS, rate: undefined, connections: o.saturationConnections, drainS: o.drainS, brokers };
     case 'restore':
-      throw new Error('restore has no driver config: it runs its own script');
+    case 'replay':
+      throw new Error(`${spec.scenario} has no driver config: it runs its own script`);
   }
 }
 
@@ -71,18 +73,40 @@ async function restoreRun(spec: RunSpec, o: LoadOptions, progress: Progress): Pr
   };
 }
 
+async function replayRun(spec: RunSpec, o: LoadOptions, progress: Progress): Promise<ScenarioRun> {
+  const result = await runReplay(o.serviceDir, o.replayRecords, progress, spec.label);
+  if (result === undefined) return notRun(spec, 'skipped', `${replayScript(o.serviceDir)} does not exist (bench/replay.load.ts is not in that checkout, or it is not built)`, 'replay.load.js');
+  return {
+    ...base(spec),
+    durationS: result.seconds,
+    status: 'ok',
+    driver: 'replay.load.js',
+    throughput: result.recordsPerSecond,
+    throughputUnit: 'records/s replayed',
+    latencyWhat: '',
+    latency: null,
+    otherLatencies: {},
+    errors: 0,
+    figures: { records: result.records, seconds: result.seconds, 'replay RSS MiB': result.rssMiB, 'replay peak RSS MiB': result.peakRssMiB },
+    series: [],
+    rss: result.progress.map((p) => ({ t: p.t, mib: p.rssMiB })),
+    progress: result.progress.map((p) => ({ t: p.t, restored: p.replayed })),
+  };
+}
+
 /** Whether wrk runs here (its --version exits 1 after printing the version). */
 const hasWrk = (): Promise<boolean> =>
   new Promise((resolve) => execFile('wrk', ['--version'], (err) => resolve(err === null || (err as NodeJS.ErrnoException).code !== 'ENOENT')));
 
 export async function executeRun(spec: RunSpec, target: Target, o: LoadOptions, progress: Progress): Promise<ScenarioRun> {
-  if (spec.scenario === 'restore') {
+  if (spec.scenario === 'restore' || spec.scenario === 'replay') {
+    const restore = spec.scenario === 'restore';
     try {
-      // Its own service restores beside nothing of ours on the two cores.
-      if (existsSync(restoreScript(o.serviceDir))) await target.suspend();
-      return await restoreRun(spec, o, progress);
+      // Its own service runs beside nothing of ours on the two cores.
+      if (existsSync(restore ? restoreScript(o.serviceDir) : replayScript(o.serviceDir))) await target.suspend();
+      return await (restore ? restoreRun(spec, o, progress) : replayRun(spec, o, progress));
     } catch (err) {
-      return notRun(spec, 'failed', (err as Error).message, 'restore.load.js');
+      return notRun(spec, 'failed', (err as Error).message, restore ? 'restore.load.js' : 'replay.load.js');
     }
   }
   const config = driverConfigOf(spec, o, target.url);

@@ -19,6 +19,15 @@ describe('the runs of one bench:load', () => {
     ]);
   });
 
+  it('restore and replay run once each, sized by their own options', () => {
+    const runs = planRuns(options('--scenario', 'restore,replay', '--restore-records', '1000', '--replay-records', '2000'), true);
+    expect(runs.map((r) => [r.scenario, r.label])).toEqual([
+      ['restore', 'restore 1000 records'],
+      ['replay', 'replay 2000 records'],
+    ]);
+    expect(planRuns(options('--scenario', 'replay'), true).map((r) => r.label)).toEqual(['replay 300000 records']);
+  });
+
   it('a build without COMMIT_MODE runs the curve once', () => {
     const runs = planRuns(options('--scenario', 'saga-rate', '--rates', '200,500', '--commit-modes', 'fixed,adaptive'), false);
     expect(runs.map((r) => r.label)).toEqual(['saga-rate 200/s', 'saga-rate 500/s']);
