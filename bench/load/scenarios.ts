@@ -52,46 +52,51 @@ function notRun(spec: RunSpec, status: 'skipped' | 'failed', reason: string, dri
   return { ...base(spec), status, reason, driver, throughput: null, throughputUnit: '', latencyWhat: '', latency: null, otherLatencies: {}, errors: 0, figures: {}, series: [], rss: [] };
 }
 
-async function restoreRun(spec: RunSpec, o: LoadOptions, progress: Progress): Promise<ScenarioRun> {
-  const result = await runRestore(o.serviceDir, o.restoreRecords, progress, spec.label);
-  if (result === undefined) return notRun(spec, 'skipped', `${restoreScript(o.serviceDir)} does not exist (bench/restore.load.ts is not in that checkout, or it is not built)`, 'restore.load.js');
+/** The run of a bench script (restore, replay): its own service, no latencies. */
+function scriptRun(
+  spec: RunSpec,
+  script: string,
+  unit: string,
+  result: { readonly seconds: number; readonly recordsPerSecond: number },
+  rest: Pick<ScenarioRun, 'figures' | 'rss' | 'progress'>,
+): ScenarioRun {
   return {
     ...base(spec),
     durationS: result.seconds,
     status: 'ok',
-    driver: 'restore.load.js',
+    driver: script,
     throughput: result.recordsPerSecond,
-    throughputUnit: 'records/s restored',
+    throughputUnit: unit,
     latencyWhat: '',
     latency: null,
     otherLatencies: {},
     errors: 0,
-    figures: { records: result.records, seconds: result.seconds, 'restore RSS MiB': result.rssMiB },
     series: [],
+    ...rest,
+  };
+}
+
+const missingScript = (spec: RunSpec, path: string, source: string, script: string): ScenarioRun =>
+  notRun(spec, 'skipped', `${path} does not exist (${source} is not in that checkout, or it is not built)`, script);
+
+async function restoreRun(spec: RunSpec, o: LoadOptions, progress: Progress): Promise<ScenarioRun> {
+  const result = await runRestore(o.serviceDir, o.restoreRecords, progress, spec.label);
+  if (result === undefined) return missingScript(spec, restoreScript(o.serviceDir), 'bench/restore.load.ts', 'restore.load.js');
+  return scriptRun(spec, 'restore.load.js', 'records/s restored', result, {
+    figures: { records: result.records, seconds: result.seconds, 'restore RSS MiB': result.rssMiB },
     rss: [{ t: result.seconds, mib: result.rssMiB }],
     progress: result.progress,
-  };
+  });
 }
 
 async function replayRun(spec: RunSpec, o: LoadOptions, progress: Progress): Promise<ScenarioRun> {
   const result = await runReplay(o.serviceDir, o.replayRecords, progress, spec.label);
-  if (result === undefined) return notRun(spec, 'skipped', `${replayScript(o.serviceDir)} does not exist (bench/replay.load.ts is not in that checkout, or it is not built)`, 'replay.load.js');
-  return {
-    ...base(spec),
-    durationS: result.seconds,
-    status: 'ok',
-    driver: 'replay.load.js',
-    throughput: result.recordsPerSecond,
-    throughputUnit: 'records/s replayed',
-    latencyWhat: '',
-    latency: null,
-    otherLatencies: {},
-    errors: 0,
+  if (result === undefined) return missingScript(spec, replayScript(o.serviceDir), 'bench/replay.load.ts', 'replay.load.js');
+  return scriptRun(spec, 'replay.load.js', 'records/s replayed', result, {
     figures: { records: result.records, seconds: result.seconds, 'replay RSS MiB': result.rssMiB, 'replay peak RSS MiB': result.peakRssMiB },
-    series: [],
     rss: result.progress.map((p) => ({ t: p.t, mib: p.rssMiB })),
     progress: result.progress.map((p) => ({ t: p.t, restored: p.replayed })),
-  };
+  });
 }
 
 /** Whether wrk runs here (its --version exits 1 after printing the version). */
