@@ -33,6 +33,7 @@ function sampleStats(): EngineStats {
       { topic: 'stock-orders', partition: 0, lag: 2 },
     ],
     commitSeconds: [0.004, 0.03, 0.2],
+    kafkaThreadHeap: { usedBytes: 40 * 1024 * 1024, limitBytes: 307 * 1024 * 1024 },
   };
 }
 
@@ -127,6 +128,11 @@ describe('stream metrics', async () => {
   it('kafka_consumer_lag_sum is the sum of the partitions\' lag', () => {
     expect(sample(text, 'kafka_consumer_records_lag', 'topic="payment-orders",partition="0"')).toBe(40);
     expect(sample(text, 'kafka_consumer_lag_sum', '')).toBe(42);
+  });
+
+  it('the kafka thread\'s heap, in use and its limit (the default nodejs_heap_* are the HTTP thread\'s)', () => {
+    expect(sample(text, 'nodejs_thread_heap_used_bytes', 'thread="kafka"')).toBe(40 * 1024 * 1024);
+    expect(sample(text, 'nodejs_thread_heap_limit_bytes', 'thread="kafka"')).toBe(307 * 1024 * 1024);
   });
 
   it('per task and thread: processed and dead-lettered records, active tasks only', () => {

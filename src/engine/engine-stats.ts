@@ -20,4 +20,9 @@ export interface EngineStats {
   readonly consumerLag: readonly PartitionLag[];
   /** Durations (seconds) of the commits since the last stats message. */
   readonly commitSeconds: readonly number[];
+  /**
+   * The kafka thread's V8 heap: in use, and the limit it may grow to (its share of the
+   * memory budget). The registry's default nodejs_* metrics are the HTTP thread's.
+   */
+  readonly kafkaThreadHeap: { readonly usedBytes: number; readonly limitBytes: number };
 }

@@ -4,6 +4,7 @@
 // (changelog-reader.ts), the stream loop and commit cycle (stream-loop.ts), and the
 // stream threads that run the tasks (stream-threads.ts). This file owns their start
 // and stop and the engine's lifecycle (engine-state.ts).
+import { getHeapStatistics } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import { EngineError } from '../errors.js';
@@ -25,6 +26,11 @@ import { TaskManager } from './task-manager.js';
 export type { EngineCounters } from './counters.js';
 export type { EngineState, TaskInfo } from './engine-state.js';
 export type { EngineStats } from './engine-stats.js';
+
+const heapOfThisThread = (): EngineStats['kafkaThreadHeap'] => {
+  const heap = getHeapStatistics();
+  return { usedBytes: heap.used_heap_size, limitBytes: heap.heap_size_limit };
+};
 
 export interface EngineEvents {
   onTasksChanged(state: EngineState, tasks: readonly TaskInfo[]): void;
@@ -292,6 +298,7 @@ export class StreamEngine {
       restores: this.#reader.restores(),
       consumerLag: this.#consumer.lag(),
       commitSeconds: this.#timings.take(),
+      kafkaThreadHeap: heapOfThisThread(),
     };
   }
 

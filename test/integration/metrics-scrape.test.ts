@@ -73,6 +73,13 @@ describe('a scrape under load', () => {
     expect(samples(second, 'kafka_streams_state').get('{state="RUNNING"}')).toBe(1);
     expect(samples(second, 'http_server_requests_seconds_count').get('{method="POST",uri="/api/orders",status="201"}')).toBeGreaterThanOrEqual(60);
     expect(samples(second, 'orders_store_cache_hit_ratio').size).toBeGreaterThan(0);
+    // The kafka thread's own heap, not the HTTP thread's: in use below a limit the
+    // service was started with (tests start it without the budget's flag: V8's own).
+    const heapUsed = samples(second, 'nodejs_thread_heap_used_bytes').get('{thread="kafka"}');
+    const heapLimit = samples(second, 'nodejs_thread_heap_limit_bytes').get('{thread="kafka"}');
+    expect(heapUsed).toBeGreaterThan(1024 * 1024);
+    expect(heapLimit).toBeGreaterThan(heapUsed ?? Infinity);
+    expect(heapUsed).not.toBe(samples(second, 'nodejs_heap_size_used_bytes').get(''));
 
     const shown = second
       .split('\n')
