@@ -116,28 +116,25 @@ export function registerStreamMetrics(registry: client.Registry, sources: Stream
 
   // The kafka thread's heap (prom-client's nodejs_heap_* are the HTTP thread's): a
   // backlog once filled it until the process died (docs/performance.md).
-  new client.Gauge({
-    name: 'nodejs_thread_heap_used_bytes',
-    help: 'V8 heap in use by a thread of this process other than the HTTP thread (thread="kafka": the stream loop, the outbox relay, the jobs)',
-    labelNames: ['thread'],
-    registers,
-    collect() {
-      this.reset();
-      const heap = sources.engine()?.kafkaThreadHeap;
-      if (heap !== undefined) this.set({ thread: 'kafka' }, heap.usedBytes);
-    },
-  });
-  new client.Gauge({
-    name: 'nodejs_thread_heap_limit_bytes',
-    help: 'The V8 heap limit of that thread: past it the process dies (its share of MEMORY_LIMIT)',
-    labelNames: ['thread'],
-    registers,
-    collect() {
-      this.reset();
-      const heap = sources.engine()?.kafkaThreadHeap;
-      if (heap !== undefined) this.set({ thread: 'kafka' }, heap.limitBytes);
-    },
-  });
+  const kafkaHeapGauge = (name: string, help: string, read: (heap: EngineStats['kafkaThreadHeap']) => number): void => {
+    new client.Gauge({
+      name,
+      help,
+      labelNames: ['thread'],
+      registers,
+      collect() {
+        this.reset();
+        const heap = sources.engine()?.kafkaThreadHeap;
+        if (heap !== undefined) this.set({ thread: 'kafka' }, read(heap));
+      },
+    });
+  };
+  kafkaHeapGauge(
+    'nodejs_thread_heap_used_bytes',
+    'V8 heap in use by a thread of this process other than the HTTP thread (thread="kafka": the stream loop, the outbox relay, the jobs)',
+    (heap) => heap.usedBytes,
+  );
+  kafkaHeapGauge('nodejs_thread_heap_limit_bytes', 'The V8 heap limit of that thread: past it the process dies (its share of MEMORY_LIMIT)', (heap) => heap.limitBytes);
 
   new client.Gauge({
     name: 'kafka_streams_state',
