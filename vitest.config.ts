@@ -9,10 +9,19 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    // The default output, and the names of any files whose worker died.
+    reporters: ['default', './test/support/unfinished-files-reporter.ts'],
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/integration/**', 'test/fault/**', 'test/fuzz/**'] },
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/integration/**', 'test/fault/**', 'test/fuzz/**'],
+          // The garbage collector on demand, for the tests that check what is no longer
+          // held (set at start: changing V8's flags in a running process may crash it).
+          execArgv: ['--expose-gc'],
+        },
       },
       {
         extends: true,
