@@ -61,6 +61,8 @@ const m = printMachine('outbox relay: drain a pre-filled outbox', { rows, batchS
 await ensureDatabase(databaseUrl);
 const pool = createPool({ connectionString: databaseUrl, max: 3, applicationName: 'outbox-bench' });
 await migrate(pool);
+await pool.query('delete from outbox_claims');
+await pool.query('delete from outbox_pending');
 await pool.query('delete from outbox');
 await pool.query(`delete from outbox_relay_positions where instance_id = 'outbox-bench'`);
 await pool.query(
@@ -68,7 +70,7 @@ await pool.query(
    select n, $1, n::text, $2 from generate_series(1, $3::int) as n`,
   [topic, payload, rows],
 );
-await pool.query('vacuum analyze outbox, outbox_claims');
+await pool.query('vacuum analyze outbox, outbox_pending, outbox_claims');
 
 const producer = await DeliveringProducer.connect({ brokers, clientId: 'outbox-bench', deliveryTimeoutMs: 30_000 });
 await ensureTopics(brokers, producer.client, [
@@ -90,7 +92,7 @@ while (relay.stats.published < rows) {
 }
 const seconds = (performance.now() - started) / 1000;
 await relay.stop();
-const { rows: left } = await pool.query<{ n: number }>('select count(*)::int as n from outbox where completed_at is null');
+const { rows: left } = await pool.query<{ n: number }>('select count(*)::int as n from outbox_pending');
 await producer.close();
 await pool.end();
 

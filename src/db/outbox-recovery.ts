@@ -9,8 +9,8 @@
 //      only claims past the lease when it is another instance, which may be alive)
 //   3. snapshot the high watermarks, then read each partition from the owner's
 //      confirmed position to that snapshot and collect the outbox-id headers
-//   4. in one statement: mark completed every pending row whose record was found (id
-//      and key both match), release the orphans not found (drop their claims, so the
+//   4. in one statement: mark published (drop the outbox_pending entry of) every
+//      pending row whose record was found (id and key both match), release the orphans not found (drop their claims, so the
 //      next claim publishes them), and move the owner's positions to the snapshot
 //
 // Why it is exact: the owner produces a batch only once the previous one was
@@ -48,8 +48,10 @@ export interface RecoveryResult {
 const RECOVERY_LOCK_CLASS = 730_241_855; // arbitrary, constant: "outbox recovery"
 
 const ORPHANS = `
-  select c.outbox_id as id, o.topic from outbox_claims c join outbox o on o.id = c.outbox_id
-   where c.claimed_by = $1 and o.completed_at is null
+  select c.outbox_id as id, o.topic from outbox_claims c
+    join outbox_pending p on p.outbox_id = c.outbox_id
+    join outbox o on o.id = c.outbox_id
+   where c.claimed_by = $1
      and ($2::boolean or c.claimed_at < now() - make_interval(secs => $3::float8 / 1000))
    order by c.outbox_id`;
 
@@ -57,10 +59,10 @@ const SETTLE = `
   with found (id, event_key) as (
     select * from unnest($1::bigint[], $2::text[])
   ), landed as (
-    update outbox o set completed_at = now(), attempts = attempts + 1
-      from found f
-     where o.id = f.id and o.event_key = f.event_key and o.completed_at is null
-    returning o.id
+    delete from outbox_pending p
+     using found f, outbox o
+     where p.outbox_id = f.id and o.id = f.id and o.event_key = f.event_key
+    returning p.outbox_id as id
   ), unclaimed as (
     delete from outbox_claims
      where outbox_id in (select id from landed)

@@ -3,10 +3,11 @@
 // its send (no transaction is held open while waiting for the broker), and the steps
 // of consecutive batches overlap (#publishAll):
 //
-//   claim   rows nobody holds: a row in outbox_claims (this instance, now()) for each
+//   claim   pending rows (outbox_pending) nobody holds: a row in outbox_claims (this
+//           instance, now()) for each
 //   send    each record with its row id in the `outbox-id` header; wait for the acks,
 //           which say where each record landed
-//   mark    completed_at = now() for the batch, its claims dropped, and this instance's
+//   mark    the batch's pending entries and claims dropped, and this instance's
 //           confirmed position per partition moved to the offset after its last
 //           record, in one statement
 //
@@ -80,8 +81,17 @@ interface OutboxRow {
   payload: string;
 }
 
+/**
+ * A claimed id: its outbox row, or nulls when the row is gone while still pending (an
+ * operator or a test deleted it): nothing to send, and its pending entry and claim are
+ * dropped with the batch's mark.
+ */
+type ClaimedRow = OutboxRow | { id: number; topic: null; event_key: null; payload: null };
+
+const sendable = (row: ClaimedRow): row is OutboxRow => row.topic !== null;
+
 interface Claim {
-  readonly rows: readonly OutboxRow[];
+  readonly rows: readonly ClaimedRow[];
   /** performance.now() before the claim statement was sent: the claim is at most this old. */
   readonly asked: number;
 }
@@ -117,17 +127,16 @@ const unwrap = <T>(s: Settled<T>): T => {
 // anti-join over the whole backlog (280 ms per claim instead of 12 ms), and a per-row
 // probe got a cost estimate high enough for JIT (60 ms of compiling). NOT IN over a
 // subquery is never turned into a join: Postgres hashes the ids once (a hashed SubPlan)
-// and the pending rows are still read in order from their index. An array compared with
+// and the pending rows are still read in order from their key. An array compared with
 // `<> all` was scanned whole for every pending row read: with 500 claims in flight, a
 // 500-row claim took 3.5 ms instead of 0.9. outbox_id is the key, never null, so NOT IN
 // has no null to trip on. Only claims from the oldest pending row on are read.
 const CLAIM = `
   with picked as (
-    select id from outbox
-     where completed_at is null
-       and id not in (select outbox_id from outbox_claims
-                       where outbox_id >= (select min(id) from outbox where completed_at is null))
-     order by id limit $2
+    select outbox_id as id from outbox_pending
+     where outbox_id not in (select outbox_id from outbox_claims
+                              where outbox_id >= (select min(outbox_id) from outbox_pending))
+     order by outbox_id limit $2
        for update skip locked
   ), claimed as (
     insert into outbox_claims (outbox_id, claimed_by)
@@ -135,20 +144,22 @@ const CLAIM = `
     on conflict (outbox_id) do nothing
     returning outbox_id
   )
-  select id, topic, event_key, payload from outbox
-   where id in (select outbox_id from claimed)
-   order by id`;
+  select c.outbox_id as id, o.topic, o.event_key, o.payload
+    from claimed c left join outbox o on o.id = c.outbox_id
+   order by c.outbox_id`;
 
 // One statement, so the rows, their claims and the position move together or not at all.
-// A claim is dropped only after its row is updated (the delete reads the update's
-// output): a concurrent claim that saw the row unclaimed in an older snapshot and
-// locked it then meets the claim still live, not a deleted one whose deleter it would
-// wait for while that deleter waits for its row lock (a deadlock, seen with two relays).
-// Rows completed by someone else meanwhile had their claims dropped by them.
+// A row is published once its entry in outbox_pending is gone; the outbox row itself is
+// never updated (src/db/migrations/004_outbox_pending.sql). A claim is dropped only
+// after its pending entry is (the second delete reads the first's output): a concurrent
+// claim that saw the entry unclaimed in an older snapshot and locked it then meets the
+// claim still live, not a deleted one whose deleter it would wait for while that
+// deleter waits for its row lock (a deadlock, seen with two relays). Rows completed by
+// someone else meanwhile had their claims dropped by them.
 const MARK = `
   with done as (
-    update outbox set completed_at = now(), attempts = attempts + 1 where id = any($1::bigint[]) and completed_at is null
-    returning id
+    delete from outbox_pending where outbox_id = any($1::bigint[])
+    returning outbox_id as id
   ), unclaimed as (
     delete from outbox_claims where outbox_id in (select id from done)
   )
@@ -319,7 +330,7 @@ export class OutboxRelay {
           published += unwrap(await marking);
           return published; // the claim stays an orphan of this instance, settled by the next pass
         }
-        const sending = this.#publisher.deliverAll(batch.rows.map(toRecord));
+        const sending = this.#publisher.deliverAll(batch.rows.filter(sendable).map(toRecord));
         if (this.#running && batch.rows.length === batchSize) next = settle(this.#claim());
         const deliveries = await sending;
         published += unwrap(await marking);
@@ -337,16 +348,16 @@ export class OutboxRelay {
 
   async #claim(): Promise<Claim> {
     const asked = performance.now();
-    const { rows } = await this.#pool.query<OutboxRow>(CLAIM, [this.#options.instanceId, this.#options.batchSize]);
+    const { rows } = await this.#pool.query<ClaimedRow>(CLAIM, [this.#options.instanceId, this.#options.batchSize]);
     return { rows, asked };
   }
 
-  async #mark(rows: readonly OutboxRow[], deliveries: readonly Delivery[]): Promise<number> {
+  async #mark(rows: readonly ClaimedRow[], deliveries: readonly Delivery[]): Promise<number> {
     await this.#pool.query(MARK, [rows.map((r) => r.id), this.#options.instanceId, ...positionColumns(nextOffsets(deliveries))]);
-    this.stats.published += rows.length;
+    this.stats.published += deliveries.length;
     this.stats.batches++;
     this.#vacuum?.note(rows.length);
-    return rows.length;
+    return deliveries.length;
   }
 
   /** Settles one owner's orphans; false when another instance is settling them right now. */

@@ -2,11 +2,12 @@
 // is set to do.
 //
 // Every outbox row leaves a dead tuple in outbox_claims (inserted at the claim, deleted
-// at the mark) and one in outbox (completed_at set), with an entry of the pending
-// partial index pointing at it; every decision leaves one in orders. Until a vacuum
-// removes them, reads walk them: the claims table grows a page per few hundred rows and
-// the planner, without statistics, scans it whole on every claim; the claim walks the
-// pending index's dead entries from its left edge; the stuck-order job walks the
+// at the mark) and one in outbox_pending (inserted with the row, deleted at the mark);
+// every decision leaves one in orders. Until a vacuum removes them, reads walk them: the
+// claims table grows a page per few hundred rows and the planner, without statistics,
+// scans it whole on every claim; the claim walks the pending key's dead entries from
+// its left edge (it once walked those of a partial index on outbox, when the mark
+// updated the outbox row); the stuck-order job walks the
 // partial index on NEW orders over every decided order. On a Postgres with autovacuum
 // off (this repository's CI machines have it off) a claim took 3.9 ms after 378k orders
 // and kept growing; with autovacuum on, a table waits until a fifth of it is dead. See

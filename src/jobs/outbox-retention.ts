@@ -2,13 +2,14 @@
 // outbox_archive (Spring Modulith's delete and archive completion modes).
 //
 // Which rows may go: only rows certainly published and out of every recovery's reach.
-// A row is completed (completed_at set) only after the broker acknowledged its record,
-// or after a recovery found that record on the topic (src/db/outbox-relay.ts,
-// outbox-recovery.ts); recovery itself reads and settles only pending rows and their
-// claims, and the claim step only looks at pending rows. So a completed row without a
-// claim is never needed again; the retention (at least OUTBOX_LEASE_MS, checked in
-// config.ts) adds that no claim-era settlement can still be running on it. Pending and
-// claimed rows are never touched.
+// A row leaves outbox_pending only after the broker acknowledged its record, or after a
+// recovery found that record on the topic (src/db/outbox-relay.ts, outbox-recovery.ts);
+// recovery itself reads and settles only pending rows and their claims, and the claim
+// step only looks at pending rows. So a row neither pending nor claimed is never needed
+// again; the retention (at least OUTBOX_LEASE_MS, checked in config.ts) adds that no
+// claim-era settlement can still be running on it. Pending and claimed rows are never
+// touched. Outbox rows are never updated, so their age is their creation's: a row sent
+// long after it was written (a long broker outage) may go soon after it was sent.
 //
 // Bounded: statements of `batchSize` rows, each its own short transaction (no long
 // lock, no huge WAL burst, autovacuum keeps up), up to `maxRowsPerRun` per run. SKIP
@@ -27,12 +28,13 @@ export interface OutboxRetentionOptions {
   readonly maxRowsPerRun: number;
 }
 
-// Oldest first, through the partial index on completed_at.
+// Oldest first, along the primary key (ids grow with created_at).
 const EXPIRED = `
   select o.id from outbox o
-   where o.completed_at is not null and o.completed_at < now() - make_interval(secs => $1::float8 / 1000)
+   where o.created_at < now() - make_interval(secs => $1::float8 / 1000)
+     and not exists (select 1 from outbox_pending p where p.outbox_id = o.id)
      and not exists (select 1 from outbox_claims c where c.outbox_id = o.id)
-   order by o.completed_at
+   order by o.id
    limit $2
      for update of o skip locked`;
 
@@ -43,9 +45,9 @@ const DELETE = `
 const ARCHIVE = `
   with expired as (${EXPIRED}), moved as (
     delete from outbox where id in (select id from expired)
-    returning id, aggregate_id, topic, event_key, payload, created_at, completed_at, attempts
+    returning id, aggregate_id, topic, event_key, payload, created_at
   )
-  insert into outbox_archive (id, aggregate_id, topic, event_key, payload, created_at, completed_at, attempts)
+  insert into outbox_archive (id, aggregate_id, topic, event_key, payload, created_at)
   select * from moved
   on conflict (id) do nothing`;
 

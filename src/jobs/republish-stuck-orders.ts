@@ -58,8 +58,11 @@ const LOCK_STUCK = `
 
 // An order whose NEW record is still waiting in the outbox (the relay is behind, or
 // Kafka was away) is not stuck in the saga: it has not reached the participants yet.
-// One pass over the pending rows (their partial index) rather than a probe per order.
-const STILL_PENDING = `select distinct aggregate_id as id from outbox where completed_at is null and aggregate_id = any($1::bigint[])`;
+// One pass over the pending rows (a table as small as the backlog) rather than a probe
+// per order. REPUBLISH's insert makes its row pending (the outbox insert trigger).
+const STILL_PENDING = `
+  select distinct o.aggregate_id as id from outbox_pending p join outbox o on o.id = p.outbox_id
+   where o.aggregate_id = any($1::bigint[])`;
 
 const REPUBLISH = `
   with bumped as (

@@ -76,8 +76,9 @@ export class KafkaRuntime {
     const pool = createPool({ connectionString: config.databaseUrl, max: 3, applicationName: `${config.applicationId}-outbox` });
     const outboxLog = log.child({ component: 'outbox' });
     // The write path's churned tables, vacuumed on their own connection as the relay
-    // completes rows (src/db/table-vacuum.ts): the claims at about every pass, outbox and
-    // orders (one dead row per decision) once ten passes' worth is dead.
+    // completes rows (src/db/table-vacuum.ts): the pending entries and the claims (one
+    // dead row each per row published) at about every pass; outbox (dead rows only from
+    // the retention job) and orders (one per decision) once ten passes' worth is dead.
     const everyRows = config.outboxVacuumRows;
     const vacuumPool = everyRows > 0 ? createPool({ connectionString: config.databaseUrl, max: 1, applicationName: `${config.applicationId}-vacuum`, queryTimeoutMs: 600_000 }) : undefined;
     const vacuum =
@@ -88,6 +89,7 @@ export class KafkaRuntime {
             {
               everyRows,
               tables: [
+                { table: 'outbox_pending', deadRows: Math.ceil(everyRows / 2) },
                 { table: 'outbox_claims', deadRows: Math.ceil(everyRows / 2) },
                 { table: 'outbox', deadRows: everyRows * 10 },
                 { table: 'orders', deadRows: everyRows * 10 },

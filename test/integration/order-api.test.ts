@@ -74,7 +74,7 @@ describe('create and read an order', () => {
         productPrice: i.productPrice,
       })),
     });
-    const { rows: outbox } = await db.query('select completed_at is not null as sent from outbox where aggregate_id = $1', [id]);
+    const { rows: outbox } = await db.query('select not exists (select 1 from outbox_pending p where p.outbox_id = o.id) as sent from outbox o where o.aggregate_id = $1', [id]);
     expect(outbox).toEqual([{ sent: true }]);
   });
 

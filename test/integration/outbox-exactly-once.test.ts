@@ -58,7 +58,7 @@ function newRecordsByOrder(records: readonly ReadRecord[]): Map<string, number> 
 }
 
 async function pendingOf(ids: readonly number[]): Promise<number> {
-  const { rows } = await db.query<{ n: number }>('select count(*)::int as n from outbox where aggregate_id = any($1) and completed_at is null', [ids]);
+  const { rows } = await db.query<{ n: number }>('select count(*)::int as n from outbox o join outbox_pending p on p.outbox_id = o.id where o.aggregate_id = any($1)', [ids]);
   return rows[0]!.n;
 }
 
@@ -158,6 +158,16 @@ it('settles a dead instance’s orphans only after its lease, publishing each or
   ).rows;
   expect(claims.length).toBeGreaterThan(0);
 
+  // When each pending entry is deleted (marked published), recorded by the database.
+  await db.query('create table if not exists test_outbox_marked (outbox_id bigint, at timestamptz)');
+  await db.query(`
+    create or replace function test_outbox_marked() returns trigger language plpgsql as $$
+    begin
+      insert into test_outbox_marked values (old.outbox_id, clock_timestamp());
+      return old;
+    end $$`);
+  await db.query('drop trigger if exists test_outbox_marked on outbox_pending');
+  await db.query('create trigger test_outbox_marked after delete on outbox_pending for each row execute function test_outbox_marked()');
   const survivor = await inProcessRelay('relay-survivor', ['orders'], { batchSize: 100, leaseMs, deliveryTimeoutMs: 3000 });
   try {
     survivor.relay.start();
@@ -166,14 +176,19 @@ it('settles a dead instance’s orphans only after its lease, publishing each or
     expect(ids.map((id) => news.get(String(id)) ?? 0)).toEqual(ids.map(() => 1));
     expect(survivor.relay.stats.orphansLanded).toBe(claims.length);
     // Never before the lease: the dead instance could have been alive and sending.
-    const { rows } = await db.query<{ early: number }>(
-      `select count(*)::int as early from outbox o join unnest($1::bigint[], $2::timestamptz[]) c (id, claimed_at) on o.id = c.id
-        where o.completed_at < c.claimed_at + make_interval(secs => $3::float8 / 1000)`,
+    const { rows } = await db.query<{ marked: number; early: number }>(
+      `select count(*)::int as marked,
+              count(*) filter (where m.at < c.claimed_at + make_interval(secs => $3::float8 / 1000))::int as early
+         from test_outbox_marked m join unnest($1::bigint[], $2::timestamptz[]) c (id, claimed_at) on m.outbox_id = c.id`,
       [claims.map((c) => c.id), claims.map((c) => c.claimed_at), leaseMs],
     );
+    expect(rows[0]!.marked).toBe(claims.length);
     expect(rows[0]!.early).toBe(0);
   } finally {
     await survivor.close();
+    await db.query('drop trigger if exists test_outbox_marked on outbox_pending');
+    await db.query('drop function if exists test_outbox_marked()');
+    await db.query('drop table if exists test_outbox_marked');
   }
 }, 120_000);
 
@@ -202,7 +217,7 @@ async function waitAllCompleted(ids: readonly number[]): Promise<void> {
   await waitFor(
     'every row marked published',
     async () => {
-      const { rows } = await db.query<{ n: number }>('select count(*)::int as n from outbox where id = any($1) and completed_at is null', [ids]);
+      const { rows } = await db.query<{ n: number }>('select count(*)::int as n from outbox_pending where outbox_id = any($1)', [ids]);
       return rows[0]!.n === 0 ? true : undefined;
     },
     60_000,
@@ -267,3 +282,26 @@ it('publishes each row once while two instances drain one outbox', async () => {
     await b.close();
   }
 }, 120_000);
+
+it('drops the pending entry of a row deleted before it was sent, and publishes the others', async () => {
+  const ids = await fillOutbox(20);
+  // An operator (or a cleanup) deletes outbox rows still pending: their entries in
+  // outbox_pending are left without a row.
+  const gone = ids.slice(5, 8);
+  await db.query('delete from outbox where id = any($1)', [gone]);
+  const from = await endOffsets(TEST_TOPIC);
+  const relay = await inProcessRelay('relay-gone-rows', [TEST_TOPIC], { batchSize: 50, leaseMs: 60_000, deliveryTimeoutMs: 30_000 });
+  try {
+    relay.relay.start();
+    await waitAllCompleted(ids);
+    const counts = await publishedIds(from);
+    expect(ids.filter((id) => !gone.includes(id) && counts.get(id) !== 1)).toEqual([]);
+    expect(gone.filter((id) => counts.has(id))).toEqual([]);
+    expect(relay.relay.stats.published).toBe(ids.length - gone.length);
+    // Nothing of them is left claimed: the next claims start past them.
+    const { rows } = await db.query<{ n: number }>('select count(*)::int as n from outbox_claims where outbox_id = any($1)', [gone]);
+    expect(rows[0]!.n).toBe(0);
+  } finally {
+    await relay.close();
+  }
+}, 60_000);

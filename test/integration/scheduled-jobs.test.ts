@@ -33,19 +33,24 @@ const writtenOutbox: number[] = [];
 afterAll(async () => {
   if (pool === undefined) return;
   await pool.query('delete from outbox_claims where outbox_id = any($1::bigint[])', [writtenOutbox]);
+  await pool.query(
+    'delete from outbox_pending where outbox_id in (select id from outbox where id = any($1::bigint[]) or aggregate_id = any($2::bigint[]))',
+    [writtenOutbox, writtenOrders],
+  );
   await pool.query('delete from outbox where id = any($1::bigint[]) or aggregate_id = any($2::bigint[])', [writtenOutbox, writtenOrders]);
   await pool.query('delete from orders where id = any($1::bigint[])', [writtenOrders]);
   await pool.end();
 });
 
-/** An outbox row as the relay leaves it; returns its id. */
-async function outboxRow(row: { completedAt: string | null; claimed?: boolean }): Promise<number> {
+/** An outbox row as the relay leaves it (sent: its pending entry gone); returns its id. */
+async function outboxRow(row: { createdAt: string; sent: boolean; claimed?: boolean }): Promise<number> {
   const id = nextId++;
   const { rows } = await pool.query<{ id: number }>(
-    `insert into outbox (aggregate_id, topic, event_key, payload, created_at, completed_at)
-     values ($1::bigint, 'orders', $1::bigint::text, '{}', coalesce($2::timestamptz, now()), $2::timestamptz) returning id`,
-    [id, row.completedAt],
+    `insert into outbox (aggregate_id, topic, event_key, payload, created_at)
+     values ($1::bigint, 'orders', $1::bigint::text, '{}', $2::timestamptz) returning id`,
+    [id, row.createdAt],
   );
+  if (row.sent) await pool.query('delete from outbox_pending where outbox_id = $1', [rows[0]!.id]);
   if (row.claimed === true) await pool.query(`insert into outbox_claims (outbox_id, claimed_by) values ($1, 'scheduled-jobs-test')`, [rows[0]!.id]);
   writtenOutbox.push(rows[0]!.id);
   return rows[0]!.id;
@@ -57,12 +62,11 @@ const existing = async (table: string, ids: readonly number[]): Promise<Set<numb
 describe('outbox retention', () => {
   it('deletes sent rows past retention, in bounded statements, and leaves recent, unsent and claimed rows', async () => {
     const expired = [];
-    for (let i = 0; i < 7; i++) expired.push(await outboxRow({ completedAt: LONG_AGO }));
-    const recent = await outboxRow({ completedAt: new Date(Date.now() - 60_000).toISOString() });
-    const unsent = await outboxRow({ completedAt: null });
-    await pool.query(`update outbox set created_at = $2 where id = $1`, [unsent, LONG_AGO]);
-    // Completed yet still claimed: a recovery may hold it; never removed while the claim lives.
-    const claimed = await outboxRow({ completedAt: LONG_AGO, claimed: true });
+    for (let i = 0; i < 7; i++) expired.push(await outboxRow({ createdAt: LONG_AGO, sent: true }));
+    const recent = await outboxRow({ createdAt: new Date(Date.now() - 60_000).toISOString(), sent: true });
+    const unsent = await outboxRow({ createdAt: LONG_AGO, sent: false });
+    // Sent yet still claimed: a recovery may hold it; never removed while the claim lives.
+    const claimed = await outboxRow({ createdAt: LONG_AGO, sent: true, claimed: true });
 
     // A run stops at its bound: 7 expired rows, at most 5 per run, 2 per statement.
     const first = await removeExpiredOutboxRows(pool, { mode: 'delete', retentionMs: 3_600_000, batchSize: 2, maxRowsPerRun: 5 });
@@ -79,15 +83,15 @@ describe('outbox retention', () => {
   });
 
   it('archives instead of deleting in archive mode: the same rows, moved whole', async () => {
-    const old = [await outboxRow({ completedAt: LONG_AGO }), await outboxRow({ completedAt: LONG_AGO })];
-    const recent = await outboxRow({ completedAt: new Date().toISOString() });
+    const old = [await outboxRow({ createdAt: LONG_AGO, sent: true }), await outboxRow({ createdAt: LONG_AGO, sent: true })];
+    const recent = await outboxRow({ createdAt: new Date().toISOString(), sent: true });
     const moved = await removeExpiredOutboxRows(pool, { mode: 'archive', retentionMs: 3_600_000, batchSize: 1000, maxRowsPerRun: 1_000_000 });
     expect(moved).toBeGreaterThanOrEqual(2);
     expect((await existing('outbox', old)).size).toBe(0);
     expect((await existing('outbox_archive', old)).size).toBe(2);
     expect((await existing('outbox', [recent])).size).toBe(1);
-    const { rows } = await pool.query<{ completed_at: Date; event_key: string }>('select completed_at, event_key from outbox_archive where id = $1', [old[0]]);
-    expect(rows[0]!.completed_at.toISOString()).toBe(new Date(LONG_AGO).toISOString());
+    const { rows } = await pool.query<{ created_at: Date; event_key: string }>('select created_at, event_key from outbox_archive where id = $1', [old[0]]);
+    expect(rows[0]!.created_at.toISOString()).toBe(new Date(LONG_AGO).toISOString());
   });
 });
 

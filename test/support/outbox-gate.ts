@@ -1,8 +1,8 @@
-// Holds every outbox mark (the statement that stamps completed_at) at the database, so
-// a test can kill the relay's process exactly between the broker's acknowledgement and
-// the mark, with no hook in the service. A trigger on outbox waits for a shared
-// advisory lock before a row's completed_at goes from null to a time; while the test
-// holds that lock exclusively, the mark blocks after its records were acknowledged.
+// Holds every outbox mark (the statement that deletes a row's outbox_pending entry) at
+// the database, so a test can kill the relay's process exactly between the broker's
+// acknowledgement and the mark, with no hook in the service. A trigger on
+// outbox_pending waits for a shared advisory lock before an entry is deleted; while the
+// test holds that lock exclusively, the mark blocks after its records were acknowledged.
 //
 // A backend keeps running a statement whose client died (Postgres notices the closed
 // socket only when it next talks to the client), so after the kill the blocked mark is
@@ -27,13 +27,12 @@ export class MarkGate {
       create or replace function test_outbox_mark_gate() returns trigger language plpgsql as $$
       begin
         perform pg_advisory_xact_lock_shared(${GATE_KEY[0]}, ${GATE_KEY[1]});
-        return new;
+        return old;
       end $$`);
-    await db.query('drop trigger if exists test_outbox_mark_gate on outbox');
+    await db.query('drop trigger if exists test_outbox_mark_gate on outbox_pending');
     await db.query(`
-      create trigger test_outbox_mark_gate before update of completed_at on outbox
-        for each row when (old.completed_at is null and new.completed_at is not null)
-        execute function test_outbox_mark_gate()`);
+      create trigger test_outbox_mark_gate before delete on outbox_pending
+        for each row execute function test_outbox_mark_gate()`);
     const holder = new pg.Client({ connectionString, application_name: 'test-mark-gate' });
     await holder.connect();
     return new MarkGate(db, holder);
@@ -49,7 +48,7 @@ export class MarkGate {
   async waiting(): Promise<{ pid: number; application: string }[]> {
     const { rows } = await this.#db.query<{ pid: number; application: string }>(
       `select pid, application_name as application from pg_stat_activity
-        where wait_event_type = 'Lock' and wait_event = 'advisory' and query like '%completed_at = now()%'`,
+        where wait_event_type = 'Lock' and wait_event = 'advisory' and query like '%delete from outbox_pending%'`,
     );
     return rows;
   }
@@ -71,7 +70,7 @@ export class MarkGate {
   async remove(): Promise<void> {
     await this.open().catch(() => undefined);
     await this.#holder.end().catch(() => undefined);
-    await this.#db.query('drop trigger if exists test_outbox_mark_gate on outbox');
+    await this.#db.query('drop trigger if exists test_outbox_mark_gate on outbox_pending');
     await this.#db.query('drop function if exists test_outbox_mark_gate()');
   }
 }
