@@ -109,6 +109,11 @@ export function createMetrics(sources: MetricSources): client.Registry {
     () => sources.engine()?.counters.duplicateDecisions,
   );
   counterFrom('kafka_streams_restore_records_total', 'Changelog records applied by restores and standby updates', () => sources.engine()?.counters.restored);
+  counterFrom(
+    'kafka_streams_partition_flow_pauses_total',
+    'Input partitions paused for holding too many records ahead of their task\'s other inputs (resumed once they caught up)',
+    () => sources.engine()?.counters.flowPauses,
+  );
   counterFrom('kafka_streams_thread_lost_total', 'Stream threads that died and were replaced (their tasks reopened)', () => sources.engine()?.counters.threadsLost);
   const labelled = (name: string, help: string, label: string, read: () => Record<string, number> | undefined): void => {
     new client.Counter({

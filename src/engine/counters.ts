@@ -12,6 +12,8 @@ export interface EngineCounters {
   commitPacing: { costMs: number; waitMs: number };
   /** Failed cycles recovered by rolling back (or reopening) tasks. */
   aborts: number;
+  /** Input partitions paused for holding too many records ahead of the others (stream-loop.ts). */
+  flowPauses: number;
   /** Records whose key hashes to another partition than the one they arrived on, by topic. */
   mispartitioned: Record<string, number>;
   /** Of those, forwarded through a repartition topic (REPARTITION_INPUTS). */
@@ -36,6 +38,7 @@ export function newCounters(transactions: TransactionCounters): EngineCounters {
     commitPhases: { prepare: 0, transaction: 0, postCommit: 0 },
     commitPacing: { costMs: 0, waitMs: 0 },
     aborts: 0,
+    flowPauses: 0,
     mispartitioned: {},
     forwarded: 0,
     duplicateDecisions: 0,

@@ -20,6 +20,9 @@
 // everything too, oldest first, so read-ahead never outgrows it; and a task's records
 // wait at most `maxIdleMs` for its other inputs (Kafka Streams' max.task.idle.ms), so
 // an input that never shows anything (a repartition topic nobody needs) costs no more.
+// The stream loop pauses a partition whose queue runs far ahead (sizeOf, aheadOf: Kafka
+// Streams' buffered.records.per.partition), so under a backlog the bound is rarely what
+// releases records.
 
 export interface PartitionRecord {
   readonly topic: string;
@@ -110,6 +113,29 @@ export class PartitionGroup<R extends PartitionRecord> {
   /** Records held, all partitions together. */
   get size(): number {
     return this.#size;
+  }
+
+  /** Records held for one input partition. */
+  sizeOf(topic: string, partition: number): number {
+    return this.#tasks.get(partition)?.get(topic)?.size ?? 0;
+  }
+
+  /**
+   * The input partitions holding more than `max` records while another input of their
+   * task holds records too: they run ahead of a partition that is behind them in time,
+   * whose records their task waits for. (A partition ahead of inputs that hold nothing
+   * is not listed: its records go on by the idle time, the bound or a short poll, and
+   * pausing it would not bring the others' records any sooner.)
+   */
+  aheadOf(max: number): { topic: string; partition: number }[] {
+    const out: { topic: string; partition: number }[] = [];
+    for (const [partition, queues] of this.#tasks) {
+      let nonEmpty = 0;
+      for (const queue of queues.values()) if (queue.size > 0) nonEmpty++;
+      if (nonEmpty < 2) continue;
+      for (const [topic, queue] of queues) if (queue.size > max) out.push({ topic, partition });
+    }
+    return out;
   }
 
   /** Takes in records from the consumer, each partition's in offset order. */

@@ -42,6 +42,19 @@ import type { TaskManager } from './task-manager.js';
 const MAX_POLL_RECORDS = 1000;
 /** Records taken from the consumer and held for timestamp order at most (partition-group.ts): 20 polls. */
 const MAX_HELD_RECORDS = 20 * MAX_POLL_RECORDS;
+/**
+ * Per-partition flow control, after Kafka Streams' buffered.records.per.partition: a
+ * partition holding more than its share of MAX_HELD_RECORDS (the bound over the
+ * assigned partitions, at least FLOW_MIN_SHARE) while another input of its task holds
+ * records too is paused until it holds at most half of it.
+ * Under a backlog (a fresh application id replaying `orders`, the answers after an
+ * outage) one topic's fetches can run far ahead of the other's; held for timestamp
+ * order, its records would reach MAX_HELD_RECORDS, which releases everything out of
+ * order. librdkafka drops a paused partition's prefetched records and fetches again
+ * from the first one not handed over when it resumes, so the gap between the two
+ * marks is what keeps pausing from refetching all the time.
+ */
+const FLOW_MIN_SHARE = 200;
 /** How long an idle poll waits for a record before the loop checks commits and rebalances. */
 const POLL_WAIT_MS = 50;
 /** While a task restores: how long a step of the changelog reader waits for records when the poll brought none. */
@@ -102,6 +115,8 @@ export class StreamLoop {
   readonly #rewinds = new Map<string, Kafka.TopicPartitionOffset>();
   /** Records taken from the consumer, not yet processed: released in timestamp order per task. */
   readonly #held: PartitionGroup<Kafka.Message>;
+  /** Partitions paused because they hold too many records (#flowControl), by key. */
+  readonly #flowPaused = new Map<string, Kafka.TopicPartition>();
 
   constructor(
     config: Config,
@@ -161,6 +176,7 @@ export class StreamLoop {
         const messages = await this.#consumer.poll(MAX_POLL_RECORDS, restoring || this.#held.size > 0 ? 0 : POLL_WAIT_MS);
         const drained = messages.length < MAX_POLL_RECORDS;
         if (messages.length > 0 || this.#held.size > 0) await this.#process(messages, drained);
+        this.#flowControl();
         this.#step('restore');
         await this.#restoreStep(restoring && messages.length === 0 ? RESTORE_WAIT_MS : 0);
         if (this.#cycle.due(drained && this.#held.size === 0)) await this.#commitCycle();
@@ -209,6 +225,43 @@ export class StreamLoop {
     this.#held.add(live);
     const ready = this.#held.take(drained, MAX_POLL_RECORDS);
     if (ready.length > 0) await this.#cycle.process(ready);
+  }
+
+  /**
+   * Pauses the partitions that hold more than their share of the bound ahead of another
+   * input of their task (PartitionGroup.aheadOf) and resumes the paused ones back at
+   * half of it or below. A partition no longer assigned, or
+   * whose task is not running (restoring after a reopen), is only forgotten here: the
+   * rebalance or the restore resumes it.
+   */
+  #flowControl(): void {
+    const pauseOver = Math.max(FLOW_MIN_SHARE, Math.floor(MAX_HELD_RECORDS / Math.max(1, this.#assigned.size)));
+    for (const [k, tp] of this.#flowPaused) {
+      if (this.#held.sizeOf(tp.topic, tp.partition) > pauseOver / 2) continue;
+      this.#flowPaused.delete(k);
+      if (this.#assigned.has(k) && this.#tasks.stateOf(tp.partition) === 'RUNNING') this.#consumer.resume([tp]);
+    }
+    const over = this.#held.aheadOf(pauseOver).filter((tp) => !this.#flowPaused.has(key(tp.topic, tp.partition)));
+    if (over.length === 0) return;
+    this.#consumer.pause(over);
+    for (const tp of over) this.#flowPaused.set(key(tp.topic, tp.partition), tp);
+    this.#counters.flowPauses += over.length;
+  }
+
+  /** Resumes every partition #flowControl paused (their held records were dropped, or they are being revoked). */
+  #resumeFlowPaused(only?: ReadonlySet<string>): void {
+    const resume: Kafka.TopicPartition[] = [];
+    for (const [k, tp] of this.#flowPaused) {
+      if (only !== undefined && !only.has(k)) continue;
+      this.#flowPaused.delete(k);
+      if (this.#assigned.has(k)) resume.push(tp);
+    }
+    try {
+      this.#consumer.resume(resume);
+    } catch (err) {
+      // A consumer that cannot resume is failing: it is replaced, or the partitions revoked.
+      this.#log.warn({ err, partitions: resume }, 'resuming flow-paused partitions failed');
+    }
   }
 
   /** Records a rewind (the partition's held records dropped); of two for one partition, the earlier position stands. */
@@ -288,6 +341,8 @@ export class StreamLoop {
       );
       this.#tasks.suspend(affected.filter((p) => this.#tasks.stateOf(p) === 'RUNNING'));
     }
+    // librdkafka keeps a partition's pause across its revocation and a later assignment.
+    this.#resumeFlowPaused(new Set(revoked.map((a) => key(a.topic, a.partition))));
     for (const a of revoked) {
       this.#held.drop(a.topic, a.partition);
       this.#assigned.delete(key(a.topic, a.partition));
@@ -376,6 +431,7 @@ export class StreamLoop {
       this.#cycle.takeRewinds();
       this.#rewinds.clear();
       this.#held.clear();
+      this.#flowPaused.clear();
     }
     const reopen = this.#cycle.takeReopenRequired();
     // A lost consumer's replacement backs off on its own (GroupConsumer.replace, at most
@@ -393,6 +449,7 @@ export class StreamLoop {
    * the same partitions back (static membership), and #onAssigned closes the others.
    */
   async #replaceConsumer(): Promise<void> {
+    this.#flowPaused.clear();
     this.#assigned.clear();
     this.#rewinds.clear();
     this.#held.clear();
@@ -418,6 +475,8 @@ export class StreamLoop {
     this.#recoveryPending = { reopen: reopenAll };
     // Taken into #rewinds first, so a recovery that fails anywhere below still rewinds them when retried.
     for (const position of [...this.#cycle.takeRewinds(), ...this.#held.dropAll()]) this.#rewindTo(position);
+    // Nothing is held any more: fetching resumes before the seeks (a reopen pauses again below).
+    this.#resumeFlowPaused();
     try {
       this.#cycle.dropConsumed();
       await this.#producer.abort().catch((err: unknown) => {

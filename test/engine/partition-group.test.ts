@@ -140,4 +140,26 @@ describe('PartitionGroup', () => {
     gc();
     expect(early.filter((r) => r.deref() !== undefined)).toHaveLength(0);
   });
+
+  it('tells how many records each partition holds, and which run ahead of another input of their task (for the loop\'s flow control)', () => {
+    const group = new PartitionGroup<PartitionRecord>([PAY, STOCK], 100_000);
+    group.add(Array.from({ length: 30 }, (_, i) => rec(PAY, 1, i, 100 + i)));
+    group.add(Array.from({ length: 5 }, (_, i) => rec(STOCK, 1, i, 50 + i)));
+    group.add(Array.from({ length: 12 }, (_, i) => rec(PAY, 2, i, 100 + i)));
+    expect([group.sizeOf(PAY, 1), group.sizeOf(STOCK, 1), group.sizeOf(PAY, 2), group.sizeOf(STOCK, 2), group.sizeOf(PAY, 9)]).toEqual([30, 5, 12, 0, 0]);
+    // Task 2's payments are many, but its stock input holds nothing: not ahead of anything held.
+    expect(group.aheadOf(10)).toEqual([{ topic: PAY, partition: 1 }]);
+    expect(group.aheadOf(30)).toEqual([]);
+    // Task 1's records up to its stock answers' latest time (54) are released: the 5
+    // stock answers. Its stock queue is then empty, so its payments are no longer ahead
+    // of anything held.
+    const taken = group.take(false);
+    expect(ids(taken)).toEqual(['s1@0', 's1@1', 's1@2', 's1@3', 's1@4']);
+    expect(group.sizeOf(PAY, 1)).toBe(30);
+    expect(group.aheadOf(10)).toEqual([]);
+    group.add([rec(STOCK, 2, 0, 90)]);
+    expect(group.aheadOf(10)).toEqual([{ topic: PAY, partition: 2 }]);
+    group.drop(PAY, 2);
+    expect(group.aheadOf(0)).toEqual([]);
+  });
 });

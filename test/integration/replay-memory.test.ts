@@ -5,6 +5,13 @@
 // down within 15 s. Here a backlog of NEW orders, on a broker this test owns (so no
 // other test replays it), is replayed by a service whose kafka thread has a heap far
 // smaller than the backlog: it must catch up, alive, with every order in its store.
+//
+// Both participants' answers to the last ANSWERED orders come after the whole backlog,
+// later in time than every order: while `orders` replays, the answer topics' fetches
+// (smaller records) run ahead, and their records wait for the orders' time. The loop
+// pauses those partitions at their share of the held-records bound (stream-loop.ts,
+// flow control) rather than letting the bound release them out of order; those orders
+// must end decided.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,9 +20,10 @@ import { orderDtoJson } from '../../src/domain/order-json.js';
 import { ensureTopics } from '../../src/kafka/admin.js';
 import { partitionFor } from '../../src/kafka/partitioner.js';
 import { DeliveringProducer } from '../../src/kafka/producer.js';
-import { TOPIC_ORDERS, topicLayout } from '../../src/kafka/topics.js';
+import { JOIN_INPUTS, TOPIC_ORDERS, topicLayout } from '../../src/kafka/topics.js';
 import { KafkaBroker } from '../support/broker.js';
 import { NUM_PARTITIONS } from '../support/env.js';
+import { answerDto } from '../support/saga-io.js';
 import { startService, type Service } from '../support/service.js';
 import { waitFor } from '../support/wait.js';
 
@@ -24,6 +32,8 @@ const APPLICATION_ID = 'replay-memory-test';
 /** About 1 KiB of the kafka thread's heap each while held: ~300 MiB for the whole backlog. */
 const ORDERS = Number(process.env.REPLAY_ORDERS ?? 300_000);
 const FIRST_ID = 7_000_000;
+/** The last orders of the backlog, answered by both participants after it. */
+const ANSWERED = Number(process.env.REPLAY_ANSWERED ?? 30_000);
 /**
  * The kafka thread's heap: room for the held records' bound (20k), far from the
  * backlog. The old queues died here (2 runs of 2 at 48 MiB, 1 of 1 at 64); at 80 MiB
@@ -54,6 +64,18 @@ async function writeBacklog(): Promise<Map<number, number>> {
       });
       await producer.sendAll(batch);
     }
+    for (let from = ORDERS - ANSWERED; from < ORDERS; from += 10_000) {
+      const batch = Array.from({ length: Math.min(10_000, ORDERS - from) }, (_, i) => {
+        const orderId = FIRST_ID + from + i;
+        const key = String(orderId);
+        const partition = partitionFor(key, NUM_PARTITIONS);
+        return [
+          { topic: JOIN_INPUTS[0], key, value: answerDto(orderId, 'ACCEPT', 'PAYMENT'), partition },
+          { topic: JOIN_INPUTS[1], key, value: answerDto(orderId, 'ACCEPT', 'INVENTORY'), partition },
+        ];
+      }).flat();
+      await producer.sendAll(batch);
+    }
   } finally {
     await producer.close();
   }
@@ -74,7 +96,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe('replaying a backlog of orders', () => {
-  it(`catches up on ${ORDERS.toLocaleString('en')} orders with a ${HEAP_MB} MiB kafka thread heap`, async () => {
+  it(`catches up on ${ORDERS.toLocaleString('en')} orders and the answers to ${ANSWERED.toLocaleString('en')} of them with a ${HEAP_MB} MiB kafka thread heap`, async () => {
     expect(lastPerPartition.size).toBe(NUM_PARTITIONS);
     service = await startService({
       KAFKA_BOOTSTRAP_SERVERS: broker.bootstrapServers,
@@ -84,10 +106,10 @@ describe('replaying a backlog of orders', () => {
       NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}`,
     });
     const { baseUrl, process: child } = service;
-    // Each partition's last order in the store means all before it were processed
-    // (offset order).
+    // Each partition's last order decided in the store means all before it were
+    // processed (offset order), and its answers too.
     await waitFor(
-      'the last order of each partition in the store',
+      'the last order of each partition decided in the store',
       async () => {
         if (child.exitCode !== null || child.signalCode !== null) {
           throw new Error(`the service exited (${child.exitCode ?? child.signalCode}) during the replay:\n${service?.output().slice(-3000) ?? ''}`);
@@ -96,15 +118,26 @@ describe('replaying a backlog of orders', () => {
           const res = await fetch(`${baseUrl}/api/orders/store/${id}`);
           if (res.status !== 200) return undefined;
           const body = (await res.json()) as { orderId: number; status: string };
-          if (body.orderId !== id || body.status !== 'NEW') return undefined;
+          if (body.orderId !== id || body.status !== 'CONFIRMED') return undefined;
         }
         return true;
       },
       150_000,
       500,
     );
-    const first = await fetch(`${baseUrl}/api/orders/store/${FIRST_ID}`);
-    expect(first.status).toBe(200);
+    const statusOf = async (id: number): Promise<string> => {
+      const res = await fetch(`${baseUrl}/api/orders/store/${id}`);
+      return res.status === 200 ? ((await res.json()) as { status: string }).status : `HTTP ${res.status}`;
+    };
+    expect(await statusOf(FIRST_ID)).toBe('NEW');
+    // Every answered order decided: a sample across the answered range.
+    const sample = Array.from({ length: 100 }, (_, i) => FIRST_ID + ORDERS - ANSWERED + Math.floor((i * ANSWERED) / 100));
+    const statuses = await Promise.all(sample.map(statusOf));
+    expect(statuses.filter((st) => st !== 'CONFIRMED')).toEqual([]);
+    // The answers ran ahead and were paused, not released past the bound.
+    const metrics = await fetch(`${baseUrl}/actuator/prometheus`).then((r) => r.text());
+    const pauses = Number(/^kafka_streams_partition_flow_pauses_total(?:\{[^}]*\})? (\S+)$/m.exec(metrics)?.[1]);
+    expect(pauses).toBeGreaterThan(0);
     // Still the same process, answering.
     expect((await fetch(`${baseUrl}/actuator/health/liveness`)).status).toBe(200);
   }, 240_000);
