@@ -114,6 +114,11 @@ export function createMetrics(sources: MetricSources): client.Registry {
     'Input partitions paused for holding too many records ahead of their task\'s other inputs (resumed once they caught up)',
     () => sources.engine()?.counters.flowPauses,
   );
+  counterFrom(
+    'kafka_streams_held_records_released_past_bound_total',
+    'Records the stream loop released in fetch order rather than by timestamp because it held its bound of records',
+    () => sources.engine()?.counters.heldReleasedPastBound,
+  );
   counterFrom('kafka_streams_thread_lost_total', 'Stream threads that died and were replaced (their tasks reopened)', () => sources.engine()?.counters.threadsLost);
   const labelled = (name: string, help: string, label: string, read: () => Record<string, number> | undefined): void => {
     new client.Counter({

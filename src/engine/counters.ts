@@ -14,6 +14,8 @@ export interface EngineCounters {
   aborts: number;
   /** Input partitions paused for holding too many records ahead of the others (stream-loop.ts). */
   flowPauses: number;
+  /** Held records released because the loop held its bound of them, not in timestamp order (partition-group.ts). */
+  heldReleasedPastBound: number;
   /** Records whose key hashes to another partition than the one they arrived on, by topic. */
   mispartitioned: Record<string, number>;
   /** Of those, forwarded through a repartition topic (REPARTITION_INPUTS). */
@@ -39,6 +41,7 @@ export function newCounters(transactions: TransactionCounters): EngineCounters {
     commitPacing: { costMs: 0, waitMs: 0 },
     aborts: 0,
     flowPauses: 0,
+    heldReleasedPastBound: 0,
     mispartitioned: {},
     forwarded: 0,
     duplicateDecisions: 0,

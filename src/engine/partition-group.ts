@@ -59,6 +59,8 @@ class RecordQueue<R extends PartitionRecord> {
   #head = 0;
   /** The newest timestamp this partition has shown since it was last dropped. */
   latest = -Infinity;
+  /** When records last arrived for this partition (performance.now()). */
+  lastAddedAt = -Infinity;
 
   get size(): number {
     return this.#records.length - this.#head;
@@ -98,6 +100,8 @@ export class PartitionGroup<R extends PartitionRecord> {
   readonly #maxIdleMs: number;
   /** Per task: since when its oldest held record has waited (performance.now()). */
   readonly #waitingSince = new Map<number, number>();
+  /** Records released because more than maxRecords were held (not by timestamp), since the start. */
+  #releasedPastBound = 0;
 
   /**
    * `sources`: the input topics every task reads (co-partitioned).
@@ -115,6 +119,11 @@ export class PartitionGroup<R extends PartitionRecord> {
     return this.#size;
   }
 
+  /** Records released because the bound was reached rather than in timestamp order, since the start. */
+  get releasedPastBound(): number {
+    return this.#releasedPastBound;
+  }
+
   /** Records held for one input partition. */
   sizeOf(topic: string, partition: number): number {
     return this.#tasks.get(partition)?.get(topic)?.size ?? 0;
@@ -122,18 +131,24 @@ export class PartitionGroup<R extends PartitionRecord> {
 
   /**
    * The input partitions holding more than `max` records while another input of their
-   * task holds records too: they run ahead of a partition that is behind them in time,
-   * whose records their task waits for. (A partition ahead of inputs that hold nothing
-   * is not listed: its records go on by the idle time, the bound or a short poll, and
-   * pausing it would not bring the others' records any sooner.)
+   * task is still being read: it holds records, or records arrived for it within the
+   * idle time. Their records wait for that input's time to catch up. (A partition ahead
+   * of inputs that show nothing, caught up or empty, is not listed: its records go on by
+   * the idle time, the bound or a short poll, and pausing it would not bring the
+   * others' records any sooner.)
    */
-  aheadOf(max: number): { topic: string; partition: number }[] {
+  aheadOf(max: number, now = performance.now()): { topic: string; partition: number }[] {
     const out: { topic: string; partition: number }[] = [];
     for (const [partition, queues] of this.#tasks) {
-      let nonEmpty = 0;
-      for (const queue of queues.values()) if (queue.size > 0) nonEmpty++;
-      if (nonEmpty < 2) continue;
-      for (const [topic, queue] of queues) if (queue.size > max) out.push({ topic, partition });
+      for (const [topic, queue] of queues) {
+        if (queue.size <= max) continue;
+        for (const [other, q] of queues) {
+          if (other !== topic && (q.size > 0 || now - q.lastAddedAt < this.#maxIdleMs)) {
+            out.push({ topic, partition });
+            break;
+          }
+        }
+      }
     }
     return out;
   }
@@ -141,7 +156,9 @@ export class PartitionGroup<R extends PartitionRecord> {
   /** Takes in records from the consumer, each partition's in offset order. */
   add(records: readonly R[], now = performance.now()): void {
     for (const r of records) {
-      this.#queue(r.partition, r.topic).push(r);
+      const queue = this.#queue(r.partition, r.topic);
+      queue.push(r);
+      queue.lastAddedAt = now;
       if (!this.#waitingSince.has(r.partition)) this.#waitingSince.set(r.partition, now);
       this.#size++;
     }
@@ -170,6 +187,7 @@ export class PartitionGroup<R extends PartitionRecord> {
     }
     this.#turn++;
     this.#size -= out.length;
+    if (all && !drained) this.#releasedPastBound += out.length;
     return out;
   }
 

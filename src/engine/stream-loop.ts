@@ -45,8 +45,8 @@ const MAX_HELD_RECORDS = 20 * MAX_POLL_RECORDS;
 /**
  * Per-partition flow control, after Kafka Streams' buffered.records.per.partition: a
  * partition holding more than its share of MAX_HELD_RECORDS (the bound over the
- * assigned partitions, at least FLOW_MIN_SHARE) while another input of its task holds
- * records too is paused until it holds at most half of it.
+ * assigned partitions, at least FLOW_MIN_SHARE) while another input of its task is
+ * still being read (PartitionGroup.aheadOf) is paused until it holds at most half.
  * Under a backlog (a fresh application id replaying `orders`, the answers after an
  * outage) one topic's fetches can run far ahead of the other's; held for timestamp
  * order, its records would reach MAX_HELD_RECORDS, which releases everything out of
@@ -224,6 +224,7 @@ export class StreamLoop {
     await this.#applyRewinds();
     this.#held.add(live);
     const ready = this.#held.take(drained, MAX_POLL_RECORDS);
+    this.#counters.heldReleasedPastBound = this.#held.releasedPastBound;
     if (ready.length > 0) await this.#cycle.process(ready);
   }
 

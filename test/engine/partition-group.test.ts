@@ -141,25 +141,47 @@ describe('PartitionGroup', () => {
     expect(early.filter((r) => r.deref() !== undefined)).toHaveLength(0);
   });
 
-  it('tells how many records each partition holds, and which run ahead of another input of their task (for the loop\'s flow control)', () => {
-    const group = new PartitionGroup<PartitionRecord>([PAY, STOCK], 100_000);
-    group.add(Array.from({ length: 30 }, (_, i) => rec(PAY, 1, i, 100 + i)));
-    group.add(Array.from({ length: 5 }, (_, i) => rec(STOCK, 1, i, 50 + i)));
-    group.add(Array.from({ length: 12 }, (_, i) => rec(PAY, 2, i, 100 + i)));
+  it('tells how many records each partition holds, and which run ahead of another input of their task still being read (for the loop\'s flow control)', () => {
+    const group = new PartitionGroup<PartitionRecord>([PAY, STOCK], 100_000, 500);
+    group.add(Array.from({ length: 30 }, (_, i) => rec(PAY, 1, i, 100 + i)), 1000);
+    group.add(Array.from({ length: 5 }, (_, i) => rec(STOCK, 1, i, 50 + i)), 1000);
+    group.add(Array.from({ length: 12 }, (_, i) => rec(PAY, 2, i, 100 + i)), 1000);
     expect([group.sizeOf(PAY, 1), group.sizeOf(STOCK, 1), group.sizeOf(PAY, 2), group.sizeOf(STOCK, 2), group.sizeOf(PAY, 9)]).toEqual([30, 5, 12, 0, 0]);
-    // Task 2's payments are many, but its stock input holds nothing: not ahead of anything held.
-    expect(group.aheadOf(10)).toEqual([{ topic: PAY, partition: 1 }]);
-    expect(group.aheadOf(30)).toEqual([]);
+    // Task 2's payments are many, but its stock input has shown nothing: not listed.
+    expect(group.aheadOf(10, 1000)).toEqual([{ topic: PAY, partition: 1 }]);
+    expect(group.aheadOf(30, 1000)).toEqual([]);
     // Task 1's records up to its stock answers' latest time (54) are released: the 5
-    // stock answers. Its stock queue is then empty, so its payments are no longer ahead
-    // of anything held.
-    const taken = group.take(false);
-    expect(ids(taken)).toEqual(['s1@0', 's1@1', 's1@2', 's1@3', 's1@4']);
+    // stock answers. Its stock queue is empty, but records came for it within the idle
+    // time: still being read, so the payments are still ahead of it.
+    expect(ids(group.take(false, Infinity, 1100))).toEqual(['s1@0', 's1@1', 's1@2', 's1@3', 's1@4']);
     expect(group.sizeOf(PAY, 1)).toBe(30);
-    expect(group.aheadOf(10)).toEqual([]);
-    group.add([rec(STOCK, 2, 0, 90)]);
-    expect(group.aheadOf(10)).toEqual([{ topic: PAY, partition: 2 }]);
+    expect(group.aheadOf(10, 1400)).toEqual([{ topic: PAY, partition: 1 }]);
+    // Nothing more for it within the idle time: caught up, or empty.
+    expect(group.aheadOf(10, 1500)).toEqual([]);
+    group.add([rec(STOCK, 1, 5, 60)], 1600);
+    expect(group.aheadOf(10, 1600)).toEqual([{ topic: PAY, partition: 1 }]);
+    group.add([rec(STOCK, 2, 0, 90)], 1600);
+    expect(group.aheadOf(10, 1600)).toEqual([
+      { topic: PAY, partition: 1 },
+      { topic: PAY, partition: 2 },
+    ]);
     group.drop(PAY, 2);
-    expect(group.aheadOf(0)).toEqual([]);
+    group.drop(PAY, 1);
+    expect(group.aheadOf(0, 1600)).toEqual([]);
+  });
+
+  it('counts the records released because the bound was reached, not those released by time or by a short poll', () => {
+    const group = new PartitionGroup<PartitionRecord>([PAY, STOCK], 10);
+    group.add(Array.from({ length: 8 }, (_, i) => rec(PAY, 0, i, 100 + i)));
+    expect(group.take(false)).toEqual([]);
+    group.add(Array.from({ length: 7 }, (_, i) => rec(PAY, 0, 8 + i, 108 + i)));
+    expect(group.take(false, 4)).toHaveLength(4);
+    expect(group.releasedPastBound).toBe(4);
+    // 11 held: still past the bound.
+    expect(group.take(false, 4)).toHaveLength(4);
+    expect(group.releasedPastBound).toBe(8);
+    // 7 held, within the bound: a short poll releases them, which is not counted.
+    expect(group.take(true)).toHaveLength(7);
+    expect(group.releasedPastBound).toBe(8);
   });
 });

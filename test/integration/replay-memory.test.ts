@@ -137,6 +137,8 @@ describe('replaying a backlog of orders', () => {
     // The answers ran ahead and were paused, not released past the bound.
     const metrics = await fetch(`${baseUrl}/actuator/prometheus`).then((r) => r.text());
     const pauses = Number(/^kafka_streams_partition_flow_pauses_total(?:\{[^}]*\})? (\S+)$/m.exec(metrics)?.[1]);
+    const pastBound = Number(/^kafka_streams_held_records_released_past_bound_total(?:\{[^}]*\})? (\S+)$/m.exec(metrics)?.[1]);
+    console.log(`flow pauses: ${pauses}; records released past the held bound: ${pastBound}`);
     expect(pauses).toBeGreaterThan(0);
     // Still the same process, answering.
     expect((await fetch(`${baseUrl}/actuator/health/liveness`)).status).toBe(200);
