@@ -4,13 +4,18 @@
 // queues once kept every record they had held, and a fresh application id over 570k
 // orders took the kafka thread to its heap limit in 15 s (docs/performance.md).
 //
-//   npm run build && npm run infra:up && npm run bench:replay -- [--records 500000]
+//   npm run build && npm run infra:up && npm run bench:replay -- [--records 500000] [--answers 0]
 //
 // 1. `orders` is topped up with NEW orders until it holds N records (a broker that
 //    holds more is used as it is: the backlog is its last N records).
 // 2. A new application id each run (no state, no changelog to restore): its stream
 //    group and its status projector's start N records before the end of `orders`,
 //    spread over the partitions, and at the end of the answer topics.
+//    --answers A: then A more NEW orders, and both participants' answers to them after
+//    them (later in time than every order of the backlog), which the run replays too:
+//    the answer topics' fetches (smaller records) run ahead of `orders`, the case the
+//    stream loop's flow control is for. The decisions the service writes to `orders`
+//    are part of what it catches up on.
 // 3. The service starts as `npm start` starts it (the kafka thread's heap from the
 //    memory budget) on an empty STATE_DIR; its consumer lag on `orders` is read every 500 ms and a
 //    progress line printed every 2 s, until every partition is caught up. Then:
@@ -36,15 +41,17 @@ import { printMachine, saveResults } from './machine.js';
 const { values: args } = parseArgs({
   options: {
     records: { type: 'string', default: '500000' },
+    answers: { type: 'string', default: '0' },
     'timeout-s': { type: 'string', default: '900' },
   },
 });
 const records = Number(args.records);
+const answered = Number(args.answers);
 const timeoutMs = Number(args['timeout-s']) * 1000;
 const APPLICATION_ID = `order-service-replay-bench-${Date.now()}`;
 const NUM_PARTITIONS = 6;
 const brokers = process.env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092';
-const params = { records, applicationId: APPLICATION_ID, partitions: NUM_PARTITIONS };
+const params = { records, answers: answered, applicationId: APPLICATION_ID, partitions: NUM_PARTITIONS };
 const m = printMachine('replay of a backlog on orders by a new application id', params);
 
 // Ids shaped like the service's (src/domain/ids.ts), apart from restore.load.ts's.
@@ -61,7 +68,10 @@ async function ordersHeld(producer: Kafka.Producer): Promise<Kafka.WatermarkOffs
 
 /** Produces `count` NEW orders to `orders`, each on its key's partition, as the relay does. */
 async function topUp(producer: Kafka.Producer, count: number): Promise<void> {
-  const first = Date.now() * 1000;
+  await topUpFrom(producer, count, Date.now() * 1000);
+}
+
+async function topUpFrom(producer: Kafka.Producer, count: number, first: number): Promise<void> {
   await produceAll(
     producer,
     count,
@@ -76,16 +86,41 @@ async function topUp(producer: Kafka.Producer, count: number): Promise<void> {
   );
 }
 
+/** The answer topics' ends, per topic and partition. */
+async function answerEnds(producer: Kafka.Producer): Promise<Kafka.TopicPartitionOffset[]> {
+  const ends: Kafka.TopicPartitionOffset[] = [];
+  for (const topic of JOIN_INPUTS) {
+    for (let partition = 0; partition < NUM_PARTITIONS; partition++) ends.push({ topic, partition, offset: (await watermarks(producer, topic, partition)).highOffset });
+  }
+  return ends;
+}
+
+/** --answers: `count` NEW orders, then both participants' ACCEPT answers to each. */
+async function writeAnswered(producer: Kafka.Producer, count: number): Promise<void> {
+  const first = Date.now() * 1000;
+  const idOf = (n: number): number => ID_BASE + first + n;
+  await topUpFrom(producer, count, first);
+  await produceAll(
+    producer,
+    2 * count,
+    (n) => {
+      const orderId = idOf(n >> 1);
+      const key = String(orderId);
+      const [topic, source] = n % 2 === 0 ? [JOIN_INPUTS[0], 'PAYMENT'] : [JOIN_INPUTS[1], 'INVENTORY'];
+      const items = [{ itemId: orderId * 4, productCode: 'P001', quantity: 1, priceCents: 100 }];
+      const value = Buffer.from(orderDtoJson({ orderId, customerId: 1 + (n % 5000), status: 'ACCEPT', source, items }));
+      return { topic, partition: partitionFor(key, NUM_PARTITIONS), key, value };
+    },
+    'answers',
+  );
+}
+
 /** Sets where the run's groups start; returns the backlog on `orders` they face. */
-async function placeGroups(producer: Kafka.Producer): Promise<number> {
+async function placeGroups(producer: Kafka.Producer, answers: readonly Kafka.TopicPartitionOffset[]): Promise<number> {
   const ends = await ordersHeld(producer);
   const share = Math.ceil(records / NUM_PARTITIONS);
   const starts = ends.map((o, partition) => ({ topic: TOPIC_ORDERS, partition, offset: Math.max(o.lowOffset, o.highOffset - share) }));
   const backlog = starts.reduce((sum, s, p) => sum + ends[p]!.highOffset - s.offset, 0);
-  const answers: Kafka.TopicPartitionOffset[] = [];
-  for (const topic of JOIN_INPUTS) {
-    for (let partition = 0; partition < NUM_PARTITIONS; partition++) answers.push({ topic, partition, offset: (await watermarks(producer, topic, partition)).highOffset });
-  }
   for (const [groupId, offsets] of [
     [APPLICATION_ID, [...starts, ...answers]],
     [`${APPLICATION_ID}-status-projector`, starts],
@@ -129,18 +164,25 @@ try {
     console.log(`orders holds ${held} records: writing ${records - held} NEW orders`);
     await topUp(producer, records - held);
   }
-  backlog = await placeGroups(producer);
-  console.log(`backlog: the last ${backlog} records of orders`);
+  const answersFrom = await answerEnds(producer);
+  if (answered > 0) {
+    console.log(`writing ${answered} NEW orders and both answers to each`);
+    await writeAnswered(producer, answered);
+  }
+  backlog = await placeGroups(producer, answersFrom);
+  console.log(`backlog: the last ${backlog} records of orders${answered > 0 ? `, and ${2 * answered} answers` : ''}`);
 } finally {
   await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
 }
 
 /**
- * The stream consumer's lag per partition of `orders` (a partition is left out until
- * its end is known; the answer topics, at their end with nothing coming, may never be).
+ * The stream consumer's lag per partition of a topic (a partition is left out until its
+ * end is known; the answer topics, at their end with nothing coming, may never be).
  */
-const lagsOf = (text: string): number[] =>
-  [...text.matchAll(/^kafka_consumer_records_lag\{topic="orders",partition="\d+"\} (\d+)$/gm)].map((match) => Number(match[1]));
+const lagsOf = (text: string, topic: string): number[] =>
+  [...text.matchAll(new RegExp(`^kafka_consumer_records_lag\\{topic="${topic}",partition="\\d+"\\} (\\d+)$`, 'gm'))].map((match) => Number(match[1]));
+/** A counter's value in a scrape (NaN if absent). */
+const counterOf = (text: string, name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]);
 
 const stateDir = mkdtempSync(join(tmpdir(), 'bench-replay-state-'));
 const port = await freePort();
@@ -160,11 +202,14 @@ try {
     if (service.process.exitCode !== null || service.process.signalCode !== null) throw new Error(`the service exited (${service.process.exitCode ?? service.process.signalCode})`);
     const t = (performance.now() - started) / 1000;
     if (t * 1000 > timeoutMs) throw new Error(`not caught up after ${args['timeout-s']} s`);
-    const lags = await fetch(`${base}/actuator/prometheus`).then(async (r) => (r.ok ? lagsOf(await r.text()) : []), () => [] as number[]);
+    const scrape = await fetch(`${base}/actuator/prometheus`).then(async (r) => (r.ok ? r.text() : ''), () => '');
+    const lags = lagsOf(scrape, TOPIC_ORDERS);
+    const answerLags = answered > 0 ? JOIN_INPUTS.flatMap((topic) => lagsOf(scrape, topic)) : [];
     const behind = lags.reduce((a, b) => a + b, 0);
     if (lags.length === NUM_PARTITIONS) firstSeen ??= t;
     // A transaction's commit marker takes an offset no record is handed out for.
-    caughtUpReads = firstSeen !== undefined && lags.every((l) => l <= 1) ? caughtUpReads + 1 : 0;
+    const answersDone = answered === 0 || (answerLags.length === JOIN_INPUTS.length * NUM_PARTITIONS && answerLags.every((l) => l <= 1));
+    caughtUpReads = firstSeen !== undefined && lags.every((l) => l <= 1) && answersDone ? caughtUpReads + 1 : 0;
     const replayed = firstSeen === undefined ? 0 : Math.max(0, backlog - behind);
     if (caughtUpReads >= 2 || t - lastPrint >= 2) {
       const rssMiB = memoryOf(service.process.pid)?.rssMiB ?? NaN;
@@ -180,12 +225,16 @@ try {
   const seconds = (performance.now() - started) / 1000;
   const replaySeconds = seconds - (firstSeen ?? 0);
   const memory = memoryOf(service.process.pid);
+  const scrape = await fetch(`${base}/actuator/prometheus`).then((r) => r.text());
   const result = {
     records: backlog,
+    answers: 2 * answered,
     seconds: Math.round(seconds * 100) / 100,
     recordsPerSecond: Math.round(backlog / seconds),
     rssMiB: memory?.rssMiB ?? NaN,
     peakRssMiB: memory?.peakRssMiB ?? NaN,
+    flowPauses: counterOf(scrape, 'kafka_streams_partition_flow_pauses_total'),
+    releasedPastBound: counterOf(scrape, 'kafka_streams_held_records_released_past_bound_total'),
     progress,
   };
   console.table([
@@ -197,6 +246,8 @@ try {
       'replay records/s (assigned → caught up)': Math.round(backlog / replaySeconds),
       'RSS MiB': result.rssMiB,
       'peak RSS MiB': result.peakRssMiB,
+      'flow pauses': result.flowPauses,
+      'released past the held bound': result.releasedPastBound,
     },
   ]);
   console.log(`saved: ${saveResults('replay', { machine: m, params, nodeArgs, figures: { ...result, assignedAtSeconds: firstSeen, replaySeconds } })}`);
