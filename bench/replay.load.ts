@@ -17,8 +17,9 @@
 //    stream loop's flow control is for. The decisions the service writes to `orders`
 //    are part of what it catches up on.
 // 3. The service starts as `npm start` starts it (the kafka thread's heap from the
-//    memory budget) on an empty STATE_DIR; its consumer lag on `orders` is read every 500 ms and a
-//    progress line printed every 2 s, until every partition is caught up. Then:
+//    memory budget) on an empty STATE_DIR; its consumer lag on `orders` (and with
+//    --answers, on the answer topics) is read every 500 ms and a progress line printed
+//    every 2 s, until every partition is caught up. Then:
 //    records, seconds, records/s, RSS at the end and at its peak.
 // 4. The run's internal topics (changelogs, instance directory) are deleted.
 //
@@ -66,12 +67,8 @@ async function ordersHeld(producer: Kafka.Producer): Promise<Kafka.WatermarkOffs
   return ends;
 }
 
-/** Produces `count` NEW orders to `orders`, each on its key's partition, as the relay does. */
-async function topUp(producer: Kafka.Producer, count: number): Promise<void> {
-  await topUpFrom(producer, count, Date.now() * 1000);
-}
-
-async function topUpFrom(producer: Kafka.Producer, count: number, first: number): Promise<void> {
+/** Produces `count` NEW orders to `orders`, each on its key's partition, as the relay does; ids from `first` on. */
+async function topUp(producer: Kafka.Producer, count: number, first = Date.now() * 1000): Promise<void> {
   await produceAll(
     producer,
     count,
@@ -99,7 +96,7 @@ async function answerEnds(producer: Kafka.Producer): Promise<Kafka.TopicPartitio
 async function writeAnswered(producer: Kafka.Producer, count: number): Promise<void> {
   const first = Date.now() * 1000;
   const idOf = (n: number): number => ID_BASE + first + n;
-  await topUpFrom(producer, count, first);
+  await topUp(producer, count, first);
   await produceAll(
     producer,
     2 * count,
