@@ -5,7 +5,8 @@ import type pg from 'pg';
 import { parseId64, type Id64 } from '../domain/id64.js';
 import { formatCents, parseNumericCents } from '../domain/money.js';
 import type { Order, OrderItem, OrderRequest, OrderStatus } from '../domain/order.js';
-import { numberArray, textArray } from './pg-array.js';
+import { textArray as textArrayLiteral } from './pg-array.js';
+import { int4Array, int8Array, textArray, timestamptzArray } from './pg-binary-array.js';
 import { dbError } from './pool.js';
 
 export const ORDER_SORT_COLUMNS = {
@@ -112,10 +113,12 @@ const INSERT_ORDERS = `
   select * from unnest($1::bigint[], $17::text[], $18::text[], $19::text[])`;
 
 /**
- * The 19 parameters of INSERT_ORDERS for a batch: one array literal per column
- * (src/db/pg-array.ts), orders' columns first, then the items', then the outbox's.
+ * The 19 parameters of INSERT_ORDERS for a batch: one array per column, orders' columns
+ * first, then the items', then the outbox's. Binary arrays (src/db/pg-binary-array.ts),
+ * but for the prices: numeric's binary form is base-10000 digits, and a price's text
+ * ("12.50") needs no escaping.
  */
-export function insertOrdersParams(batch: readonly NewOrder[]): string[] {
+export function insertOrdersParams(batch: readonly NewOrder[]): (Buffer | string)[] {
   const ids: Id64[] = [];
   const customers: Id64[] = [];
   const statuses: string[] = [];
@@ -126,7 +129,7 @@ export function insertOrdersParams(batch: readonly NewOrder[]): string[] {
   const states: string[] = [];
   const zips: string[] = [];
   const countries: string[] = [];
-  const created: string[] = [];
+  const created: Date[] = [];
   const itemIds: Id64[] = [];
   const codes: string[] = [];
   const quantities: number[] = [];
@@ -147,7 +150,7 @@ export function insertOrdersParams(batch: readonly NewOrder[]): string[] {
     states.push(a.state);
     zips.push(a.zipCode);
     countries.push(a.country);
-    created.push(o.createdDate.toISOString());
+    created.push(o.createdDate);
     for (const item of o.items) {
       itemIds.push(item.itemId);
       codes.push(item.productCode);
@@ -160,8 +163,8 @@ export function insertOrdersParams(batch: readonly NewOrder[]): string[] {
     payloads.push(event.payload);
   }
   return [
-    numberArray(ids),
-    numberArray(customers),
+    int8Array(ids),
+    int8Array(customers),
     textArray(statuses),
     textArray(sources),
     textArray(line1),
@@ -170,12 +173,12 @@ export function insertOrdersParams(batch: readonly NewOrder[]): string[] {
     textArray(states),
     textArray(zips),
     textArray(countries),
-    textArray(created),
-    numberArray(itemIds),
+    timestamptzArray(created),
+    int8Array(itemIds),
     textArray(codes),
-    numberArray(quantities),
-    textArray(prices),
-    numberArray(itemOrders),
+    int4Array(quantities),
+    textArrayLiteral(prices),
+    int8Array(itemOrders),
     textArray(topics),
     textArray(keys),
     textArray(payloads),
