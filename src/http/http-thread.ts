@@ -22,6 +22,7 @@ import { ClusterStore } from './cluster-store.js';
 import { DEFAULT_FORWARDER_LIMITS, StoreForwarder } from './store-forwarder.js';
 import { StoreQueries } from './store-queries.js';
 import { CacheReader } from '../state/cache.js';
+import { nameThread } from '../native/thread-name.js';
 import type { EngineStats } from '../engine/engine-stats.js';
 import { DbHealth } from './db-health.js';
 import { acceptingHealth, kafkaHealth as kafkaComponent, streamsHealth } from './health.js';
@@ -35,6 +36,7 @@ import { HttpServer } from './server.js';
 if (parentPort === null) throw new Error('http-thread.ts must run as a worker thread');
 const port: MessagePort = parentPort;
 const { config, cache, queryPorts, outboxBell } = workerData as HttpThreadData;
+nameThread('http');
 const log = createLogger(config, { thread: 'http' });
 const post = (msg: HttpToMain): void => port.postMessage(msg);
 

@@ -51,6 +51,7 @@ export interface NativePackedConsumer {
 export interface Binding {
   murmur2(key: Buffer | string): number;
   partition(key: string, numPartitions: number): number;
+  setThreadName(name: string): boolean;
   PackedConsumer: new (config: Record<string, string>, options: { valueContains: string[]; offsets: boolean }) => NativePackedConsumer;
 }
 

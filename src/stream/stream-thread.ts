@@ -6,9 +6,10 @@
 // Nothing thrown here may leave as a bare Error: structured clone would keep only its
 // message, and the kafka thread could no longer tell a corrupted store (wipe it) from
 // an illegal state (stop). Every failure leaves as a WireError (src/errors.ts).
-import type { MessagePort } from 'node:worker_threads';
+import { threadId, type MessagePort } from 'node:worker_threads';
 import { workerData } from 'piscina';
 import { EngineError, toWire } from '../errors.js';
+import { nameThread } from '../native/thread-name.js';
 import { CacheSliceWriter } from '../state/cache.js';
 import type { CacheLayout } from '../state/cache-layout.js';
 import type { RocksStoreOptions } from '../state/rocksdb-store.js';
@@ -32,6 +33,8 @@ export interface StreamThreadData {
 
 export type StreamThreadRequest = StreamRequest | { readonly type: 'attach-query-port'; readonly port: MessagePort };
 
+// `stream-` and Node's thread id (the kafka thread's slots map its thread numbers to these ids).
+nameThread(`stream-${threadId}`);
 const { cache, store } = workerData as StreamThreadData;
 const tasks = new Map<number, Task>();
 
