@@ -130,6 +130,52 @@ export function cpuMsOf(pid: number | undefined, thread?: number): number {
   }
 }
 
+/** The service's threads by role, from their OS names (src/native/thread-name.ts). */
+export const THREAD_GROUPS = ['kafka', 'http', 'stream', 'librdkafka', 'rocksdb', 'other'] as const;
+export type ThreadGroup = (typeof THREAD_GROUPS)[number];
+
+function threadGroup(pid: number, tid: number, comm: string): ThreadGroup {
+  if (tid === pid) return 'kafka';
+  if (comm === 'http') return 'http';
+  if (comm.startsWith('stream-')) return 'stream';
+  if (comm.startsWith('rdk:')) return 'librdkafka';
+  if (comm.startsWith('rocksdb:')) return 'rocksdb';
+  // V8's GC and compiler threads and libuv's pool: unnamed, as the process.
+  return 'other';
+}
+
+/**
+ * CPU time so far of each group of the service's threads, in ms: the kafka thread (the
+ * main one), the HTTP thread, the stream threads, librdkafka's, RocksDB's, and the
+ * rest. A thread that has exited is missing.
+ */
+export function threadCpuMs(pid: number | undefined): Record<ThreadGroup, number> {
+  const out = Object.fromEntries(THREAD_GROUPS.map((g) => [g, 0])) as Record<ThreadGroup, number>;
+  if (pid === undefined) return out;
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[threadGroup(pid, Number(tid), comm)] += (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** `after - before` per 1,000 units, as 'kafka 120 / http 95 / …'. */
+export function threadCpuPerThousand(before: Record<ThreadGroup, number>, after: Record<ThreadGroup, number>, units: number): string {
+  return THREAD_GROUPS.map((g) => `${g} ${Math.round(((after[g] - before[g]) / units) * 1000)}`).join(' / ');
+}
+
 /**
  * CPU time used so far by every process named `comm` (e.g. 'postgres': the server and
  * all its backends, other clients' included), in ms.

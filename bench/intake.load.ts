@@ -13,7 +13,7 @@
 import { FIXED_ORDER_BODY } from './order-load.js';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { cpuMsOf, cpuMsOfAll, freePort, startService } from './children.js';
+import { cpuMsOf, cpuMsOfAll, freePort, startService, threadCpuMs, threadCpuPerThousand } from './children.js';
 import { printMachine, saveResults } from './machine.js';
 
 const { values: args } = parseArgs({
@@ -63,7 +63,7 @@ const publishedBefore = await metric(service.url, 'orders_outbox_published_total
 // CPU per order, which other work on a shared machine disturbs far less than requests/s:
 // the service's own (when this benchmark started it) and all of Postgres' (other
 // clients of the same server included), from the start of the load to the outbox drained.
-const cpuBefore = { service: cpuMsOf(service.pid), postgres: cpuMsOfAll('postgres') };
+const cpuBefore = { service: cpuMsOf(service.pid), postgres: cpuMsOfAll('postgres'), threads: threadCpuMs(service.pid) };
 const instance = autocannon({
   url: `${service.url}/api/orders`,
   method: 'POST',
@@ -90,7 +90,11 @@ while (Date.now() - drainStarted < 60_000) {
 }
 const drainMs = Date.now() - drainStarted;
 const perKOrders = (ms: number): number => Math.round((ms / accepted) * 1000);
-const cpu = { service: perKOrders(cpuMsOf(service.pid) - cpuBefore.service), postgres: perKOrders(cpuMsOfAll('postgres') - cpuBefore.postgres) };
+const cpu = {
+  service: perKOrders(cpuMsOf(service.pid) - cpuBefore.service),
+  postgres: perKOrders(cpuMsOfAll('postgres') - cpuBefore.postgres),
+  threads: threadCpuPerThousand(cpuBefore.threads, threadCpuMs(service.pid), accepted),
+};
 const batches = await metric(service.url, 'orders_db_group_commit_batches_total');
 const orders = await metric(service.url, 'orders_db_group_commit_orders_total');
 await service.stop();
@@ -110,6 +114,7 @@ const figures = {
   'outbox drained after run (ms)': drainMs,
   'orders per DB round trip': Math.round((orders / batches) * 10) / 10,
   'service CPU ms per 1k orders': cpu.service,
+  'by thread (ms per 1k orders)': cpu.threads,
   'postgres CPU ms per 1k orders': cpu.postgres,
 };
 console.table(figures);
