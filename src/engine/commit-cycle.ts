@@ -4,9 +4,9 @@
 // caught up, or every COMMIT_INTERVAL_MS) the cycle is closed in two phases:
 //
 //   prepareCommit every running task (cache flushed: changelog records into the
-//   transaction) → the cycle's outputs and the changelog records sent →
-//   sendOffsetsToTransaction + commitTransaction (which waits for every record's
-//   acknowledgement) →
+//   transaction) → the cycle's outputs and the changelog records sent, while
+//   sendOffsetsToTransaction runs beside them → commitTransaction (which waits for every
+//   record's acknowledgement) →
 //   postCommit every task (the same changes into RocksDB, now and then a checkpoint).
 //
 // The outputs (decisions on `orders`, dead letters, repartitioned records) are held
@@ -245,18 +245,34 @@ export class CommitCycle {
     const running = this.#tasks.running();
     enterStep(this.#counters, 'commit:begin');
     await this.#producer.begin();
-    enterStep(this.#counters, 'commit:prepare');
-    const prepared = await this.#threads.runEach<PrepareCommitResult>(running.map((partition) => ({ type: 'prepareCommit', partition })));
-    enterStep(this.#counters, 'commit:send');
-    await this.#sendHeld();
+    // The consumed offsets go into the transaction while the tasks prepare and their
+    // records are sent: its round trips to the coordinators overlap the prepare instead
+    // of following it. Nothing is processed during a commit: the offsets are final.
+    const offsets = [...this.#consumed.values()];
+    const offsetsSent = this.#producer.sendOffsets(offsets, this.#consumer.client).then(
+      () => undefined,
+      (err: unknown) => ({ err }),
+    );
     let changelogRecords = 0;
-    for (const p of prepared) {
-      await this.#producer.send(p.changelog);
-      changelogRecords += p.changelog.length;
+    try {
+      enterStep(this.#counters, 'commit:prepare');
+      const prepared = await this.#threads.runEach<PrepareCommitResult>(running.map((partition) => ({ type: 'prepareCommit', partition })));
+      enterStep(this.#counters, 'commit:send');
+      await this.#sendHeld();
+      for (const p of prepared) {
+        await this.#producer.send(p.changelog);
+        changelogRecords += p.changelog.length;
+      }
+    } catch (err) {
+      // The abort that follows is a transactional call too: never two at once.
+      await offsetsSent;
+      throw err;
     }
     let t = lap('prepare', started);
     enterStep(this.#counters, 'commit:transaction');
-    await this.#producer.commit([...this.#consumed.values()], this.#consumer.client);
+    const offsetsFailed = await offsetsSent;
+    if (offsetsFailed !== undefined) throw offsetsFailed.err;
+    await this.#producer.commit(offsets, this.#consumer.client, true);
     t = lap('transaction', t);
     this.#consumed.clear();
     this.#uncommittedFrom.clear();

@@ -258,8 +258,26 @@ export class TransactionalProducer {
     return ends;
   }
 
-  /** Commits outputs and consumed offsets together (or, at least once, in that order). */
-  async commit(offsets: Kafka.TopicPartitionOffset[], consumer: Kafka.KafkaConsumer): Promise<void> {
+  /**
+   * Exactly once: adds the consumed offsets to the open transaction (AddOffsetsToTxn,
+   * then TxnOffsetCommit at the group's coordinator). The commit cycle starts it before
+   * the tasks prepare, so its two round trips overlap the prepare and the sends instead
+   * of following them, and passes `offsetsSent` to commit(). Records may be sent while
+   * it runs; no other transactional call may (librdkafka refuses a second one). At least
+   * once there is nothing to do: commit() commits the offsets after the flush.
+   */
+  async sendOffsets(offsets: Kafka.TopicPartitionOffset[], consumer: Kafka.KafkaConsumer): Promise<void> {
+    if (!this.#options.exactlyOnce || offsets.length === 0) return;
+    this.#check();
+    await this.#call('sendOffsetsToTransaction', (cb) => this.#producer.sendOffsetsToTransaction(offsets, consumer, REMAINING_TXN_TIME, cb));
+  }
+
+  /**
+   * Commits outputs and consumed offsets together (or, at least once, in that order).
+   * `offsetsSent`: exactly once, sendOffsets() has already put these offsets into the
+   * transaction.
+   */
+  async commit(offsets: Kafka.TopicPartitionOffset[], consumer: Kafka.KafkaConsumer, offsetsSent = false): Promise<void> {
     if (!this.#options.exactlyOnce) {
       await this.flush();
       if (offsets.length > 0) consumer.commitSync(offsets);
@@ -269,9 +287,7 @@ export class TransactionalProducer {
     // fails the transaction if any record failed, as Java's does, so the offsets'
     // round trip overlaps the records' acknowledgements instead of following them.
     this.#check();
-    if (offsets.length > 0) {
-      await this.#call('sendOffsetsToTransaction', (cb) => this.#producer.sendOffsetsToTransaction(offsets, consumer, REMAINING_TXN_TIME, cb));
-    }
+    if (!offsetsSent) await this.sendOffsets(offsets, consumer);
     await this.#call('commitTransaction', (cb) => this.#producer.commitTransaction(REMAINING_TXN_TIME, cb));
     this.#state = 'READY';
   }

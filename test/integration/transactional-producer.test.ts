@@ -90,4 +90,46 @@ describe('TransactionalProducer', () => {
     await producer.commit([], consumer);
     expect(producer.state).toBe('READY');
   });
+  // The commit cycle sends the consumed offsets beside the cycle's records (sendOffsets
+  // before the sends, commit with offsetsSent): they must still land with the
+  // transaction, and only with it.
+  it('commits offsets sent beside the records with them, and drops them with an abort', async () => {
+    const committedOffset = (partition: number): Promise<number | undefined> =>
+      new Promise((resolve, reject) =>
+        consumer.committed([{ topic: TOPIC, partition }], 5000, (err, tps) => (err ? reject(err) : resolve(tps[0]!.offset !== undefined && tps[0]!.offset >= 0 ? tps[0]!.offset : undefined))),
+      );
+    const before = await committedOffset(3);
+
+    const dropped = `offsets-aborted-${Date.now()}`;
+    await producer.begin();
+    const droppedOffsets = producer.sendOffsets([{ topic: TOPIC, partition: 3, offset: (before ?? 0) + 7 }], consumer);
+    await producer.send(Array.from({ length: 50 }, (_, i) => record(dropped, i)));
+    await droppedOffsets;
+    await producer.abort();
+    expect(await committedOffset(3)).toBe(before);
+
+    // As in the first test: the transaction after an abort that purged records in flight
+    // may fail once by itself ("skipped sequence numbers"); the one after it commits.
+    const offsets = [{ topic: TOPIC, partition: 3, offset: (before ?? 0) + 11 }];
+    let kept = '';
+    for (let attempt = 0; ; attempt++) {
+      kept = `offsets-committed-${Date.now()}-${attempt}`;
+      await producer.begin();
+      const sent = producer.sendOffsets(offsets, consumer);
+      await producer.send(Array.from({ length: 50 }, (_, i) => record(kept, i)));
+      await sent;
+      try {
+        await producer.commit(offsets, consumer, true);
+        break;
+      } catch (err) {
+        expect((err as Error).message).toMatch(/^commitTransaction failed \(abort\): /);
+        expect(attempt).toBe(0);
+        await producer.abort();
+      }
+    }
+    expect(producer.state).toBe('READY');
+    await waitFor('the committed offset', async () => ((await committedOffset(3).catch(() => undefined)) === (before ?? 0) + 11 ? true : undefined));
+    await waitFor('the committed records', () => (reader.byKey(kept).length === 50 ? true : undefined));
+    expect(reader.byKey(dropped)).toEqual([]);
+  });
 });
