@@ -9,7 +9,6 @@
 // missing): the bench deletes every outbox row in it first. KAFKA_BOOTSTRAP_SERVERS
 // (default 127.0.0.1:9092). Records go to the topic `outbox-bench`, never to `orders`.
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { pino } from 'pino';
 import { migrate } from '../src/db/migrate.js';
 import { OutboxRelay } from '../src/db/outbox-relay.js';
@@ -18,6 +17,7 @@ import { ensureTopics } from '../src/kafka/admin.js';
 import { OutboxTail } from '../src/kafka/outbox-tail.js';
 import { DeliveringProducer } from '../src/kafka/producer.js';
 import { printMachine, saveResults } from './machine.js';
+import { ensureDatabase, SCRATCH_DATABASE_URL } from './scratch-database.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -27,21 +27,9 @@ const { values: args } = parseArgs({
 });
 const rows = Number(args.rows);
 const batchSize = Number(args.batch);
-const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/order_service_bench';
+const databaseUrl = SCRATCH_DATABASE_URL;
 const brokers = process.env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092';
 const topic = 'outbox-bench';
-
-async function ensureDatabase(url: string): Promise<void> {
-  const name = new URL(url).pathname.slice(1);
-  const admin = new pg.Client({ connectionString: url.replace(/\/[^/?]+(\?.*)?$/, '/postgres') });
-  await admin.connect();
-  try {
-    const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [name]);
-    if (rowCount === 0) await admin.query(`create database "${name}"`);
-  } finally {
-    await admin.end();
-  }
-}
 
 // An OrderDto as the service writes it (about 400 bytes).
 const payload = JSON.stringify({

@@ -96,7 +96,7 @@ function toOrder(row: OrderRow): Order {
   };
 }
 
-const INSERT_ORDERS = `
+export const INSERT_ORDERS = `
   with new_orders as (
     insert into orders (id, customer_id, status, source, delivery_address_line1, delivery_address_line2,
                         delivery_address_city, delivery_address_state, delivery_address_zip_code,
