@@ -47,51 +47,45 @@ function writeInt64(buf: Buffer, value: number | bigint, at: number): void {
   }
 }
 
-/** bigint[]: ids (canonical Id64, numbers or bigints up to 2^63-1). */
-export function int8Array(values: readonly Id64[]): Buffer {
+/** An array of one fixed-width type: each element its length, then `write`'s bytes. */
+function fixedWidthArray<T>(values: readonly T[], oid: number, width: number, write: (buf: Buffer, value: T, at: number) => void): Buffer {
   const n = values.length;
-  const buf = Buffer.allocUnsafe(headerBytes(n) + n * 12);
-  let at = writeHeader(buf, n, false, OID_INT8);
+  const buf = Buffer.allocUnsafe(headerBytes(n) + n * (4 + width));
+  let at = writeHeader(buf, n, false, oid);
   for (let i = 0; i < n; i++) {
-    buf.writeInt32BE(8, at);
-    writeInt64(buf, values[i]!, at + 4);
-    at += 12;
+    buf.writeInt32BE(width, at);
+    write(buf, values[i]!, at + 4);
+    at += 4 + width;
   }
   return buf;
 }
 
+/** bigint[]: ids (canonical Id64, numbers or bigints up to 2^63-1). */
+export function int8Array(values: readonly Id64[]): Buffer {
+  return fixedWidthArray(values, OID_INT8, 8, writeInt64);
+}
+
 /** integer[]: 32-bit integers (quantities). */
 export function int4Array(values: readonly number[]): Buffer {
-  const n = values.length;
-  const buf = Buffer.allocUnsafe(headerBytes(n) + n * 8);
-  let at = writeHeader(buf, n, false, OID_INT4);
-  for (let i = 0; i < n; i++) {
-    buf.writeInt32BE(4, at);
-    buf.writeInt32BE(values[i]!, at + 4);
-    at += 8;
-  }
-  return buf;
+  return fixedWidthArray(values, OID_INT4, 4, (buf, value, at) => buf.writeInt32BE(value, at));
 }
 
 /** Microseconds from the Unix epoch to Postgres' (2000-01-01T00:00:00Z), in ms. */
 const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
 
+/** An instant as Postgres' timestamptz: microseconds since 2000-01-01 UTC. */
+function writeTimestamptz(buf: Buffer, date: Date, at: number): void {
+  const ms = date.getTime();
+  if (!Number.isFinite(ms)) throw new RangeError('timestamptzArray: an invalid Date');
+  // A safe integer for any Date (|ms| <= 8.64e15, so |µs| < 2^63); negative before 2000.
+  const micros = (ms - PG_EPOCH_MS) * 1000;
+  if (micros >= 0) writeInt64(buf, micros, at);
+  else buf.writeBigInt64BE(BigInt(micros), at);
+}
+
 /** timestamptz[]: instants (Date; millisecond precision, as Date has). */
 export function timestamptzArray(values: readonly Date[]): Buffer {
-  const n = values.length;
-  const buf = Buffer.allocUnsafe(headerBytes(n) + n * 12);
-  let at = writeHeader(buf, n, false, OID_TIMESTAMPTZ);
-  for (let i = 0; i < n; i++) {
-    const ms = values[i]!.getTime();
-    if (!Number.isFinite(ms)) throw new RangeError('timestamptzArray: an invalid Date');
-    buf.writeInt32BE(8, at);
-    // A safe integer for any Date (|ms| <= 8.64e15, so |µs| < 2^63); negative before 2000.
-    const micros = (ms - PG_EPOCH_MS) * 1000;
-    if (micros >= 0) writeInt64(buf, micros, at + 4);
-    else buf.writeBigInt64BE(BigInt(micros), at + 4);
-    at += 12;
-  }
-  return buf;
+  return fixedWidthArray(values, OID_TIMESTAMPTZ, 8, writeTimestamptz);
 }
 
 // Up to this many UTF-16 units, a string is copied byte by byte when it is ASCII: most
