@@ -1,7 +1,9 @@
-// Postgres array literals ('{1,2}', '{"a","b \"c\""}') built directly from the group
-// commit's columns, passed as text parameters and cast in SQL ($1::bigint[]). pg would
-// build the same literal from a JS array, but walks every element through its generic
-// prepareValue and two regex replaces (6% of the HTTP thread under intake load).
+// Postgres array literals ('{1,2}', '{"a","b \"c\""}'), passed as text parameters and
+// cast in SQL ($1::numeric[]). The group commit sends its prices this way (numeric's
+// binary form is base-10000 digits); its other columns go as binary arrays
+// (pg-binary-array.ts), which cost a third of these to build (npm run bench:pg-params,
+// whose baseline these are). pg would build the same literal from a JS array, but walks
+// every element through its generic prepareValue and two regex replaces.
 
 /** Text elements: each quoted (so '', ' ', ',', '{}' and 'NULL' stay text), `"` and `\` escaped; null is NULL. */
 export function textArray(values: readonly (string | null)[]): string {
