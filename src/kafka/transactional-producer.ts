@@ -33,6 +33,7 @@ import { EngineError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { OutputRecord } from '../stream/protocol.js';
 import { connectClient } from './connect.js';
+import { NativeCalls } from './native-calls.js';
 import { txnBackoffMs, txnErrorAction } from './txn-errors.js';
 import { queryWatermarks } from './watermarks.js';
 
@@ -45,6 +46,8 @@ const REMAINING_TXN_TIME = -1;
  * a transaction open longer than its timeout is aborted by the coordinator anyway.
  */
 const STUCK_CALL_MIN_MS = 15_000;
+/** How long close() waits for a running transactional call before it leaves the producer as it is. */
+const CLOSE_WAIT_MS = 10_000;
 /** More replacements than this within REPLACE_WINDOW_MS means something else holds our transactional.id. */
 const MAX_REPLACEMENTS = 5;
 const REPLACE_WINDOW_MS = 60_000;
@@ -58,6 +61,11 @@ export interface TransactionalProducerOptions {
   readonly transactionalId: string;
   readonly exactlyOnce: boolean;
   readonly transactionTimeoutMs: number;
+  /**
+   * A transactional call not returned in this long is given up as stuck and the
+   * producer replaced (default: 1.5 transaction timeouts, at least 15 s).
+   */
+  readonly stuckCallMs?: number;
   readonly log: Logger;
   /** Every librdkafka error event of the handle (broker down, transport...), for health and metrics. */
   readonly onClientError?: (err: Kafka.LibrdKafkaError) => void;
@@ -91,6 +99,8 @@ export class TransactionalProducer {
   #errorAt = '';
   #closing = false;
   readonly #replacedAt: number[] = [];
+  /** Transactional calls still running in librdkafka, per producer: none is destroyed under one. */
+  readonly #calls = new NativeCalls<Kafka.Producer>();
   /** `topic:partition` → next offset after the last delivered record, for checkpoints. */
   readonly #ends = new Map<string, number>();
   readonly counters: TransactionCounters = { resumed: 0, aborts: 0, replaced: 0, stuck: 0, waiting: '' };
@@ -318,12 +328,12 @@ export class TransactionalProducer {
    * initTransactions fences the stuck one and aborts its transaction.
    */
   async #call(what: string, fn: (cb: Callback) => void): Promise<void> {
-    const stuckMs = Math.max(STUCK_CALL_MIN_MS, 1.5 * this.#options.transactionTimeoutMs);
+    const stuckMs = this.#options.stuckCallMs ?? Math.max(STUCK_CALL_MIN_MS, 1.5 * this.#options.transactionTimeoutMs);
     for (let attempt = 0; ; attempt++) {
       let timer: NodeJS.Timeout | undefined;
       this.counters.waiting = what;
       const outcome = await Promise.race([
-        new Promise<Kafka.LibrdKafkaError | null | undefined>((resolve) => fn(resolve)),
+        this.#calls.track(this.#producer, new Promise<Kafka.LibrdKafkaError | null | undefined>((resolve) => fn(resolve))),
         new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), stuckMs))),
       ]);
       clearTimeout(timer);
@@ -370,9 +380,9 @@ export class TransactionalProducer {
     this.#error = undefined;
     this.#wake();
     // The old producer is not waited for: its disconnect took up to its 5 s timeout after
-    // a broker restart (a producer whose call is stuck may not disconnect at all), and
-    // the new one's initTransactions fences it anyway (its reports are ignored: #listen).
-    old.disconnect(5000, () => undefined);
+    // a broker restart, and the new one's initTransactions fences it anyway (its reports
+    // are ignored: #listen). It is destroyed only once no call of ours runs in it.
+    void this.#retire(old);
     const started = Date.now();
     this.#producer = await TransactionalProducer.#create(this.#options);
     this.#listen(this.#producer);
@@ -393,8 +403,30 @@ export class TransactionalProducer {
     }
   }
 
+  /**
+   * Disconnects a replaced producer once the call it was replaced for has returned:
+   * destroying a librdkafka client under a running transactional call crashes the
+   * process (native-calls.ts). A call that never returns keeps its fenced producer.
+   */
+  async #retire(old: Kafka.Producer): Promise<void> {
+    const running = this.#calls.running(old);
+    if (running > 0) {
+      this.#options.log.warn({ running }, 'the replaced producer still has a transactional call running in librdkafka: it is disconnected once that returns');
+    }
+    await this.#calls.idle(old);
+    await new Promise<void>((resolve) => old.disconnect(5000, () => resolve()));
+    this.#options.log.debug('the replaced producer is disconnected');
+  }
+
   async close(): Promise<void> {
     this.#closing = true;
+    if (!(await this.#calls.idle(this.#producer, CLOSE_WAIT_MS))) {
+      this.#options.log.warn(
+        { waitedMs: CLOSE_WAIT_MS },
+        'a transactional call is still running in librdkafka: the producer is left connected (destroying it under the call would crash the process)',
+      );
+      return;
+    }
     await new Promise<void>((resolve) => this.#producer.disconnect(10_000, () => resolve()));
   }
 }
