@@ -32,6 +32,7 @@ import { parseArgs } from 'node:util';
 import Kafka from 'node-rdkafka';
 import { orderDtoJson } from '../src/domain/order-json.js';
 import { ensureTopics } from '../src/kafka/admin.js';
+import { disconnectProducer } from '../src/kafka/connect.js';
 import { partitionFor } from '../src/kafka/partitioner.js';
 import { JOIN_INPUTS, TOPIC_ORDERS, instancesTopic, topicLayout } from '../src/kafka/topics.js';
 import { call, commitGroupOffsets, produceAll, watermarks } from './bench-kafka.js';
@@ -169,7 +170,7 @@ try {
   backlog = await placeGroups(producer, answersFrom);
   console.log(`backlog: the last ${backlog} records of orders${answered > 0 ? `, and ${2 * answered} answers` : ''}`);
 } finally {
-  await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
+  await disconnectProducer(producer, 5000);
 }
 
 /**

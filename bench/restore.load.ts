@@ -24,6 +24,7 @@ import { parseArgs } from 'node:util';
 import Kafka from 'node-rdkafka';
 import { orderDtoJson } from '../src/domain/order-json.js';
 import { ensureTopics } from '../src/kafka/admin.js';
+import { disconnectProducer } from '../src/kafka/connect.js';
 import { partitionFor } from '../src/kafka/partitioner.js';
 import { JOIN_INPUTS, ORDERS_STORE, TOPIC_ORDERS, changelogTopic, topicLayout } from '../src/kafka/topics.js';
 import { call, commitGroupOffsets, produceAll, watermarks } from './bench-kafka.js';
@@ -142,7 +143,7 @@ try {
   changelogSize = Math.max(existing, records);
   await skipInputs(producer);
 } finally {
-  await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
+  await disconnectProducer(producer, 5000);
 }
 
 interface Sample {

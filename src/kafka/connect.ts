@@ -50,3 +50,15 @@ export function disconnectClient(consumer: Pick<Kafka.KafkaConsumer, 'disconnect
     });
   });
 }
+
+/**
+ * Disconnects a producer: its poll interval is stopped first. node-rdkafka polls on the
+ * JS thread without the connection lock until its 'disconnected' event, while the
+ * disconnect destroys the client on a libuv worker, so a poll could land in a client
+ * being destroyed (librdkafka allows no call beside rd_kafka_destroy). Its flush, then
+ * its close, each wait up to `timeoutMs`.
+ */
+export function disconnectProducer(producer: Pick<Kafka.Producer, 'setPollInterval' | 'disconnect'>, timeoutMs: number): Promise<void> {
+  producer.setPollInterval(0);
+  return new Promise<void>((resolve) => producer.disconnect(timeoutMs, () => resolve()));
+}

@@ -5,7 +5,7 @@
 import Kafka from 'node-rdkafka';
 import { EngineError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { connectClient } from './connect.js';
+import { connectClient, disconnectProducer } from './connect.js';
 
 export interface OutgoingRecord {
   readonly topic: string;
@@ -134,6 +134,6 @@ export class DeliveringProducer {
 
   async close(timeoutMs = 10_000): Promise<void> {
     await new Promise<void>((resolve) => this.#producer.flush(timeoutMs, () => resolve()));
-    await new Promise<void>((resolve) => this.#producer.disconnect(timeoutMs, () => resolve()));
+    await disconnectProducer(this.#producer, timeoutMs);
   }
 }

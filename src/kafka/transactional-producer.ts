@@ -32,7 +32,7 @@ import Kafka from 'node-rdkafka';
 import { EngineError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { OutputRecord } from '../stream/protocol.js';
-import { connectClient } from './connect.js';
+import { connectClient, disconnectProducer } from './connect.js';
 import { NativeCalls } from './native-calls.js';
 import { txnBackoffMs, txnErrorAction } from './txn-errors.js';
 import { queryWatermarks } from './watermarks.js';
@@ -156,7 +156,7 @@ export class TransactionalProducer {
         const err = await new Promise<Kafka.LibrdKafkaError | null | undefined>((resolve) => producer.initTransactions(REMAINING_TXN_TIME, resolve));
         if (!err) break;
         if (txnErrorAction(err) !== 'resume' || attempt >= 20) {
-          producer.disconnect(() => undefined);
+          void disconnectProducer(producer, 5000);
           throw new EngineError('ORD_ERR_KAFKA', `initTransactions failed: ${err.message}`, { cause: err });
         }
         options.log.warn({ err: err.message, attempt }, 'initTransactions: retrying');
@@ -414,7 +414,7 @@ export class TransactionalProducer {
       this.#options.log.warn({ running }, 'the replaced producer still has a transactional call running in librdkafka: it is disconnected once that returns');
     }
     await this.#calls.idle(old);
-    await new Promise<void>((resolve) => old.disconnect(5000, () => resolve()));
+    await disconnectProducer(old, 5000);
     this.#options.log.debug('the replaced producer is disconnected');
   }
 
@@ -427,6 +427,6 @@ export class TransactionalProducer {
       );
       return;
     }
-    await new Promise<void>((resolve) => this.#producer.disconnect(10_000, () => resolve()));
+    await disconnectProducer(this.#producer, 10_000);
   }
 }

@@ -3,6 +3,7 @@
 // out of the box; murmur2_random is the Java client's. Resolves with the partition
 // each record was written to.
 import Kafka from 'node-rdkafka';
+import { disconnectProducer } from '../../src/kafka/connect.js';
 import { KAFKA_BOOTSTRAP_SERVERS } from './env.js';
 
 export type Partitioner = 'consistent_random' | 'murmur2_random';
@@ -33,6 +34,6 @@ export async function produceWith(partitioner: Partitioner, records: readonly Ra
     });
     return partitions;
   } finally {
-    await new Promise<void>((resolve) => producer.disconnect(5000, () => resolve()));
+    await disconnectProducer(producer, 5000);
   }
 }
