@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "order_engine_native",
-      "sources": ["native/addon.cc", "native/murmur2.cc", "native/packed-consumer.cc"],
+      "sources": ["native/addon.cc", "native/crash-report.cc", "native/murmur2.cc", "native/packed-consumer.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<(module_root_dir)/node_modules/node-rdkafka/build/deps/include"

@@ -9,6 +9,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    // A fork that dies of a native crash writes its thread's native stack to stderr first.
+    setupFiles: ['test/support/crash-report-setup.ts'],
     // The default output, and the names of any files whose worker died.
     reporters: ['default', './test/support/unfinished-files-reporter.ts'],
     projects: [

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #endif
 
+#include "crash-report.h"
 #include "packed-consumer.h"
 #include "murmur2.h"
 
@@ -78,10 +79,17 @@ Napi::Value SetThreadName(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// installCrashReport(): boolean. From then on a fatal signal writes the crashing
+// thread's native stack to stderr (crash-report.cc).
+Napi::Value InstallCrashReport(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), order_engine::InstallCrashReport());
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("murmur2", Napi::Function::New(env, Murmur2, "murmur2"));
   exports.Set("partition", Napi::Function::New(env, Partition, "partition"));
   exports.Set("setThreadName", Napi::Function::New(env, SetThreadName, "setThreadName"));
+  exports.Set("installCrashReport", Napi::Function::New(env, InstallCrashReport, "installCrashReport"));
   exports.Set("PackedConsumer", order_engine::PackedConsumer::Define(env));
   return exports;
 }

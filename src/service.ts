@@ -17,6 +17,7 @@ import { KafkaRuntime } from './kafka/kafka-runtime.js';
 import { createLogger } from './logger.js';
 import { heapLimitMismatch } from './memory/kafka-thread-heap.js';
 import { describeBudget } from './memory/memory-budget.js';
+import { installCrashReport } from './native/crash-report.js';
 import { createCacheBuffer } from './state/cache.js';
 import { StreamEngine } from './engine/engine.js';
 import { standbysFor } from './engine/standby-placement.js';
@@ -46,6 +47,9 @@ interface RunningJobs {
 }
 
 async function main(): Promise<void> {
+  // Before any native client exists: a crash in librdkafka, RocksDB or the addon then
+  // leaves its thread's native stack on stderr, not just the signal.
+  installCrashReport();
   const loaded = readConfig();
   const log = createLogger(loaded, { thread: 'main' });
   // Over the Unix socket when Postgres is on this host (src/db/connection.ts); every

@@ -52,6 +52,7 @@ export interface Binding {
   murmur2(key: Buffer | string): number;
   partition(key: string, numPartitions: number): number;
   setThreadName(name: string): boolean;
+  installCrashReport(): boolean;
   PackedConsumer: new (config: Record<string, string>, options: { valueContains: string[]; offsets: boolean }) => NativePackedConsumer;
 }
 
@@ -69,7 +70,7 @@ function packageRoot(): string {
 function loadBinding(): Binding {
   const loaded = load(packageRoot()) as Partial<Binding>;
   // A checkout updated over an earlier build keeps the earlier addon (npm ci builds it, npm run build does not).
-  if (typeof loaded.PackedConsumer !== 'function') throw new Error('the native addon in build/ is older than native/: rebuild it with `npx node-gyp rebuild` (or npm ci)');
+  if (typeof loaded.installCrashReport !== 'function') throw new Error('the native addon in build/ is older than native/: rebuild it with `npx node-gyp rebuild` (or npm ci)');
   return loaded as Binding;
 }
 

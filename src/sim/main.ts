@@ -8,6 +8,7 @@ import { ensureTopics } from '../kafka/admin.js';
 import { DeliveringProducer } from '../kafka/producer.js';
 import { TOPIC_ORDERS, TOPIC_PAYMENT_ORDERS, TOPIC_STOCK_ORDERS, topicLayout, type TopicSpec } from '../kafka/topics.js';
 import { createLogger, type Logger } from '../logger.js';
+import { installCrashReport } from '../native/crash-report.js';
 import { inventoryService } from './inventory.js';
 import { Participant, type ParticipantStats } from './participant.js';
 import { paymentService } from './payment.js';
@@ -65,6 +66,7 @@ function startReporting(participants: ReadonlyMap<ServiceName, Participant>, int
 }
 
 async function main(): Promise<void> {
+  installCrashReport();
   const config = readConfig();
   const log = createLogger(config, { component: 'simulators' });
   const brokers = config.kafkaBootstrapServers;
