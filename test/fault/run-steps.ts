@@ -312,7 +312,17 @@ export function keepLog(file: string, dest: string): void {
 export function reportCrash(child: Child, ending: ReadonlySet<Child>, report: (err: Error) => void): void {
   child.process.once('exit', (code, signal) => {
     if (ending.has(child)) return;
-    const last = child.output().trim().split('\n').slice(-3).join(' / ').slice(0, 500);
-    report(new Error(`pid ${child.process.pid} exited by itself (${code ?? signal}); its last words: ${last}`));
+    report(new Error(`pid ${child.process.pid} exited by itself (${code ?? signal}); its last words: ${lastWords(child.output())}`));
   });
+}
+
+/**
+ * What a dead child said last: its native crash report whole when it wrote one
+ * (src/native/crash-report.ts), with the two lines before it; else its last 3 lines.
+ */
+export function lastWords(output: string): string {
+  const lines = output.trim().split('\n');
+  const crash = lines.findIndex((l) => l.startsWith('=== fatal signal '));
+  if (crash >= 0) return lines.slice(Math.max(0, crash - 2)).join('\n').slice(0, 6000);
+  return lines.slice(-3).join(' / ').slice(0, 500);
 }
