@@ -5,6 +5,7 @@
 // the data it had, as a crashed broker comes back.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { TEST_KAFKA_JVM_OPTS } from './env.js';
 import { waitFor } from './wait.js';
@@ -26,6 +27,18 @@ function run(script: string, env: NodeJS.ProcessEnv, cwd: string): Promise<strin
       err ? reject(new Error(`${script} failed: ${err.message}\n${stderr}`)) : resolve(stdout + stderr),
     ),
   );
+}
+
+/** Whether something accepts connections on 127.0.0.1:`port`. */
+export function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 const alive = (pid: number): boolean => {
@@ -64,9 +77,19 @@ export class KafkaBroker {
     return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
   }
 
-  /** Starts a broker with no data (one left running from this folder is killed first). */
+  /**
+   * Starts a broker with no data (one left running from this folder is killed first).
+   * Refuses a port that something else holds: infra-up.sh takes an open port for a
+   * broker already up, and a test would then run against a stranger's broker and data
+   * (one left by a test process that died before its afterAll, say).
+   */
   async start(): Promise<void> {
     await this.kill();
+    for (const port of [this.#options.port, this.#options.controllerPort]) {
+      if (await portTaken(port)) {
+        throw new Error(`port ${port} is taken by another process (a broker left by an earlier run? see \`ss -ltnp | grep :${port}\`): this test's broker needs it`);
+      }
+    }
     rmSync(join(this.#kafkaDir, 'data'), { recursive: true, force: true });
     await this.restart();
   }
