@@ -115,16 +115,25 @@ export function memoryOf(pid: number | undefined): { rssMiB: number; peakRssMiB:
 }
 
 /**
- * CPU time (user + system) a process has used so far, in ms (Linux /proc; 100 ticks/s).
+ * A /proc `stat` file's command name and CPU time (user + system) so far, in ms (100
+ * ticks/s). The name is in parentheses and may hold spaces: fields count from the last ')'.
+ */
+export function readProcStat(path: string): { comm: string; cpuMs: number } {
+  const stat = readFileSync(path, 'utf8');
+  const close = stat.lastIndexOf(')');
+  const fields = stat.slice(close + 2).split(' ');
+  return { comm: stat.slice(stat.indexOf('(') + 1, close), cpuMs: (Number(fields[11]) + Number(fields[12])) * 10 };
+}
+
+/**
+ * CPU time (user + system) a process has used so far, in ms (Linux /proc).
  * With `thread`, that thread's only: the service's main thread (thread = pid) is its
  * kafka thread.
  */
 export function cpuMsOf(pid: number | undefined, thread?: number): number {
   if (pid === undefined) return NaN;
   try {
-    const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return readProcStat(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`).cpuMs;
   } catch {
     return NaN;
   }
@@ -160,10 +169,8 @@ export function threadCpuMs(pid: number | undefined): Record<ThreadGroup, number
   }
   for (const tid of tids) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out[threadGroup(pid, Number(tid), comm)] += (Number(fields[11]) + Number(fields[12])) * 10;
+      const { comm, cpuMs } = readProcStat(`/proc/${pid}/task/${tid}/stat`);
+      out[threadGroup(pid, Number(tid), comm)] += cpuMs;
     } catch {
       // gone meanwhile
     }
@@ -185,10 +192,8 @@ export function cpuMsOfAll(comm: string): number {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== comm) continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) * 10;
+      const stat = readProcStat(`/proc/${entry}/stat`);
+      if (stat.comm === comm) total += stat.cpuMs;
     } catch {
       // gone meanwhile
     }

@@ -8,7 +8,6 @@
 // backend's CPU read from /proc (a local server), in a scratch database (DATABASE_URL,
 // default order_service_bench: its orders and outbox tables are emptied afterwards).
 // Run: npm run build && node dist/bench/pg-params.bench.js [--server] [--blocks 3] [--batches 1000]
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Bench } from 'tinybench';
@@ -19,6 +18,7 @@ import { formatCents } from '../src/domain/money.js';
 import { IdGenerator } from '../src/domain/ids.js';
 import { orderDtoJson } from '../src/domain/order-json.js';
 import type { Order } from '../src/domain/order.js';
+import { readProcStat } from './children.js';
 import { printMachine, saveResults, tinybenchRows } from './machine.js';
 import { ensureDatabase, SCRATCH_DATABASE_URL } from './scratch-database.js';
 
@@ -126,11 +126,7 @@ async function serverCost(): Promise<Record<string, number[]>> {
   const costs: Record<string, number[]> = { 'text array literals': [], 'binary arrays': [] };
   try {
     const pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
-    const cpuMs = (): number => {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) * 10;
-    };
+    const cpuMs = (): number => readProcStat(`/proc/${pid}/stat`).cpuMs;
     const formats = [
       { name: 'text array literals', statement: 'insert-orders-text', build: textLiteralParams },
       { name: 'binary arrays', statement: 'insert-orders-binary', build: insertOrdersParams },
