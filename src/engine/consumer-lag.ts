@@ -16,8 +16,15 @@ export interface PartitionLag {
   readonly lag: number;
 }
 
-/** Records between a position and the partition's end; undefined while either is unknown (librdkafka's negative sentinels). */
+/**
+ * Records between a position and the partition's end; undefined while either is unknown
+ * (librdkafka's negative sentinels). A partition that was never written (end 0) has no
+ * lag whatever the position: librdkafka reports no position until it has handed the
+ * application a record, so an empty input had no series at all, and a reader waiting
+ * for the lag to be known (the benchmarks, on a fresh broker) waited for ever.
+ */
 export function partitionLag(position: number | undefined, end: number | undefined): number | undefined {
+  if (end === 0) return 0;
   if (position === undefined || end === undefined || position < 0 || end < 0) return undefined;
   return Math.max(0, end - position);
 }

@@ -16,6 +16,9 @@ describe('partitionLag', () => {
     [undefined, 150, undefined],
     [100, undefined, undefined],
     [0, 0, 0],
+    // never written: nothing to consume, though librdkafka knows no position yet
+    [-1001, 0, 0],
+    [undefined, 0, 0],
   ])('position %s, end %s: %s', (position, end, lag) => {
     expect(partitionLag(position, end)).toBe(lag);
   });
