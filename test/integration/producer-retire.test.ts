@@ -3,18 +3,29 @@
 // connection lock, and its disconnect deletes the client: a producer disconnected
 // under one takes the whole process down (librdkafka's "rk_ops queue disabled"
 // assertion, or SIGSEGV). The engine met it after a broker restart in CI: it replaced a
-// producer whose sendOffsetsToTransaction it had given up on as stuck, while the call
-// itself still ran. If the guard regresses, this file's test process dies.
+// producer whose call it had given up on as stuck, while the call itself still ran.
+//
+// The calls are held in librdkafka by freezing a broker of this file's own (SIGSTOP):
+// the commit's EndTxn gets no answer until it is thawed. Nothing is queued when it
+// freezes (the transaction holds only offsets); node-rdkafka's disconnect flushes
+// first, and its flush waits for requests in flight too, so the broker stays frozen past
+// the flush's timeout. If the guard regresses, this file's test process dies.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Kafka from 'node-rdkafka';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTopics } from '../../src/kafka/admin.js';
 import { DeliveringProducer } from '../../src/kafka/producer.js';
 import { TransactionalProducer } from '../../src/kafka/transactional-producer.js';
-import { KAFKA_BOOTSTRAP_SERVERS } from '../support/env.js';
+import { KafkaBroker } from '../support/broker.js';
 import { waitFor } from '../support/wait.js';
 
+const PORT = Number(process.env.RETIRE_KAFKA_PORT ?? 19792);
 const TOPIC = 'producer-retire-test';
+const infraDir = mkdtempSync(join(tmpdir(), 'order-engine-retire-'));
+const broker = new KafkaBroker({ infraDir, port: PORT, controllerPort: PORT + 1 });
 let consumer: Kafka.KafkaConsumer;
 
 interface LogLine {
@@ -28,57 +39,86 @@ function capturingLog(): { log: pino.Logger; lines: LogLine[] } {
   return { log, lines };
 }
 
-/** Enough incompressible bytes that committing them (librdkafka waits for every acknowledgement) takes a while. */
-const bulk = (n: number): { topic: string; partition: number; key: string; value: Uint8Array }[] =>
-  Array.from({ length: n }, (_, i) => ({ topic: TOPIC, partition: i % 3, key: `bulk-${i}`, value: Buffer.from(crypto.getRandomValues(new Uint8Array(1024))) }));
+/** Runs `fn` with the broker frozen (SIGSTOP), thawing it whatever happens. */
+async function frozen<T>(fn: () => Promise<T>): Promise<T> {
+  const pid = broker.pid;
+  if (pid === undefined) throw new Error('the broker is not running');
+  process.kill(pid, 'SIGSTOP');
+  try {
+    return await fn();
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Opens a transaction holding only consumed offsets: registered with its coordinator, nothing queued. */
+async function openTransaction(producer: TransactionalProducer): Promise<Kafka.TopicPartitionOffset[]> {
+  const offsets = [{ topic: TOPIC, partition: 0, offset: 0 }];
+  await producer.begin();
+  await producer.sendOffsets(offsets, consumer);
+  return offsets;
+}
 
 beforeAll(async () => {
-  const setup = await DeliveringProducer.connect({ brokers: KAFKA_BOOTSTRAP_SERVERS, clientId: 'producer-retire-setup', deliveryTimeoutMs: 30_000 });
+  await broker.start();
+  const setup = await DeliveringProducer.connect({ brokers: broker.bootstrapServers, clientId: 'producer-retire-setup', deliveryTimeoutMs: 30_000 });
   try {
-    await ensureTopics(KAFKA_BOOTSTRAP_SERVERS, setup.client, [{ name: TOPIC, partitions: 3, replicationFactor: 1, coPartitioned: false, config: {} }]);
+    await ensureTopics(broker.bootstrapServers, setup.client, [{ name: TOPIC, partitions: 1, replicationFactor: 1, coPartitioned: false, config: {} }]);
   } finally {
     await setup.close();
   }
-  // commit() takes the consumer whose group metadata goes with the offsets (none here).
-  consumer = new Kafka.KafkaConsumer({ 'metadata.broker.list': KAFKA_BOOTSTRAP_SERVERS, 'group.id': `producer-retire-${Date.now()}`, 'enable.auto.commit': false }, {});
+  // sendOffsetsToTransaction needs a group member's metadata.
+  consumer = new Kafka.KafkaConsumer({ 'metadata.broker.list': broker.bootstrapServers, 'group.id': `producer-retire-${Date.now()}`, 'enable.auto.commit': false }, {});
   await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
-});
+}, 120_000);
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => consumer?.disconnect(() => resolve()));
-});
+  await new Promise<void>((resolve) => (consumer === undefined ? resolve() : consumer.disconnect(() => resolve())));
+  await broker.kill();
+  rmSync(infraDir, { recursive: true, force: true });
+}, 60_000);
 
 describe('TransactionalProducer and calls still running in librdkafka', () => {
   it('replaces a producer whose call it gave up on, and disconnects the old one only once that call has returned', async () => {
     const { log, lines } = capturingLog();
-    // A commit of 20 MB takes far longer than 30 ms: it is given up as stuck while
-    // librdkafka still runs it, as a sendOffsetsToTransaction was after a broker restart.
     const producer = await TransactionalProducer.connect({
-      brokers: KAFKA_BOOTSTRAP_SERVERS,
+      brokers: broker.bootstrapServers,
       transactionalId: `retire-replace-${process.pid}-${Date.now()}`,
       exactlyOnce: true,
       transactionTimeoutMs: 30_000,
-      stuckCallMs: 30,
+      stuckCallMs: 300,
       log,
     });
     try {
-      await producer.begin();
-      await producer.send(bulk(20_000));
-      const given = await producer.commit([], consumer).then(
-        () => 'returned',
-        (err: unknown) => (err as Error).message,
-      );
-      expect(given).toBe('commitTransaction did not return in 30 ms');
-      expect(producer.state).toBe('FATAL');
-
-      // begin() replaces it; the old commit is still running, so the old producer waits.
-      await producer.begin();
-      expect(producer.counters.replaced).toBe(1);
-      expect(lines.map((l) => l.msg)).toContain('the replaced producer still has a transactional call running in librdkafka: it is disconnected once that returns');
+      const offsets = await openTransaction(producer);
+      await frozen(async () => {
+        // The commit's EndTxn waits on the frozen coordinator: given up as stuck while
+        // librdkafka still runs it, as a sendOffsetsToTransaction was after a broker restart.
+        const given = await producer.commit(offsets, consumer, true).then(
+          () => 'returned',
+          (err: unknown) => (err as Error).message,
+        );
+        expect(given).toBe('commitTransaction did not return in 300 ms');
+        expect(producer.state).toBe('FATAL');
+        // begin() replaces it; the new producer's start waits for the broker too.
+        const begun = producer.begin();
+        await waitFor('the replacement to begin', () => (producer.counters.waiting === 'replacing the producer' ? true : undefined), 5000, 5);
+        // Disconnected now, the old producer would be destroyed under its commit once
+        // node-rdkafka's flush gave up (5 s: it waits for requests in flight too).
+        await sleep(6000);
+        expect(lines.map((l) => l.msg)).toContain('the replaced producer still has a transactional call running in librdkafka: it is disconnected once that returns');
+        expect(lines.map((l) => l.msg)).not.toContain('the replaced producer is disconnected');
+        // Not awaited here (it needs the broker): wrapped, or the frozen section would wait for it.
+        return { begun };
+      }).then(({ begun }) => begun);
       await waitFor('the replaced producer to be disconnected', () => (lines.some((l) => l.msg === 'the replaced producer is disconnected') ? true : undefined), 60_000);
+      expect(producer.counters.replaced).toBe(1);
 
       // The process is alive, and the new producer commits.
-      await producer.send(bulk(10));
+      await producer.begin();
+      await producer.send([{ topic: TOPIC, partition: 0, key: 'after', value: Buffer.from('after') }]);
       await producer.commit([], consumer);
       expect(producer.state).toBe('READY');
     } finally {
@@ -88,25 +128,27 @@ describe('TransactionalProducer and calls still running in librdkafka', () => {
 
   it('close() waits for a running call before it disconnects the producer', async () => {
     const producer = await TransactionalProducer.connect({
-      brokers: KAFKA_BOOTSTRAP_SERVERS,
+      brokers: broker.bootstrapServers,
       transactionalId: `retire-close-${process.pid}-${Date.now()}`,
       exactlyOnce: true,
       transactionTimeoutMs: 30_000,
       log: pino({ level: 'silent' }),
     });
+    const offsets = await openTransaction(producer);
     const order: string[] = [];
-    await producer.begin();
-    await producer.send(bulk(20_000));
-    const committing = producer.commit([], consumer).then(
-      () => order.push('commit returned'),
-      () => order.push('commit failed'),
-    );
-    // One turn of the event loop: commit() has reached commitTransaction, which librdkafka
-    // takes far longer than that to finish with 20 MB to acknowledge.
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(producer.counters.waiting).toBe('commitTransaction');
-    await producer.close();
-    order.push('closed');
+    let committing: Promise<unknown> | undefined;
+    await frozen(async () => {
+      committing = producer.commit(offsets, consumer, true).then(
+        () => order.push('commit returned'),
+        () => order.push('commit failed'),
+      );
+      await waitFor('the commit to be running in librdkafka', () => (producer.counters.waiting === 'commitTransaction' ? true : undefined), 5000, 5);
+      const closing = producer.close().then(() => order.push('closed'));
+      // Disconnected now, the producer would be destroyed under its commit.
+      await sleep(1000);
+      expect(order).toEqual([]);
+      return { closing };
+    }).then(({ closing }) => closing);
     await committing;
     expect(order[0]).toMatch(/^commit /);
     expect(order[1]).toBe('closed');
