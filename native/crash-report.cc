@@ -10,7 +10,8 @@
 // when the fault was such a trap (then nothing is reported), and otherwise resets the
 // signal to its default and raises it, which stays pending while this handler runs.
 //
-// Only async-signal-safe calls run in the handler, except backtrace(), which is called
+// Only async-signal-safe calls run in the handler (hence the signals' names spelled out
+// here rather than strsignal's), except backtrace(), which is called
 // once at install so that its lazy loading of libgcc happens outside a signal.
 #include "crash-report.h"
 
@@ -30,8 +31,15 @@ namespace order_engine {
 #if defined(__linux__) || defined(__APPLE__)
 namespace {
 
-constexpr int kSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
-struct sigaction previous[sizeof(kSignals) / sizeof(kSignals[0])];
+// The signals reported, with their names (strsignal is not async-signal-safe).
+struct Reported {
+  int sig;
+  const char* name;
+};
+constexpr Reported kSignals[] = {{SIGSEGV, "Segmentation fault"}, {SIGBUS, "Bus error"}, {SIGILL, "Illegal instruction"},
+                                 {SIGFPE, "Floating point exception"}, {SIGABRT, "Aborted"}};
+constexpr size_t kCount = sizeof(kSignals) / sizeof(kSignals[0]);
+struct sigaction previous[kCount];
 bool installed = false;
 
 void Write(const char* text) {
@@ -55,8 +63,8 @@ char* Format(unsigned long long value, int base, char* buf, size_t size) {
 }
 
 int IndexOf(int sig) {
-  for (size_t i = 0; i < sizeof(kSignals) / sizeof(kSignals[0]); i++) {
-    if (kSignals[i] == sig) return static_cast<int>(i);
+  for (size_t i = 0; i < kCount; i++) {
+    if (kSignals[i].sig == sig) return static_cast<int>(i);
   }
   return -1;
 }
@@ -78,7 +86,7 @@ void OnFatalSignal(int sig, siginfo_t* info, void* context) {
   Write("\n=== fatal signal ");
   Write(Format(static_cast<unsigned long long>(sig), 10, buf, sizeof(buf)));
   Write(" (");
-  Write(strsignal(sig) != nullptr ? strsignal(sig) : "?");
+  Write(at >= 0 ? kSignals[at].name : "?");
   if (info != nullptr && info->si_code <= 0) {  // sent (kill, raise, abort), not a fault
     Write(") sent by pid ");
     Write(Format(static_cast<unsigned long long>(info->si_pid), 10, buf, sizeof(buf)));
@@ -118,13 +126,13 @@ bool InstallCrashReport() {
   if (installed) return true;
   void* warm[2];
   backtrace(warm, 2);
-  for (size_t i = 0; i < sizeof(kSignals) / sizeof(kSignals[0]); i++) {
+  for (size_t i = 0; i < kCount; i++) {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = &OnFatalSignal;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(kSignals[i], &sa, &previous[i]) != 0) return false;
+    if (sigaction(kSignals[i].sig, &sa, &previous[i]) != 0) return false;
   }
   installed = true;
   return true;
