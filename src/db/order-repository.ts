@@ -65,6 +65,9 @@ const SELECT_ORDER = `
             from order_items i where i.order_id = o.id) as items
     from orders o`;
 
+// Named (see insertOrders): the read by id is planned once per connection.
+const FIND_ORDER = `${SELECT_ORDER} where o.id = $1`;
+
 function itemIdOf(text: string): Id64 {
   const id = parseId64(text);
   if (id === undefined) throw new Error(`order_items.id ${text} is not a 64-bit id`);
@@ -204,7 +207,7 @@ export class OrderRepository {
 
   async findById(id: Id64): Promise<Order | undefined> {
     try {
-      const { rows } = await this.#pool.query<OrderRow>(`${SELECT_ORDER} where o.id = $1`, [id]);
+      const { rows } = await this.#pool.query<OrderRow>({ name: 'find-order', text: FIND_ORDER, values: [id] });
       return rows[0] === undefined ? undefined : toOrder(rows[0]);
     } catch (err) {
       throw dbError(err, 'find order');

@@ -348,12 +348,16 @@ export class OutboxRelay {
 
   async #claim(): Promise<Claim> {
     const asked = performance.now();
-    const { rows } = await this.#pool.query<ClaimedRow>(CLAIM, [this.#options.instanceId, this.#options.batchSize]);
+    // Named, like the mark: each connection parses and plans them once. Planned per
+    // call, the claim's planning took longer than its run (0.7-1.0 ms against 0.3-0.5
+    // in EXPLAIN ANALYZE). The plan Postgres then keeps reads the pending ids in key
+    // order under the limit, whatever the backlog (docs/performance.md).
+    const { rows } = await this.#pool.query<ClaimedRow>({ name: 'outbox-claim', text: CLAIM, values: [this.#options.instanceId, this.#options.batchSize] });
     return { rows, asked };
   }
 
   async #mark(rows: readonly ClaimedRow[], deliveries: readonly Delivery[]): Promise<number> {
-    await this.#pool.query(MARK, [rows.map((r) => r.id), this.#options.instanceId, ...positionColumns(nextOffsets(deliveries))]);
+    await this.#pool.query({ name: 'outbox-mark', text: MARK, values: [rows.map((r) => r.id), this.#options.instanceId, ...positionColumns(nextOffsets(deliveries))] });
     this.stats.published += deliveries.length;
     this.stats.batches++;
     this.#vacuum?.note(rows.length);

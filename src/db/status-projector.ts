@@ -269,7 +269,8 @@ export class StatusProjector {
   async #update(decisions: readonly Decision[]): Promise<void> {
     // In id order: two writers locking the same rows in one order cannot deadlock.
     const sorted = [...decisions].sort((a, b) => compareIds(a.orderId, b.orderId));
-    const res = await this.#pool.query(UPDATE_STATUSES, [sorted.map((d) => d.orderId), sorted.map((d) => d.status), sorted.map((d) => d.source)]);
+    // Named: parsed and planned once per connection, not per batch.
+    const res = await this.#pool.query({ name: 'project-statuses', text: UPDATE_STATUSES, values: [sorted.map((d) => d.orderId), sorted.map((d) => d.status), sorted.map((d) => d.source)] });
     this.stats.updated += res.rowCount ?? 0;
   }
 
