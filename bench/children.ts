@@ -256,10 +256,11 @@ export async function untilCaughtUp(baseUrl: string, log: (line: string) => void
   let readsWithoutMetric = 0;
   for (;;) {
     const text = await fetch(`${baseUrl}/actuator/prometheus`).then((r) => (r.ok ? r.text() : undefined), () => undefined);
-    const lags = text === undefined ? [] : (consumerLags(text) ?? []);
+    const read = text === undefined ? [] : consumerLags(text);
+    const lags = read ?? [];
     // A build older than the metric (bench:load measures older commits) never reports
     // one: waiting would only end in the timeout.
-    readsWithoutMetric = text !== undefined && consumerLags(text) === undefined ? readsWithoutMetric + 1 : 0;
+    readsWithoutMetric = read === undefined ? readsWithoutMetric + 1 : 0;
     if (readsWithoutMetric >= 5) {
       log('the service reports no kafka_consumer_records_lag (a build before the metric): not waiting for it to catch up');
       return 0;
