@@ -6,10 +6,24 @@ import type { TopicSpec } from './topics.js';
 
 const TOPIC_ALREADY_EXISTS = 36; // Kafka protocol error code
 
-function metadata(client: Kafka.Producer, timeout: number): Promise<Kafka.Metadata> {
+function metadata(client: Kafka.Producer, timeout: number, topic?: string): Promise<Kafka.Metadata> {
   return new Promise((resolve, reject) => {
-    client.getMetadata({ timeout }, (err, data) => (err ? reject(err) : resolve(data)));
+    client.getMetadata({ timeout, ...(topic === undefined ? {} : { topic }) }, (err, data) => (err ? reject(err) : resolve(data)));
   });
+}
+
+/**
+ * Until every partition of a topic just created has a leader, or the deadline passes
+ * (then the first calls on it fail and are retried by their callers, as before). A
+ * created topic's partitions answer "not leader" for a moment: the outbox relay's
+ * first pass failed on one, asking its watermarks right after the service made it.
+ */
+async function untilLed(client: Kafka.Producer, topic: string, partitions: number, deadline: number): Promise<void> {
+  while (Date.now() < deadline) {
+    const t = (await metadata(client, Math.max(1, deadline - Date.now()), topic).catch(() => undefined))?.topics.find((x) => x.name === topic);
+    if (t !== undefined && t.partitions.length >= partitions && t.partitions.every((p) => p.leader >= 0)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Creates missing topics and checks the partition count of existing ones; answers every spec's partition count. */
@@ -45,6 +59,8 @@ export async function ensureTopics(
       });
       created.push(spec.name);
     }
+    const deadline = Date.now() + timeoutMs;
+    for (const spec of specs) if (created.includes(spec.name)) await untilLed(probe, spec.name, spec.partitions, deadline);
   } finally {
     admin.disconnect();
   }
