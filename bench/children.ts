@@ -224,10 +224,18 @@ export function stackCpuMs(servicePid: number | undefined, simulatorsPid: number
   };
 }
 
-/** `after - before` per 1,000 units of work, as 'service / simulators / load generator / postgres / java'. */
+/**
+ * `after - before` per 1,000 units of work, as 'service / simulators / load generator /
+ * postgres / java'; '-' for a part that was not running (no simulators, say).
+ */
 export function stackCpuPerThousand(before: StackCpu, after: StackCpu, units: number): string {
   const keys = ['service', 'simulators', 'loadGenerator', 'postgres', 'java'] as const;
-  return keys.map((k) => Math.round(((after[k] - before[k]) / units) * 1000)).join(' / ');
+  return keys
+    .map((k) => {
+      const ms = after[k] - before[k];
+      return Number.isNaN(ms) ? '-' : String(Math.round((ms / units) * 1000));
+    })
+    .join(' / ');
 }
 
 /**

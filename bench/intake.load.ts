@@ -13,7 +13,7 @@
 import { FIXED_ORDER_BODY } from './order-load.js';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { cpuMsOf, cpuMsOfAll, freePort, startService, threadCpuMs, threadCpuPerThousand } from './children.js';
+import { cpuMsOf, cpuMsOfAll, freePort, stackCpuMs, stackCpuPerThousand, startService, threadCpuMs, threadCpuPerThousand } from './children.js';
 import { printMachine, saveResults } from './machine.js';
 
 const { values: args } = parseArgs({
@@ -63,7 +63,7 @@ const publishedBefore = await metric(service.url, 'orders_outbox_published_total
 // CPU per order, which other work on a shared machine disturbs far less than requests/s:
 // the service's own (when this benchmark started it) and all of Postgres' (other
 // clients of the same server included), from the start of the load to the outbox drained.
-const cpuBefore = { service: cpuMsOf(service.pid), postgres: cpuMsOfAll('postgres'), threads: threadCpuMs(service.pid) };
+const cpuBefore = { service: cpuMsOf(service.pid), postgres: cpuMsOfAll('postgres'), threads: threadCpuMs(service.pid), stack: stackCpuMs(service.pid, undefined) };
 const instance = autocannon({
   url: `${service.url}/api/orders`,
   method: 'POST',
@@ -94,6 +94,7 @@ const cpu = {
   service: perKOrders(cpuMsOf(service.pid) - cpuBefore.service),
   postgres: perKOrders(cpuMsOfAll('postgres') - cpuBefore.postgres),
   threads: threadCpuPerThousand(cpuBefore.threads, threadCpuMs(service.pid), accepted),
+  stack: stackCpuPerThousand(cpuBefore.stack, stackCpuMs(service.pid, undefined), accepted),
 };
 const batches = await metric(service.url, 'orders_db_group_commit_batches_total');
 const orders = await metric(service.url, 'orders_db_group_commit_orders_total');
@@ -116,6 +117,9 @@ const figures = {
   'service CPU ms per 1k orders': cpu.service,
   'by thread (ms per 1k orders)': cpu.threads,
   'postgres CPU ms per 1k orders': cpu.postgres,
+  // Everything on the machine, the load generator (this process) and the broker
+  // included: on two shared cores, what the service does not use is what it gets.
+  'CPU ms per 1k orders: service / simulators / load generator / postgres / java (broker)': cpu.stack,
 };
 console.table(figures);
 console.log(`saved: ${saveResults('intake', { machine: m, params: { duration, connections, pipelining, env: serviceEnv, headers: Object.keys(extraHeaders) }, figures })}`);
