@@ -1,7 +1,7 @@
 // The commit cycle of the stream loop, after Kafka Streams' TaskExecutor and
 // TaskManager.commit: running tasks process their partitions' records inside the open
 // transaction, and when the pacer says so (commit-pacer.ts: as soon as the loop has
-// caught up, or every COMMIT_INTERVAL_MS) the cycle is closed in two phases:
+// caught up with outputs to show, or every COMMIT_INTERVAL_MS) the cycle is closed in two phases:
 //
 //   prepareCommit every running task (cache flushed: changelog records into the
 //   transaction) → the cycle's outputs and the changelog records sent, while
@@ -89,6 +89,8 @@ export class CommitCycle {
   /** Outputs of what was processed since the last commit, sent with the commit (see the head of this file). */
   #outputs: (readonly OutputRecord[])[] = [];
   #outputBytes = 0;
+  /** Outputs made since the last commit, held or already sent: the pacer commits early only for them. */
+  #outputsSinceCommit = 0;
   readonly #maxHeldOutputBytes: number;
   /** A transaction committed but its postCommit failed: the stores lack committed state, reopen them. */
   #reopenRequired = false;
@@ -126,7 +128,7 @@ export class CommitCycle {
 
   /** Whether to commit now; `caughtUp`: the last poll brought less than a full batch. */
   due(caughtUp: boolean): boolean {
-    return this.#pacer.due(Date.now(), caughtUp, this.#consumed.size > 0);
+    return this.#pacer.due(Date.now(), caughtUp, this.#consumed.size > 0, this.#outputsSinceCommit > 0);
   }
 
   get reopenRequired(): boolean {
@@ -189,6 +191,7 @@ export class CommitCycle {
   }
 
   #hold(outputs: readonly OutputRecord[]): void {
+    this.#outputsSinceCommit += outputs.length;
     this.#outputs.push(outputs);
     for (const o of outputs) this.#outputBytes += o.key.length + (o.value?.byteLength ?? 0);
   }
@@ -275,6 +278,7 @@ export class CommitCycle {
     await this.#producer.commit(offsets, this.#consumer.client, true);
     t = lap('transaction', t);
     this.#consumed.clear();
+    this.#outputsSinceCommit = 0;
     this.#uncommittedFrom.clear();
     this.#openedAt = undefined;
     const ends = this.#producer.exactlyOnce ? this.#takeCandidateEnds() : this.#producer.takeEnds();
@@ -360,6 +364,7 @@ export class CommitCycle {
   dropConsumed(): void {
     this.#dropEnds();
     this.#consumed.clear();
+    this.#outputsSinceCommit = 0;
     this.#outputs = [];
     this.#outputBytes = 0;
     this.#openedAt = undefined;
@@ -377,6 +382,7 @@ export class CommitCycle {
   forget(): void {
     this.#dropEnds();
     this.#consumed.clear();
+    this.#outputsSinceCommit = 0;
     this.#outputs = [];
     this.#outputBytes = 0;
     this.#uncommittedFrom.clear();
