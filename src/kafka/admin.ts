@@ -3,8 +3,11 @@
 import Kafka from 'node-rdkafka';
 import { EngineError } from '../errors.js';
 import type { TopicSpec } from './topics.js';
+import { queryWatermarks } from './watermarks.js';
 
 const TOPIC_ALREADY_EXISTS = 36; // Kafka protocol error code
+/** One partition's watermark query while waiting for a new topic's leaders. */
+const LEADER_PROBE_TIMEOUT_MS = 2000;
 
 function metadata(client: Kafka.Producer, timeout: number, topic?: string): Promise<Kafka.Metadata> {
   return new Promise((resolve, reject) => {
@@ -13,15 +16,31 @@ function metadata(client: Kafka.Producer, timeout: number, topic?: string): Prom
 }
 
 /**
- * Until every partition of a topic just created has a leader, or the deadline passes
- * (then the first calls on it fail and are retried by their callers, as before). A
- * created topic's partitions answer "not leader" for a moment: the outbox relay's
- * first pass failed on one, asking its watermarks right after the service made it.
+ * Until every partition of a topic just created answers as its leader, or the deadline
+ * passes (then the first calls on it fail and are retried by their callers, as before).
+ * A created topic's partitions answer "Not leader for partition" for a moment: the
+ * outbox relay's first pass failed on one, asking its watermarks right after the
+ * service made it. Leaders in the metadata are not enough: a broker's metadata names
+ * the leader a moment before the leader itself hosts the partition, and a ListOffsets
+ * in that moment still fails ("Not leader for partition" for a partition it knows of
+ * but does not host yet). So each partition's
+ * watermarks are asked too, one at a time (each holds a libuv thread while it waits),
+ * until every one has answered.
  */
 async function untilLed(client: Kafka.Producer, topic: string, partitions: number, deadline: number): Promise<void> {
+  const waiting = new Set(Array.from({ length: partitions }, (_, p) => p));
   while (Date.now() < deadline) {
     const t = (await metadata(client, Math.max(1, deadline - Date.now()), topic).catch(() => undefined))?.topics.find((x) => x.name === topic);
-    if (t !== undefined && t.partitions.length >= partitions && t.partitions.every((p) => p.leader >= 0)) return;
+    if (t !== undefined && t.partitions.length >= partitions && t.partitions.every((p) => p.leader >= 0)) {
+      for (const p of [...waiting]) {
+        const answered = await queryWatermarks(client, topic, p, Math.max(1, Math.min(LEADER_PROBE_TIMEOUT_MS, deadline - Date.now()))).then(
+          () => true,
+          () => false,
+        );
+        if (answered) waiting.delete(p);
+      }
+      if (waiting.size === 0) return;
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
