@@ -13,7 +13,7 @@
 import { FIXED_ORDER_BODY } from './order-load.js';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { cpuMsOf, cpuMsOfAll, freePort, stackCpuMs, stackCpuPerThousand, startService, threadCpuMs, threadCpuPerThousand } from './children.js';
+import { freePort, stackCpuMs, stackCpuPerThousand, startService, threadCpuMs, threadCpuPerThousand } from './children.js';
 import { printMachine, saveResults } from './machine.js';
 
 const { values: args } = parseArgs({
@@ -63,7 +63,7 @@ const publishedBefore = await metric(service.url, 'orders_outbox_published_total
 // CPU per order, which other work on a shared machine disturbs far less than requests/s:
 // the service's own (when this benchmark started it) and all of Postgres' (other
 // clients of the same server included), from the start of the load to the outbox drained.
-const cpuBefore = { service: cpuMsOf(service.pid), postgres: cpuMsOfAll('postgres'), threads: threadCpuMs(service.pid), stack: stackCpuMs(service.pid, undefined) };
+const cpuBefore = { threads: threadCpuMs(service.pid), stack: stackCpuMs(service.pid, undefined) };
 const instance = autocannon({
   url: `${service.url}/api/orders`,
   method: 'POST',
@@ -90,11 +90,12 @@ while (Date.now() - drainStarted < 60_000) {
 }
 const drainMs = Date.now() - drainStarted;
 const perKOrders = (ms: number): number => Math.round((ms / accepted) * 1000);
+const stackAfter = stackCpuMs(service.pid, undefined);
 const cpu = {
-  service: perKOrders(cpuMsOf(service.pid) - cpuBefore.service),
-  postgres: perKOrders(cpuMsOfAll('postgres') - cpuBefore.postgres),
+  service: perKOrders(stackAfter.service - cpuBefore.stack.service),
+  postgres: perKOrders(stackAfter.postgres - cpuBefore.stack.postgres),
   threads: threadCpuPerThousand(cpuBefore.threads, threadCpuMs(service.pid), accepted),
-  stack: stackCpuPerThousand(cpuBefore.stack, stackCpuMs(service.pid, undefined), accepted),
+  stack: stackCpuPerThousand(cpuBefore.stack, stackAfter, accepted),
 };
 const batches = await metric(service.url, 'orders_db_group_commit_batches_total');
 const orders = await metric(service.url, 'orders_db_group_commit_orders_total');

@@ -89,8 +89,8 @@ export class CommitCycle {
   /** Outputs of what was processed since the last commit, sent with the commit (see the head of this file). */
   #outputs: (readonly OutputRecord[])[] = [];
   #outputBytes = 0;
-  /** Outputs made since the last commit, held or already sent: the pacer commits early only for them. */
-  #outputsSinceCommit = 0;
+  /** Outputs were made since the last commit (held or already sent): the pacer commits early only for them. */
+  #outputsSinceCommit = false;
   readonly #maxHeldOutputBytes: number;
   /** A transaction committed but its postCommit failed: the stores lack committed state, reopen them. */
   #reopenRequired = false;
@@ -128,7 +128,7 @@ export class CommitCycle {
 
   /** Whether to commit now; `caughtUp`: the last poll brought less than a full batch. */
   due(caughtUp: boolean): boolean {
-    return this.#pacer.due(Date.now(), caughtUp, this.#consumed.size > 0, this.#outputsSinceCommit > 0);
+    return this.#pacer.due(Date.now(), caughtUp, this.#consumed.size > 0, this.#outputsSinceCommit);
   }
 
   get reopenRequired(): boolean {
@@ -191,7 +191,7 @@ export class CommitCycle {
   }
 
   #hold(outputs: readonly OutputRecord[]): void {
-    this.#outputsSinceCommit += outputs.length;
+    this.#outputsSinceCommit = true;
     this.#outputs.push(outputs);
     for (const o of outputs) this.#outputBytes += o.key.length + (o.value?.byteLength ?? 0);
   }
@@ -278,7 +278,7 @@ export class CommitCycle {
     await this.#producer.commit(offsets, this.#consumer.client, true);
     t = lap('transaction', t);
     this.#consumed.clear();
-    this.#outputsSinceCommit = 0;
+    this.#outputsSinceCommit = false;
     this.#uncommittedFrom.clear();
     this.#openedAt = undefined;
     const ends = this.#producer.exactlyOnce ? this.#takeCandidateEnds() : this.#producer.takeEnds();
@@ -364,7 +364,7 @@ export class CommitCycle {
   dropConsumed(): void {
     this.#dropEnds();
     this.#consumed.clear();
-    this.#outputsSinceCommit = 0;
+    this.#outputsSinceCommit = false;
     this.#outputs = [];
     this.#outputBytes = 0;
     this.#openedAt = undefined;
@@ -382,7 +382,7 @@ export class CommitCycle {
   forget(): void {
     this.#dropEnds();
     this.#consumed.clear();
-    this.#outputsSinceCommit = 0;
+    this.#outputsSinceCommit = false;
     this.#outputs = [];
     this.#outputBytes = 0;
     this.#uncommittedFrom.clear();

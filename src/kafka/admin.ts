@@ -23,9 +23,8 @@ function metadata(client: Kafka.Producer, timeout: number, topic?: string): Prom
  * service made it. Leaders in the metadata are not enough: a broker's metadata names
  * the leader a moment before the leader itself hosts the partition, and a ListOffsets
  * in that moment still fails ("Not leader for partition" for a partition it knows of
- * but does not host yet). So each partition's
- * watermarks are asked too, one at a time (each holds a libuv thread while it waits),
- * until every one has answered.
+ * but does not host yet). So each partition's watermarks are asked too, one at a time
+ * (each holds a libuv thread while it waits), until every one has answered.
  */
 async function untilLed(client: Kafka.Producer, topic: string, partitions: number, deadline: number): Promise<void> {
   const waiting = new Set(Array.from({ length: partitions }, (_, p) => p));
